@@ -1,0 +1,96 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "inlet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "inlet", targets: ["inlet"]),
+        .library(name: "InletKafka", targets: ["InletKafka"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // MARK: - C libraries (Debian packages)
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+
+        // MARK: - Kafka backbone
+        .target(
+            name: "InletKafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // MARK: - Connector runtime
+        .target(
+            name: "InletConnectors",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            exclude: ["Schema"]  // LEAD-TEMP: helper in progress
+        ),
+
+        // MARK: - Pipeline roles
+        .target(
+            name: "InletPipeline",
+            dependencies: [
+                "InletKafka",
+                "InletConnectors",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["Messages"]  // LEAD-TEMP: helper in progress
+        ),
+        .target(
+            name: "InletHTTP",
+            dependencies: [
+                "InletPipeline",
+                "InletKafka",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: - Executable
+        .executableTarget(
+            name: "inlet",
+            dependencies: [
+                "InletKafka",
+                "InletPipeline",
+                "InletHTTP",
+                "InletConnectors",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "InletBenchmarks",
+            dependencies: ["InletKafka", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/InletBenchmarks"
+        ),
+
+        // MARK: - Tests
+        .testTarget(name: "InletKafkaTests", dependencies: ["InletKafka"]),
+        // LEAD-TEMP: .testTarget(name: "InletConnectorsTests", dependencies: ["InletConnectors"]),
+        // LEAD-TEMP: .testTarget(name: "InletPipelineTests", dependencies: ["InletPipeline", "InletHTTP", "InletKafka", "InletConnectors"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,51 @@
+/// Settings shared by every Kafka client Inlet creates (producers, consumers, table readers,
+/// admin). Turned into librdkafka properties in one place: `librdkafkaProperties`.
+public struct KafkaClientConfiguration: Sendable, Hashable {
+    /// `host:port` of one or more brokers (librdkafka `bootstrap.servers`).
+    public var bootstrapServers: [String]
+    /// Identifies this process in broker logs and quotas (librdkafka `client.id`).
+    public var clientId: String
+    /// How to reach the brokers: plaintext, TLS, SASL.
+    public var security: KafkaSecurity
+    /// Any other librdkafka property, applied last, so it can override anything above
+    /// (e.g. `["socket.keepalive.enable": "true"]`). Names as in librdkafka's CONFIGURATION.md.
+    public var additionalProperties: [String: String]
+
+    public init(
+        bootstrapServers: [String],
+        clientId: String = "inlet",
+        security: KafkaSecurity = .plaintext,
+        additionalProperties: [String: String] = [:]
+    ) {
+        self.bootstrapServers = bootstrapServers
+        self.clientId = clientId
+        self.security = security
+        self.additionalProperties = additionalProperties
+    }
+
+    /// The librdkafka properties for these settings (without `additionalProperties`, which
+    /// each client applies last).
+    var baseProperties: [(String, String)] {
+        var properties: [(String, String)] = [
+            ("bootstrap.servers", bootstrapServers.joined(separator: ",")),
+            ("client.id", clientId),
+        ]
+        properties += security.librdkafkaProperties
+        return properties
+    }
+
+    /// Reads `INLET_KAFKA_<PROPERTY>` variables as librdkafka properties: the suffix is
+    /// lower-cased and `_` becomes `.`, so `INLET_KAFKA_SECURITY_PROTOCOL=ssl` sets
+    /// `security.protocol=ssl`. `INLET_KAFKA_BOOTSTRAP_SERVERS` sets `bootstrapServers`.
+    public mutating func apply(environment: [String: String]) {
+        let prefix = "INLET_KAFKA_"
+        for (name, value) in environment where name.hasPrefix(prefix) {
+            let property = name.dropFirst(prefix.count).lowercased().replacingOccurrences(of: "_", with: ".")
+            if property == "bootstrap.servers" {
+                bootstrapServers = value.split(separator: ",").map { String($0) }
+            } else if !property.isEmpty {
+                additionalProperties[property] = value
+            }
+        }
+    }
+}

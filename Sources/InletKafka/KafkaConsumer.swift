@@ -1,0 +1,220 @@
+import CRdKafka
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// A consumer-group member.
+///
+/// Reading is pull-based: `poll(maxMessages:)` (or iterating `events`) fetches what is
+/// available, so a slow processor never makes the consumer buffer without bound. Rebalance
+/// callbacks run inside the poll, and the resulting `KafkaRebalance` is returned in order
+/// with the messages. Offsets are never committed automatically: call `commit` once the
+/// outputs of a message are safe.
+///
+/// Cost: one serial dispatch queue per consumer, on which polls block (never a task).
+public final class KafkaConsumer: Sendable {
+    let client: RDKafkaClient
+    private let pollQueue = DispatchQueue(label: "inlet.kafka.consumer-poll")
+    private let closed = Mutex(false)
+    private let logger: Logger
+
+    /// Creates a consumer and subscribes it to `topics`.
+    public init(configuration: KafkaConsumerConfiguration, topics: [String], logger: Logger) throws {
+        client = try RDKafkaClient(role: .consumer, properties: configuration.librdkafkaProperties, logger: logger, rebalance: true)
+        self.logger = logger
+        rd_kafka_poll_set_consumer(client.handle)
+        let error = TopicPartitionList.with(topics.map { TopicPartition(topic: $0, partition: Int32(RD_KAFKA_PARTITION_UA)) }) { list in
+            rd_kafka_subscribe(client.handle, list)
+        }
+        if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            client.destroy()
+            throw KafkaError(kind: .consumer, error: error, context: "subscribe to \(topics.joined(separator: ", "))")
+        }
+    }
+
+    /// Creates a consumer that reads the given partitions without joining a group
+    /// (used by `KafkaTable`). Offsets in `partitions` say where to start.
+    init(assigning partitions: [TopicPartition], configuration: KafkaConsumerConfiguration, logger: Logger) throws {
+        client = try RDKafkaClient(role: .consumer, properties: configuration.librdkafkaProperties, logger: logger)
+        self.logger = logger
+        rd_kafka_poll_set_consumer(client.handle)
+        let error = TopicPartitionList.with(partitions, defaultOffset: Int64(RD_KAFKA_OFFSET_BEGINNING)) { list in
+            rd_kafka_assign(client.handle, list)
+        }
+        if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            client.destroy()
+            throw KafkaError(kind: .consumer, error: error, context: "assign \(partitions)")
+        }
+    }
+
+    // MARK: - Reading
+
+    /// Waits until at least one message or rebalance is available (or `timeout` passes, or
+    /// the task is cancelled), then returns up to `maxMessages` messages available without
+    /// further waiting, with rebalances in order. Returns `[]` on timeout or cancellation.
+    public func poll(maxMessages: Int = 500, timeout: Duration = .milliseconds(500)) async throws -> [KafkaConsumerEvent] {
+        let cancelled = CancellationFlag()
+        let timeoutMilliseconds = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                pollQueue.async { [self] in
+                    continuation.resume(with: Result { try pollBlocking(maxMessages: maxMessages, timeoutMilliseconds: timeoutMilliseconds, cancelled: cancelled) })
+                }
+            }
+        } onCancel: {
+            cancelled.set()
+        }
+    }
+
+    private func pollBlocking(maxMessages: Int, timeoutMilliseconds: Int, cancelled: CancellationFlag) throws -> [KafkaConsumerEvent] {
+        if closed.withLock({ $0 }) { throw KafkaError(kind: .shutdown, message: "the consumer is closed") }
+        var events: [KafkaConsumerEvent] = []
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeoutMilliseconds) * 1_000_000
+        var waitMilliseconds: Int32 = 50
+        while events.count < maxMessages {
+            let message = rd_kafka_consumer_poll(client.handle, waitMilliseconds)
+            events += client.callbacks.takeRebalances().map(KafkaConsumerEvent.rebalance)
+            if let message {
+                defer { rd_kafka_message_destroy(message) }
+                let error = message.pointee.err
+                if error == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    events.append(.message(MessageReader.read(message)))
+                } else if let fatal = client.fatalError() {
+                    throw fatal
+                } else {
+                    logger.debug("consumer: \(KafkaError.text(of: error.rawValue))")
+                }
+            }
+            if !events.isEmpty {
+                waitMilliseconds = 0
+                if message == nil { break }
+            } else if cancelled.isSet || DispatchTime.now().uptimeNanoseconds >= deadline {
+                break
+            }
+        }
+        return events
+    }
+
+    /// Messages and rebalances, as an `AsyncSequence` that ends when the task is cancelled
+    /// or the consumer is closed.
+    public var events: KafkaConsumerEvents { KafkaConsumerEvents(consumer: self) }
+
+    // MARK: - Offsets
+
+    /// Commits `offsets` (each the offset of the next message to read) for the group and
+    /// waits for the broker's answer.
+    public func commit(_ offsets: [TopicPartition]) async throws {
+        guard !offsets.isEmpty else { return }
+        let error = await client.blocking { [client] in
+            TopicPartitionList.with(offsets) { list in rd_kafka_commit(client.handle, list, 0) }
+        }
+        if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(kind: .offsetCommit, error: error, context: "commit \(offsets.map(\.description).joined(separator: ", "))")
+        }
+    }
+
+    /// The group's committed offsets for `partitions` (`offset` nil when none).
+    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) async throws -> [TopicPartition] {
+        let milliseconds = Int32(timeout.components.seconds * 1000)
+        return try await client.blocking { [client] () -> Result<[TopicPartition], KafkaError> in
+            TopicPartitionList.with(partitions) { list in
+                let error = rd_kafka_committed(client.handle, list, milliseconds)
+                guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    return .failure(KafkaError(kind: .offsetCommit, error: error, context: "read committed offsets"))
+                }
+                return .success(TopicPartitionList.read(list))
+            }
+        }.get()
+    }
+
+    /// Moves the read position of assigned partitions (e.g. back to the start of a batch
+    /// whose transaction was aborted). Messages already fetched past it are discarded.
+    public func seek(_ positions: [TopicPartition], timeout: Duration = .seconds(10)) async throws {
+        guard !positions.isEmpty else { return }
+        let milliseconds = Int32(timeout.components.seconds * 1000)
+        let error = await client.blocking { [client] () -> KafkaError? in
+            TopicPartitionList.with(positions) { list in
+                if let error = rd_kafka_seek_partitions(client.handle, list, milliseconds) {
+                    return KafkaError(consuming: error, context: "seek")
+                }
+                for index in 0..<Int(list.pointee.cnt) where list.pointee.elems[index].err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    let element = list.pointee.elems[index]
+                    return KafkaError(kind: .consumer, error: element.err, context: "seek \(String(cString: element.topic))[\(element.partition)]")
+                }
+                return nil
+            }
+        }
+        if let error { throw error }
+    }
+
+    /// The group metadata a transactional producer needs to commit this consumer's offsets
+    /// inside a transaction (KIP-447).
+    public func groupMetadata() throws -> KafkaConsumerGroupMetadata {
+        guard let metadata = rd_kafka_consumer_group_metadata(client.handle) else {
+            throw KafkaError(kind: .consumer, message: "this consumer is not a group member; group metadata is unavailable")
+        }
+        return KafkaConsumerGroupMetadata(pointer: metadata)
+    }
+
+    // MARK: - Closing
+
+    /// Leaves the group (revoking partitions) and destroys the client. Uncommitted offsets
+    /// are not committed: the next owner re-reads those messages.
+    public func close() async {
+        let wasClosed = closed.withLock { closed in
+            defer { closed = true }
+            return closed
+        }
+        guard !wasClosed else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            pollQueue.async { [client] in
+                rd_kafka_consumer_close(client.handle)
+                client.destroy()
+                continuation.resume()
+            }
+        }
+    }
+}
+
+/// Opaque group metadata of a consumer, passed to
+/// `KafkaTransactionalProducer.sendOffsets(_:groupMetadata:)`.
+///
+/// `@unchecked Sendable`: the wrapped `rd_kafka_consumer_group_metadata_t` is an immutable
+/// value object after creation; it is only read (by librdkafka) and freed in `deinit`.
+public final class KafkaConsumerGroupMetadata: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    init(pointer: OpaquePointer) {
+        self.pointer = pointer
+    }
+
+    deinit {
+        rd_kafka_consumer_group_metadata_destroy(pointer)
+    }
+}
+
+/// `KafkaConsumer.events` as an `AsyncSequence`.
+public struct KafkaConsumerEvents: AsyncSequence, Sendable {
+    public typealias Element = KafkaConsumerEvent
+    let consumer: KafkaConsumer
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let consumer: KafkaConsumer
+        var buffer: [KafkaConsumerEvent] = []
+
+        public mutating func next() async throws -> KafkaConsumerEvent? {
+            while buffer.isEmpty {
+                if Task.isCancelled { return nil }
+                do {
+                    buffer = try await consumer.poll()
+                } catch let error as KafkaError where error.kind == .shutdown {
+                    return nil
+                }
+            }
+            return buffer.removeFirst()
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(consumer: consumer) }
+}

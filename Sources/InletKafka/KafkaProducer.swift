@@ -1,0 +1,171 @@
+import CRdKafka
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Produces messages and reports, for each, where the broker stored it.
+///
+/// `send` suspends until the delivery report arrives, so "returned" means "acknowledged by
+/// the broker (per `acks`)". Many sends may be in flight at once, from many tasks; `sendAll`
+/// enqueues a whole batch and waits once. Messages to one partition keep their order
+/// (the producer is idempotent by default).
+///
+/// Cost: one dedicated poll thread per producer.
+public final class KafkaProducer: Sendable {
+    let client: RDKafkaClient
+    private let pollThread: PollThread
+    private let logger: Logger
+
+    /// Creates a producer and starts its poll thread. Call `shutdown()` when done.
+    public convenience init(configuration: KafkaProducerConfiguration, logger: Logger) throws {
+        try self.init(properties: configuration.librdkafkaProperties, logger: logger)
+    }
+
+    init(properties: [(String, String)], logger: Logger) throws {
+        self.client = try RDKafkaClient(role: .producer, properties: properties, logger: logger, deliveryReports: true)
+        self.pollThread = PollThread(client: client, name: "inlet.kafka.producer-poll")
+        self.logger = logger
+    }
+
+    /// Produces one message and waits for its delivery report.
+    @discardableResult
+    public func send(_ record: KafkaRecord) async throws -> KafkaDeliveryReport {
+        try await sendAll([record])[0]
+    }
+
+    /// Produces all records (in order) and waits until every one is acknowledged.
+    /// Throws the first delivery error after all reports are in.
+    @discardableResult
+    public func sendAll(_ records: [KafkaRecord]) async throws -> [KafkaDeliveryReport] {
+        let results = try await deliver(records)
+        return try results.map { try $0.get() }
+    }
+
+    /// Produces all records and returns each one's outcome, without throwing for failed
+    /// deliveries (enqueueing errors still throw).
+    public func deliver(_ records: [KafkaRecord]) async throws -> [Result<KafkaDeliveryReport, KafkaError>] {
+        if records.isEmpty { return [] }
+        let results = await withCheckedContinuation { continuation in
+            let batch = DeliveryBatch(count: records.count, continuation: continuation)
+            for (index, record) in records.enumerated() {
+                let ticket = DeliveryTicket(batch: batch, index: index)
+                do {
+                    try enqueue(record, ticket: ticket)
+                } catch {
+                    ticket.complete(.failure(error as? KafkaError ?? KafkaError(kind: .delivery, message: "\(error)")))
+                }
+            }
+        }
+        return results
+    }
+
+    /// Waits until every message produced so far is delivered (or the timeout passes).
+    public func flush(timeout: Duration = .seconds(30)) async throws {
+        let milliseconds = Int32(timeout.components.seconds * 1000)
+        let error = await client.blocking { [client] in rd_kafka_flush(client.handle, milliseconds) }
+        if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(kind: .timeout, error: error, context: "flush: \(rd_kafka_outq_len(client.handle)) messages not delivered in \(timeout)")
+        }
+    }
+
+    /// Flushes, stops the poll thread and destroys the client.
+    public func shutdown() async {
+        do {
+            try await flush()
+        } catch {
+            logger.warning("producer shut down with undelivered messages: \(error)")
+        }
+        pollThread.stop()
+        client.destroy()
+    }
+
+    // MARK: - Enqueueing
+
+    private func enqueue(_ record: KafkaRecord, ticket: DeliveryTicket) throws {
+        let opaque = Unmanaged.passRetained(ticket).toOpaque()
+        var attempt = 0
+        while true {
+            let error = produce(record, opaque: opaque)
+            if error == RD_KAFKA_RESP_ERR_NO_ERROR { return }
+            if error == RD_KAFKA_RESP_ERR__QUEUE_FULL && attempt < 10_000 {
+                // The local queue is full: let the poll thread drain delivery reports.
+                attempt += 1
+                usleep(1000)
+                continue
+            }
+            Unmanaged<DeliveryTicket>.fromOpaque(opaque).release()
+            throw KafkaError(kind: .delivery, error: error, context: "could not enqueue a message for topic '\(record.topic)'")
+        }
+    }
+
+    private func produce(_ record: KafkaRecord, opaque: UnsafeMutableRawPointer) -> rd_kafka_resp_err_t {
+        let headers: OpaquePointer? = record.headers.isEmpty ? nil : Self.makeHeaders(record.headers)
+        let error = record.topic.withCString { topic in
+            withOptionalBytes(record.key) { keyPointer, keyCount in
+                withOptionalBytes(record.value) { valuePointer, valueCount in
+                    var values = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 6)
+                    values[0].vtype = RD_KAFKA_VTYPE_TOPIC
+                    values[0].u.cstr = topic
+                    values[1].vtype = RD_KAFKA_VTYPE_VALUE
+                    values[1].u.mem.ptr = UnsafeMutableRawPointer(mutating: valuePointer)
+                    values[1].u.mem.size = valueCount
+                    values[2].vtype = RD_KAFKA_VTYPE_KEY
+                    values[2].u.mem.ptr = UnsafeMutableRawPointer(mutating: keyPointer)
+                    values[2].u.mem.size = keyCount
+                    values[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                    values[3].u.i = RD_KAFKA_MSG_F_COPY
+                    values[4].vtype = RD_KAFKA_VTYPE_OPAQUE
+                    values[4].u.ptr = opaque
+                    var count = 5
+                    if let partition = record.partition {
+                        values[count].vtype = RD_KAFKA_VTYPE_PARTITION
+                        values[count].u.i32 = partition
+                        count += 1
+                    }
+                    if let headers {
+                        values.append(rd_kafka_vu_t())
+                        values[count].vtype = RD_KAFKA_VTYPE_HEADERS
+                        values[count].u.headers = headers
+                        count += 1
+                    }
+                    return values.withUnsafeBufferPointer { buffer -> rd_kafka_resp_err_t in
+                        guard let error = rd_kafka_produceva(client.handle, buffer.baseAddress, count) else {
+                            return RD_KAFKA_RESP_ERR_NO_ERROR
+                        }
+                        let code = rd_kafka_error_code(error)
+                        rd_kafka_error_destroy(error)
+                        return code
+                    }
+                }
+            }
+        }
+        // On success librdkafka owns the headers; on failure they are still ours.
+        if error != RD_KAFKA_RESP_ERR_NO_ERROR, let headers { rd_kafka_headers_destroy(headers) }
+        return error
+    }
+
+    static func makeHeaders(_ headers: [KafkaHeader]) -> OpaquePointer {
+        let list = rd_kafka_headers_new(headers.count)!
+        for header in headers {
+            if let value = header.value {
+                value.withUnsafeBytes { bytes in
+                    _ = rd_kafka_header_add(list, header.name, -1, bytes.baseAddress, bytes.count)
+                }
+            } else {
+                _ = rd_kafka_header_add(list, header.name, -1, nil, 0)
+            }
+        }
+        return list
+    }
+}
+
+/// Calls `body` with a pointer and length for optional bytes (`nil`, 0 for `nil`).
+func withOptionalBytes<T>(_ data: Data?, _ body: (UnsafeRawPointer?, Int) -> T) -> T {
+    guard let data else { return body(nil, 0) }
+    if data.isEmpty {
+        // A zero-length non-null value: point at a valid byte so it is not a tombstone.
+        var zero: UInt8 = 0
+        return withUnsafePointer(to: &zero) { body(UnsafeRawPointer($0), 0) }
+    }
+    return data.withUnsafeBytes { body($0.baseAddress, $0.count) }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// A topic read as a table: every key's latest value, loaded from the beginning of the topic
+/// and kept up to date while `run()` is running. A `nil` value (tombstone) removes the key.
+///
+/// Used for the compacted `subscriptions` and `connections` topics, which every worker reads.
+/// Values that fail to decode are logged and skipped (the key keeps its previous value).
+public final class KafkaTable<Value: Sendable>: Service, Sendable {
+    public typealias Decode = @Sendable (Data) throws -> Value
+
+    private struct State {
+        var values: [String: Value] = [:]
+        var caughtUp = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        var failure: KafkaError?
+    }
+
+    private let topic: String
+    private let configuration: KafkaClientConfiguration
+    private let decode: Decode
+    private let onChange: (@Sendable (String, Value?) -> Void)?
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    /// - Parameters:
+    ///   - onChange: called (on the table's reader task) after each applied change, with the
+    ///     key and its new value (`nil`: removed).
+    public init(
+        topic: String, configuration: KafkaClientConfiguration, logger: Logger,
+        onChange: (@Sendable (String, Value?) -> Void)? = nil, decode: @escaping Decode
+    ) {
+        self.topic = topic
+        self.configuration = configuration
+        self.decode = decode
+        self.onChange = onChange
+        self.logger = logger
+    }
+
+    // MARK: - Reading the table
+
+    /// The latest value of `key`, if any.
+    public subscript(key: String) -> Value? {
+        state.withLock { $0.values[key] }
+    }
+
+    /// A copy of the whole table.
+    public func snapshot() -> [String: Value] {
+        state.withLock { $0.values }
+    }
+
+    /// Whether the initial load reached the end of the topic as it was at start.
+    public var isCaughtUp: Bool { state.withLock { $0.caughtUp } }
+
+    /// Waits until the initial load reached the end of the topic as it was when `run()`
+    /// started. Returns at once when already there.
+    public func waitUntilCaughtUp() async throws {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Bool in
+                if state.caughtUp || state.failure != nil { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+        if let failure = state.withLock({ $0.failure }) { throw failure }
+    }
+
+    // MARK: - Service
+
+    /// Loads the topic, then follows it until the task is cancelled.
+    public func run() async throws {
+        do {
+            try await follow()
+        } catch {
+            let failure = error as? KafkaError ?? KafkaError(kind: .consumer, message: "\(error)")
+            let waiters = state.withLock { state in
+                state.failure = failure
+                defer { state.waiters.removeAll() }
+                return state.waiters
+            }
+            waiters.forEach { $0.resume() }
+            throw error
+        }
+    }
+
+    private func follow() async throws {
+        let consumerConfiguration = KafkaConsumerConfiguration(
+            client: configuration, groupId: "inlet-table-\(UUID().uuidString)", offsetReset: .earliest
+        )
+        let probe = try KafkaConsumer(assigning: [], configuration: consumerConfiguration, logger: logger)
+        let partitionCount: Int
+        var targets: [Int32: Int64] = [:]
+        do {
+            guard let count = try await probe.client.partitionCount(topic: topic) else {
+                throw KafkaError(kind: .admin, message: "topic '\(topic)' does not exist; create it first (`inlet topics create`)")
+            }
+            partitionCount = count
+            for partition in 0..<Int32(count) {
+                let high = try await probe.client.watermarks(topic: topic, partition: partition).high
+                if high > 0 { targets[partition] = high }
+            }
+        } catch {
+            await probe.close()
+            throw error
+        }
+        await probe.close()
+
+        let consumer = try KafkaConsumer(
+            assigning: (0..<Int32(partitionCount)).map { TopicPartition(topic: topic, partition: $0) },
+            configuration: consumerConfiguration, logger: logger
+        )
+        markCaughtUpIf(targets.isEmpty)
+        await withTaskCancellationHandler {
+            while !Task.isCancelled {
+                let events: [KafkaConsumerEvent]
+                do {
+                    events = try await consumer.poll(maxMessages: 1000, timeout: .milliseconds(200))
+                } catch {
+                    logger.error("table \(topic): \(error)")
+                    break
+                }
+                for case .message(let message) in events {
+                    apply(message)
+                    if let target = targets[message.partition], message.offset + 1 >= target {
+                        targets[message.partition] = nil
+                        markCaughtUpIf(targets.isEmpty)
+                    }
+                }
+            }
+        } onCancel: {}
+        await consumer.close()
+    }
+
+    private func apply(_ message: KafkaMessage) {
+        guard let key = message.keyString else {
+            logger.warning("table \(topic): message without key at \(message.partition)@\(message.offset) ignored")
+            return
+        }
+        let newValue: Value?
+        if let data = message.value {
+            do {
+                newValue = try decode(data)
+            } catch {
+                logger.warning("table \(topic): value of '\(key)' at \(message.partition)@\(message.offset) not decodable: \(error)")
+                return
+            }
+        } else {
+            newValue = nil
+        }
+        state.withLock { $0.values[key] = newValue }
+        onChange?(key, newValue)
+    }
+
+    private func markCaughtUpIf(_ condition: Bool) {
+        guard condition else { return }
+        let waiters = state.withLock { state in
+            state.caughtUp = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+}

@@ -1,0 +1,15 @@
+/// A topic to create: name, partitions, replication and topic-level configs
+/// (e.g. `["cleanup.policy": "compact"]`).
+public struct KafkaTopicSpec: Sendable, Hashable {
+    public var name: String
+    public var partitions: Int
+    public var replicationFactor: Int
+    public var configs: [String: String]
+
+    public init(name: String, partitions: Int, replicationFactor: Int = 1, configs: [String: String] = [:]) {
+        self.name = name
+        self.partitions = partitions
+        self.replicationFactor = replicationFactor
+        self.configs = configs
+    }
+}

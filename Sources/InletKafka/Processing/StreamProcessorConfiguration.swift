@@ -1,0 +1,37 @@
+/// Settings of a consume-transform-produce loop.
+public struct StreamProcessorConfiguration: Sendable {
+    public var consumer: KafkaConsumerConfiguration
+    public var producer: KafkaProducerConfiguration
+    /// Input topics.
+    public var topics: [String]
+    public var guarantee: ProcessingGuarantee
+    /// At most this many input messages per batch (one commit or transaction per batch).
+    public var maxBatchSize: Int
+    /// Prefix of the transactional id (exactly-once); a unique suffix is added per instance.
+    public var transactionalIdPrefix: String
+    /// How often a failed batch is retried before `run()` gives up and throws.
+    public var maxBatchAttempts: Int
+    /// Fault injection for tests: called after outputs are acknowledged and before input
+    /// offsets are committed. Throwing here simulates a crash at the worst moment.
+    public var beforeCommit: (@Sendable ([TopicPartition]) async throws -> Void)?
+
+    public init(
+        consumer: KafkaConsumerConfiguration,
+        producer: KafkaProducerConfiguration,
+        topics: [String],
+        guarantee: ProcessingGuarantee = .atLeastOnce,
+        maxBatchSize: Int = 500,
+        transactionalIdPrefix: String = "inlet",
+        maxBatchAttempts: Int = 5,
+        beforeCommit: (@Sendable ([TopicPartition]) async throws -> Void)? = nil
+    ) {
+        self.consumer = consumer
+        self.producer = producer
+        self.topics = topics
+        self.guarantee = guarantee
+        self.maxBatchSize = maxBatchSize
+        self.transactionalIdPrefix = transactionalIdPrefix
+        self.maxBatchAttempts = maxBatchAttempts
+        self.beforeCommit = beforeCommit
+    }
+}

@@ -1,0 +1,17 @@
+/// Counters of a `StreamProcessor`, for logs, metrics and tests.
+public struct StreamProcessorStatistics: Sendable, Hashable {
+    public var messagesIn = 0
+    public var recordsOut = 0
+    public var batchesCommitted = 0
+    public var batchesRolledBack = 0
+    public var transactionsBegun = 0
+    public var transactionOffsetsSent = 0
+    public var transactionsCommitted = 0
+    public var transactionsAborted = 0
+    /// Transactional calls repeated after a retriable error.
+    public var retriedCalls = 0
+    /// Offset commits that failed (the inputs will be re-delivered to the next owner).
+    public var failedCommits = 0
+
+    public init() {}
+}
