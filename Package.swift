@@ -43,8 +43,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ],
-            exclude: ["Schema"]  // LEAD-TEMP: helper in progress
+            ]
         ),
 
         // MARK: - Pipeline roles
@@ -55,8 +54,8 @@ let package = Package(
                 "InletConnectors",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            exclude: ["Messages"]  // LEAD-TEMP: helper in progress
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(
             name: "InletHTTP",
@@ -89,8 +88,11 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "InletKafkaTests", dependencies: ["InletKafka"]),
-        // LEAD-TEMP: .testTarget(name: "InletConnectorsTests", dependencies: ["InletConnectors"]),
-        // LEAD-TEMP: .testTarget(name: "InletPipelineTests", dependencies: ["InletPipeline", "InletHTTP", "InletKafka", "InletConnectors"]),
+        .testTarget(name: "InletConnectorsTests", dependencies: ["InletConnectors"]),
+        .testTarget(
+            name: "InletPipelineTests",
+            dependencies: ["InletPipeline", "InletHTTP", "InletKafka", "InletConnectors"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

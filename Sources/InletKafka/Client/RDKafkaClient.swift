@@ -58,26 +58,24 @@ final class RDKafkaClient: @unchecked Sendable {
         return KafkaError(kind: .fatal, code: code.rawValue, message: "fatal client error: \(String(errorBuffer: errorText)); the client must be recreated")
     }
 
-    /// Number of partitions of `topic`, from a metadata request; `nil` when the topic does
-    /// not exist.
+    /// Number of partitions of `topic`, from a metadata request for all topics (asking for
+    /// one topic by name makes some brokers, the embedded one included, create it);
+    /// `nil` when the topic does not exist.
     func partitionCount(topic: String, timeoutMilliseconds: Int32 = 10_000) async throws -> Int? {
         try await blocking { [self] () -> Result<Int?, KafkaError> in
-            guard let topicHandle = rd_kafka_topic_new(self.handle, topic, nil) else {
-                return .failure(KafkaError(kind: .admin, message: "could not create a handle for topic '\(topic)'"))
-            }
-            defer { rd_kafka_topic_destroy(topicHandle) }
             var metadata: UnsafePointer<rd_kafka_metadata>?
-            let error = rd_kafka_metadata(self.handle, 0, topicHandle, &metadata, timeoutMilliseconds)
+            let error = rd_kafka_metadata(self.handle, 1, nil, &metadata, timeoutMilliseconds)
             guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
                 return .failure(KafkaError(kind: .admin, error: error, context: "metadata for topic '\(topic)'"))
             }
             defer { rd_kafka_metadata_destroy(metadata) }
-            guard metadata.pointee.topic_cnt > 0 else { return .success(nil) }
-            let topicMetadata = metadata.pointee.topics[0]
-            if topicMetadata.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || topicMetadata.partition_cnt == 0 {
-                return .success(nil)
+            for index in 0..<Int(metadata.pointee.topic_cnt) {
+                let topicMetadata = metadata.pointee.topics[index]
+                guard String(cString: topicMetadata.topic) == topic else { continue }
+                if topicMetadata.err != RD_KAFKA_RESP_ERR_NO_ERROR || topicMetadata.partition_cnt == 0 { return .success(nil) }
+                return .success(Int(topicMetadata.partition_cnt))
             }
-            return .success(Int(topicMetadata.partition_cnt))
+            return .success(nil)
         }.get()
     }
 

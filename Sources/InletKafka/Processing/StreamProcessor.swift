@@ -12,6 +12,11 @@ import Synchronization
 ///   metadata, commit transaction; an abortable error aborts, rewinds and retries the batch;
 ///   a retriable error retries the call; a fatal error (fencing) ends `run()`.
 ///
+/// A failed batch is rolled back (`StreamTransform.batchAborted()`) and retried from the
+/// messages in memory, so the consumer's position never moves backwards; after
+/// `maxBatchAttempts` failures `run()` throws without committing, and the next owner of the
+/// partitions reads the batch again.
+///
 /// A rebalance is handled between batches: the batch in progress is finished first.
 public final class StreamProcessor: Service, Sendable {
     private let configuration: StreamProcessorConfiguration
@@ -120,13 +125,8 @@ public final class StreamProcessor: Service, Sendable {
         }
         switch output {
         case .plain(let producer):
-            do {
-                try await producer.sendAll(records)
-                try await configuration.beforeCommit?(offsets)
-            } catch {
-                try await consumer.seek(Self.firstOffsets(of: batch))
-                throw error
-            }
+            try await producer.sendAll(records)
+            try await configuration.beforeCommit?(offsets)
             do {
                 try await consumer.commit(offsets)
             } catch {
@@ -136,13 +136,13 @@ public final class StreamProcessor: Service, Sendable {
                 logger.warning("offset commit failed: \(error)")
             }
         case .transactional(let producer):
-            try await runTransaction(producer: producer, consumer: consumer, records: records, offsets: offsets, batch: batch)
+            try await runTransaction(producer: producer, consumer: consumer, records: records, offsets: offsets)
         }
     }
 
     private func runTransaction(
         producer: KafkaTransactionalProducer, consumer: KafkaConsumer, records: [KafkaRecord],
-        offsets: [TopicPartition], batch: [KafkaMessage]
+        offsets: [TopicPartition]
     ) async throws {
         do {
             try producer.beginTransaction()
@@ -160,7 +160,6 @@ public final class StreamProcessor: Service, Sendable {
             logger.warning("transaction aborted: \(error)")
             try await retrying { try await producer.abortTransaction() }
             statistics.withLock { $0.transactionsAborted += 1 }
-            try await consumer.seek(Self.firstOffsets(of: batch))
             throw error
         }
     }
@@ -189,16 +188,6 @@ public final class StreamProcessor: Service, Sendable {
             next[key] = max(next[key] ?? 0, message.offset + 1)
         }
         return next.map { TopicPartition(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) }
-            .sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
-    }
-
-    static func firstOffsets(of batch: [KafkaMessage]) -> [TopicPartition] {
-        var first: [TopicPartition: Int64] = [:]
-        for message in batch {
-            let key = TopicPartition(topic: message.topic, partition: message.partition)
-            first[key] = min(first[key] ?? .max, message.offset)
-        }
-        return first.map { TopicPartition(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) }
             .sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
     }
 

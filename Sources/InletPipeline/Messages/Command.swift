@@ -1,0 +1,96 @@
+import Foundation
+import InletConnectors
+
+/// An instruction to the handler that owns a subscription (topic `commands`, key:
+/// subscription id — same partition as the subscription's `ingress` input).
+///
+/// The admin API issues `subscribe`, `unsubscribe` and `refresh`; the handler's scheduler may
+/// issue `refresh` and `pull` to itself so scheduled work is ordered with webhooks and
+/// recorded in Kafka.
+public struct Command: TopicMessage {
+    /// What the handler should do.
+    public enum CommandType: String, Codable, Sendable, Hashable, CaseIterable {
+        /// Create the subscription (``subscription`` is required) and run the connector's
+        /// `subscribe` (or `getEventSelector` for global-webhook events).
+        case subscribe
+        /// Run `unsubscribe` and archive the subscription.
+        case unsubscribe
+        /// Run `refresh` now (also scheduled by `nextRefreshTimestamp`).
+        case refresh
+        /// Run the pull strategy now (`pull-latest-records`, `custom-pull` or `full-scan`).
+        case pull
+    }
+
+    /// What a `subscribe` command creates. The handler is the only writer of `subscriptions`,
+    /// so the admin API hands it everything the new ``SubscriptionRecord`` needs.
+    public struct NewSubscription: Codable, Sendable, Hashable {
+        /// The connection (credentials) the subscription uses.
+        public var connectionId: String
+        /// The customer (tenant) the subscription belongs to.
+        public var customerId: String
+        /// The connector, e.g. `"github"`.
+        public var connectorKey: String
+        /// The event, collection event or app event subscribed to.
+        public var target: SubscriptionTarget
+        /// The subscription's configuration (`parameters` match the event's `parametersSchema`).
+        public var config: SubscriptionRecord.Config
+        /// How often to pull updates (pull strategies); the connector's default when absent.
+        public var pullUpdatesIntervalSeconds: Int?
+        /// How often to run a full scan; the connector's default when absent.
+        public var fullSyncIntervalSeconds: Int?
+
+        public init(
+            connectionId: String,
+            customerId: String,
+            connectorKey: String,
+            target: SubscriptionTarget,
+            config: SubscriptionRecord.Config,
+            pullUpdatesIntervalSeconds: Int? = nil,
+            fullSyncIntervalSeconds: Int? = nil
+        ) {
+            self.connectionId = connectionId
+            self.customerId = customerId
+            self.connectorKey = connectorKey
+            self.target = target
+            self.config = config
+            self.pullUpdatesIntervalSeconds = pullUpdatesIntervalSeconds
+            self.fullSyncIntervalSeconds = fullSyncIntervalSeconds
+        }
+    }
+
+    /// A unique id for this command (a UUID string); the handler skips a command id it has
+    /// already applied.
+    public var commandId: String
+    /// What to do.
+    public var type: CommandType
+    /// The subscription the command is for (also the Kafka key).
+    public var subscriptionId: String
+    /// When the command was issued.
+    public var issuedAt: Date
+    /// The admin API request waiting for the outcome; the handler answers on `replies`
+    /// with this key.
+    public var requestId: String?
+    /// For `subscribe`: the subscription to create. Absent for other types.
+    public var subscription: NewSubscription?
+
+    public init(
+        commandId: String = UUID().uuidString.lowercased(),
+        type: CommandType,
+        subscriptionId: String,
+        issuedAt: Date,
+        requestId: String? = nil,
+        subscription: NewSubscription? = nil
+    ) {
+        self.commandId = commandId
+        self.type = type
+        self.subscriptionId = subscriptionId
+        self.issuedAt = issuedAt
+        self.requestId = requestId
+        self.subscription = subscription
+    }
+
+    public static let topics = ["commands"]
+    public static let schemaFile = "command.schema.json"
+
+    public var kafkaKey: String? { subscriptionId }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import InletConnectors
+
+/// A connection: one customer's authenticated link to an external app through a connector
+/// (topic `connections`, compacted, key: connection id; a `null` value is a tombstone).
+///
+/// Credentials are never stored in the clear: ``credentials`` holds them sealed with
+/// AES-256-GCM under the key from `INLET_SECRET_KEY`.
+public struct ConnectionRecord: TopicMessage {
+    /// The connection id (also the Kafka key).
+    public var id: String
+    /// The connector, e.g. `"github"`.
+    public var connectorKey: String
+    /// The customer (tenant) the connection belongs to.
+    public var customerId: String
+    /// A display name, e.g. `"Acme's GitHub"`.
+    public var name: String?
+    /// The sealed credentials (tokens, API keys) passed to the connector's auth mapping.
+    public var credentials: EncryptedCredentials
+    /// Values for the connector's `parametersSchema` (connector.yml).
+    public var connectorParameters: JSONValue?
+    /// When the connection was created.
+    public var createdAt: Date
+    /// When this record was last written.
+    public var updatedAt: Date
+    /// When the connection was archived (its subscriptions stop).
+    public var archivedAt: Date?
+
+    public init(
+        id: String,
+        connectorKey: String,
+        customerId: String,
+        name: String? = nil,
+        credentials: EncryptedCredentials,
+        connectorParameters: JSONValue? = nil,
+        createdAt: Date,
+        updatedAt: Date,
+        archivedAt: Date? = nil
+    ) {
+        self.id = id
+        self.connectorKey = connectorKey
+        self.customerId = customerId
+        self.name = name
+        self.credentials = credentials
+        self.connectorParameters = connectorParameters
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.archivedAt = archivedAt
+    }
+
+    public static let topics = ["connections"]
+    public static let schemaFile = "connection-record.schema.json"
+
+    public var kafkaKey: String? { id }
+
+    /// The record value that deletes a connection from the compacted topic (`nil`).
+    public static let tombstoneValue: Data? = nil
+
+    /// Reads a `connections` record value: `nil` for a tombstone, else the decoded record.
+    public static func tableEntry(from value: Data?) throws(MessageCodecError) -> ConnectionRecord? {
+        guard let value, !MessageCodec.isTombstone(value) else { return nil }
+        return try decoded(from: value)
+    }
+}
+
+/// Credentials sealed with an AEAD cipher.
+///
+/// JSON: `{"algorithm": "AES-256-GCM", "keyId": "2026-01", "sealed": "<base64>"}` where
+/// `sealed` is the AES-GCM combined form: 12-byte nonce, ciphertext, 16-byte tag.
+public struct EncryptedCredentials: Codable, Sendable, Hashable {
+    /// The sealing algorithm.
+    public enum Algorithm: String, Codable, Sendable, Hashable, CaseIterable {
+        case aes256GCM = "AES-256-GCM"
+    }
+
+    /// The algorithm; always `AES-256-GCM` today.
+    public var algorithm: Algorithm
+    /// Which secret key sealed the credentials (for key rotation); absent for the single
+    /// key from `INLET_SECRET_KEY`.
+    public var keyId: String?
+    /// nonce ‖ ciphertext ‖ tag (JSON: base64).
+    public var sealed: Data
+
+    public init(algorithm: Algorithm = .aes256GCM, keyId: String? = nil, sealed: Data) {
+        self.algorithm = algorithm
+        self.keyId = keyId
+        self.sealed = sealed
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import InletConnectors
+
+/// One event a connector method produced for a subscription, before normalization (topic
+/// `records`, key: subscription id; read by the dispatcher).
+///
+/// The handler writes one `RecordEvent` per element of a method result's `events` (or per
+/// record a pull strategy found). Its ``id`` is derived from the input's Kafka position and
+/// the element's index (``deterministicId(topic:partition:offset:index:)``), so reprocessing
+/// the same input yields the same ids and consumers can de-duplicate.
+public struct RecordEvent: TopicMessage {
+    /// Where in Kafka the input that produced this event was, and which element of the
+    /// method's result it is.
+    public struct Source: Codable, Sendable, Hashable {
+        /// The input topic, as consumed (with prefix), e.g. `"inlet.ingress"`.
+        public var topic: String
+        /// The input partition.
+        public var partition: Int
+        /// The input offset.
+        public var offset: Int64
+        /// The position of this event in the method result (0-based).
+        public var index: Int
+
+        public init(topic: String, partition: Int, offset: Int64, index: Int) {
+            self.topic = topic
+            self.partition = partition
+            self.offset = offset
+            self.index = index
+        }
+    }
+
+    /// Deterministic event id (see ``deterministicId(topic:partition:offset:index:)``).
+    public var id: String
+    /// The subscription the event belongs to (also the Kafka key).
+    public var subscriptionId: String
+    /// The subscription's customer.
+    public var customerId: String
+    /// The subscription's connector.
+    public var connectorKey: String
+    /// The subscription's target (event, collection event or app event).
+    public var target: SubscriptionTarget
+    /// The change type the method gave (`created` / `updated` / `deleted`), if any.
+    public var type: RecordChangeType?
+    /// The record: a JSON object that always has an `id` (string or integer); for collections,
+    /// the record shape `id`, `name`, `createdTime`, `updatedTime`, `deletedTime`, `fields`.
+    public var record: JSONValue
+    /// The input's position and this event's index in the result.
+    public var source: Source
+    /// When the event happened (the input's receive time, or the pull time).
+    public var occurredAt: Date
+    /// The ingress request that carried the input, if any.
+    public var requestId: String?
+
+    /// Creates an event; `id` defaults to the deterministic id of `source`.
+    public init(
+        id: String? = nil,
+        subscriptionId: String,
+        customerId: String,
+        connectorKey: String,
+        target: SubscriptionTarget,
+        type: RecordChangeType? = nil,
+        record: JSONValue,
+        source: Source,
+        occurredAt: Date,
+        requestId: String? = nil
+    ) {
+        self.id = id ?? Self.deterministicId(
+            topic: source.topic, partition: source.partition, offset: source.offset, index: source.index)
+        self.subscriptionId = subscriptionId
+        self.customerId = customerId
+        self.connectorKey = connectorKey
+        self.target = target
+        self.type = type
+        self.record = record
+        self.source = source
+        self.occurredAt = occurredAt
+        self.requestId = requestId
+    }
+
+    public static let topics = ["records"]
+    public static let schemaFile = "record-event.schema.json"
+
+    public var kafkaKey: String? { subscriptionId }
+
+    /// The id of the event at position `index` of the result of processing the input at
+    /// `topic`/`partition`/`offset`: the first 128 bits of SHA-256 over
+    /// `"<topic>␟<partition>␟<offset>␟<index>"` (␟ = U+001F) in lower-case hex, 32 characters.
+    ///
+    /// The same input position always yields the same id, in any process and on any
+    /// platform; pass the topic name exactly as consumed (with its prefix).
+    public static func deterministicId(topic: String, partition: Int, offset: Int64, index: Int) -> String {
+        MessageDigest.id([topic, String(partition), String(offset), String(index)])
+    }
+
+    /// The record's `id` as a string (an integer id is written in decimal).
+    public var recordId: String {
+        Self.recordId(of: record) ?? ""
+    }
+
+    /// The change type a normalized event gets: the method's ``type``, else the target's
+    /// collection event, else `created`.
+    public var effectiveType: RecordChangeType {
+        type ?? target.collectionEvent ?? .created
+    }
+
+    static func recordId(of record: JSONValue) -> String? {
+        switch record["id"] {
+        case .string(let id)?: id
+        case .integer(let id)?: String(id)
+        default: nil
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, subscriptionId, customerId, connectorKey, target, type, record, source, occurredAt, requestId
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        subscriptionId = try c.decode(String.self, forKey: .subscriptionId)
+        customerId = try c.decode(String.self, forKey: .customerId)
+        connectorKey = try c.decode(String.self, forKey: .connectorKey)
+        target = try c.decode(SubscriptionTarget.self, forKey: .target)
+        type = try c.decodeIfPresent(RecordChangeType.self, forKey: .type)
+        record = try c.decode(JSONValue.self, forKey: .record)
+        guard record.objectValue != nil, Self.recordId(of: record) != nil else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .record, in: c,
+                debugDescription: "expected an object with a string or integer \"id\"")
+        }
+        source = try c.decode(Source.self, forKey: .source)
+        occurredAt = try c.decode(Date.self, forKey: .occurredAt)
+        requestId = try c.decodeIfPresent(String.self, forKey: .requestId)
+    }
+}

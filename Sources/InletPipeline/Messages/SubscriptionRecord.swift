@@ -1,0 +1,266 @@
+import Foundation
+import InletConnectors
+
+/// A subscription: who listens to what, through which connection, and the connector state
+/// that keeps it running (topic `subscriptions`, compacted, key: subscription id).
+///
+/// The handler that owns the subscription's partition is its only writer. A `null` record
+/// value (a tombstone) deletes the key; use ``tableEntry(from:)`` to read a record value and
+/// ``tombstoneValue`` to write one.
+///
+/// Field names follow the connector platform's subscription records (`status`,
+/// `connectionId`, `customerId` — the original's `userId` —, `config`, `state`,
+/// `globalWebhookKey`, `nextRefreshTimestamp`, ...). Timestamps the connector contract gives
+/// in milliseconds (`nextRefreshTimestamp`, `nextPullEventsTimestamp`) stay epoch-millisecond
+/// integers; Inlet's own times are RFC 3339 strings.
+public struct SubscriptionRecord: TopicMessage {
+    /// The subscription's lifecycle state.
+    public enum Status: String, Codable, Sendable, Hashable, CaseIterable {
+        /// Created; `subscribe` has not completed yet.
+        case pending
+        /// Receiving events.
+        case active
+        /// A method failed; see ``SubscriptionRecord/error``. Retried on the next refresh or pull.
+        case error
+        /// Unsubscribed; kept for history until tombstoned.
+        case archived
+    }
+
+    /// The subscription's configuration.
+    public struct Config: Codable, Sendable, Hashable {
+        /// Parameters matching the event's or collection's `parametersSchema`; passed to every
+        /// method as `parameters`.
+        public var parameters: JSONValue
+        /// Record fields a full scan ignores when comparing records (e.g. signed download
+        /// URLs), so they do not cause false `updated` events.
+        public var ignoredFields: [String]?
+
+        public init(parameters: JSONValue = .object([:]), ignoredFields: [String]? = nil) {
+            self.parameters = parameters
+            self.ignoredFields = ignoredFields
+        }
+    }
+
+    /// Why the subscription is in ``Status/error``.
+    public struct ErrorInfo: Codable, Sendable, Hashable {
+        /// What went wrong, for people.
+        public var message: String
+        /// A machine-readable code, e.g. `"subscribe-error"`, `"timeout"`, `"http-401"`.
+        public var code: String?
+        /// When it happened.
+        public var at: Date
+
+        public init(message: String, code: String? = nil, at: Date) {
+            self.message = message
+            self.code = code
+            self.at = at
+        }
+    }
+
+    /// Progress of the pull strategies (`pull-latest-records`, `custom-pull`, `full-scan`),
+    /// kept by the handler apart from the connector's own ``SubscriptionRecord/state``.
+    public struct PullState: Codable, Sendable, Hashable {
+        /// The cursor `pullLatestRecords` returned last (where the next pull resumes).
+        public var cursor: String?
+        /// When the last pull finished.
+        public var lastPulledAt: Date?
+        /// When the last full scan finished.
+        public var lastFullSyncAt: Date?
+        /// Digest of the stored full-scan snapshot (the snapshot itself lives in its own
+        /// chunked records, so subscription records stay small).
+        public var snapshotDigest: String?
+        /// How many chunks the stored full-scan snapshot has.
+        public var snapshotChunks: Int?
+
+        public init(
+            cursor: String? = nil,
+            lastPulledAt: Date? = nil,
+            lastFullSyncAt: Date? = nil,
+            snapshotDigest: String? = nil,
+            snapshotChunks: Int? = nil
+        ) {
+            self.cursor = cursor
+            self.lastPulledAt = lastPulledAt
+            self.lastFullSyncAt = lastFullSyncAt
+            self.snapshotDigest = snapshotDigest
+            self.snapshotChunks = snapshotChunks
+        }
+    }
+
+    /// The subscription id (also the Kafka key).
+    public var id: String
+    /// Lifecycle state.
+    public var status: Status
+    /// The connection (credentials) the subscription uses.
+    public var connectionId: String
+    /// The customer (tenant) the subscription belongs to (the original's `userId`).
+    public var customerId: String
+    /// The connector, e.g. `"github"`.
+    public var connectorKey: String
+    /// The event, collection event or app event subscribed to.
+    public var target: SubscriptionTarget
+    /// Configuration, including `parameters`.
+    public var config: Config
+    /// The connector's state as returned by `subscribe` / `refresh` / `handle` / `pull`.
+    public var state: JSONValue?
+    /// The unguessable secret in the subscription's webhook URL (never the subscription id,
+    /// which appears in logs and keys).
+    public var webhookToken: String
+    /// The full webhook URL given to `subscribe` as `webhookUri`.
+    public var webhookUri: String?
+    /// For global-webhook events: the global webhook this subscription listens on.
+    public var globalWebhookKey: String?
+    /// For global-webhook events: the selector a global webhook event must equal (exact
+    /// string match) to reach this subscription.
+    public var globalWebhookEventSelector: String?
+    /// When to run `refresh` next, in epoch milliseconds (as the connector returned it).
+    public var nextRefreshTimestamp: Int64?
+    /// When to pull events next, in epoch milliseconds.
+    public var nextPullEventsTimestamp: Int64?
+    /// Interval between pulls of updates, in seconds.
+    public var pullUpdatesIntervalSeconds: Int?
+    /// Interval between full scans, in seconds.
+    public var fullSyncIntervalSeconds: Int?
+    /// The last failure, while ``status`` is ``Status/error``.
+    public var error: ErrorInfo?
+    /// Pull strategy progress (cursor, snapshot digest).
+    public var pullState: PullState?
+    /// When the subscription was created.
+    public var createdAt: Date
+    /// When this record was last written.
+    public var updatedAt: Date
+    /// When the subscription was archived.
+    public var archivedAt: Date?
+    /// The last input offset applied to this subscription, per input partition: key
+    /// `"<topic>:<partition>"` (e.g. `"inlet.ingress:3"`), value the offset. The handler
+    /// skips an input at or below it, so a replay never applies state twice.
+    public var appliedOffsets: [String: Int64]
+
+    public init(
+        id: String,
+        status: Status,
+        connectionId: String,
+        customerId: String,
+        connectorKey: String,
+        target: SubscriptionTarget,
+        config: Config = Config(),
+        state: JSONValue? = nil,
+        webhookToken: String,
+        webhookUri: String? = nil,
+        globalWebhookKey: String? = nil,
+        globalWebhookEventSelector: String? = nil,
+        nextRefreshTimestamp: Int64? = nil,
+        nextPullEventsTimestamp: Int64? = nil,
+        pullUpdatesIntervalSeconds: Int? = nil,
+        fullSyncIntervalSeconds: Int? = nil,
+        error: ErrorInfo? = nil,
+        pullState: PullState? = nil,
+        createdAt: Date,
+        updatedAt: Date,
+        archivedAt: Date? = nil,
+        appliedOffsets: [String: Int64] = [:]
+    ) {
+        self.id = id
+        self.status = status
+        self.connectionId = connectionId
+        self.customerId = customerId
+        self.connectorKey = connectorKey
+        self.target = target
+        self.config = config
+        self.state = state
+        self.webhookToken = webhookToken
+        self.webhookUri = webhookUri
+        self.globalWebhookKey = globalWebhookKey
+        self.globalWebhookEventSelector = globalWebhookEventSelector
+        self.nextRefreshTimestamp = nextRefreshTimestamp
+        self.nextPullEventsTimestamp = nextPullEventsTimestamp
+        self.pullUpdatesIntervalSeconds = pullUpdatesIntervalSeconds
+        self.fullSyncIntervalSeconds = fullSyncIntervalSeconds
+        self.error = error
+        self.pullState = pullState
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.archivedAt = archivedAt
+        self.appliedOffsets = appliedOffsets
+    }
+
+    public static let topics = ["subscriptions"]
+    public static let schemaFile = "subscription-record.schema.json"
+
+    public var kafkaKey: String? { id }
+
+    // MARK: Applied offsets
+
+    /// The `appliedOffsets` key for an input partition: `"<topic>:<partition>"`.
+    public static func appliedOffsetKey(topic: String, partition: Int) -> String {
+        "\(topic):\(partition)"
+    }
+
+    /// The last applied offset of `topic`/`partition`, if any.
+    public func appliedOffset(topic: String, partition: Int) -> Int64? {
+        appliedOffsets[Self.appliedOffsetKey(topic: topic, partition: partition)]
+    }
+
+    /// Whether the input at `offset` was already applied (it is at or below the recorded
+    /// offset), so the handler must skip it.
+    public func hasApplied(topic: String, partition: Int, offset: Int64) -> Bool {
+        guard let applied = appliedOffset(topic: topic, partition: partition) else { return false }
+        return offset <= applied
+    }
+
+    /// Records that the input at `offset` was applied (never moves an offset backwards).
+    public mutating func markApplied(topic: String, partition: Int, offset: Int64) {
+        let key = Self.appliedOffsetKey(topic: topic, partition: partition)
+        appliedOffsets[key] = max(appliedOffsets[key] ?? offset, offset)
+    }
+
+    // MARK: Compacted topic
+
+    /// The record value that deletes a subscription from the compacted topic: `nil` (a Kafka
+    /// tombstone), produced with the subscription id as key.
+    public static let tombstoneValue: Data? = nil
+
+    /// Reads a `subscriptions` record value: `nil` for a tombstone (the subscription was
+    /// deleted), otherwise the decoded record.
+    public static func tableEntry(from value: Data?) throws(MessageCodecError) -> SubscriptionRecord? {
+        guard let value, !MessageCodec.isTombstone(value) else { return nil }
+        return try decoded(from: value)
+    }
+
+    /// Whether the handler should treat the subscription as live (not archived).
+    public var isLive: Bool { status != .archived }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, status, connectionId, customerId, connectorKey, target, config, state
+        case webhookToken, webhookUri, globalWebhookKey, globalWebhookEventSelector
+        case nextRefreshTimestamp, nextPullEventsTimestamp, pullUpdatesIntervalSeconds, fullSyncIntervalSeconds
+        case error, pullState, createdAt, updatedAt, archivedAt, appliedOffsets
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        status = try c.decode(Status.self, forKey: .status)
+        connectionId = try c.decode(String.self, forKey: .connectionId)
+        customerId = try c.decode(String.self, forKey: .customerId)
+        connectorKey = try c.decode(String.self, forKey: .connectorKey)
+        target = try c.decode(SubscriptionTarget.self, forKey: .target)
+        config = try c.decode(Config.self, forKey: .config)
+        state = try c.decodeIfPresent(JSONValue.self, forKey: .state)
+        webhookToken = try c.decode(String.self, forKey: .webhookToken)
+        webhookUri = try c.decodeIfPresent(String.self, forKey: .webhookUri)
+        globalWebhookKey = try c.decodeIfPresent(String.self, forKey: .globalWebhookKey)
+        globalWebhookEventSelector = try c.decodeIfPresent(String.self, forKey: .globalWebhookEventSelector)
+        nextRefreshTimestamp = try c.decodeIfPresent(Int64.self, forKey: .nextRefreshTimestamp)
+        nextPullEventsTimestamp = try c.decodeIfPresent(Int64.self, forKey: .nextPullEventsTimestamp)
+        pullUpdatesIntervalSeconds = try c.decodeIfPresent(Int.self, forKey: .pullUpdatesIntervalSeconds)
+        fullSyncIntervalSeconds = try c.decodeIfPresent(Int.self, forKey: .fullSyncIntervalSeconds)
+        error = try c.decodeIfPresent(ErrorInfo.self, forKey: .error)
+        pullState = try c.decodeIfPresent(PullState.self, forKey: .pullState)
+        createdAt = try c.decode(Date.self, forKey: .createdAt)
+        updatedAt = try c.decode(Date.self, forKey: .updatedAt)
+        archivedAt = try c.decodeIfPresent(Date.self, forKey: .archivedAt)
+        // Records written before offsets were tracked have none: nothing applied yet.
+        appliedOffsets = try c.decodeIfPresent([String: Int64].self, forKey: .appliedOffsets) ?? [:]
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import InletKafka
+import Synchronization
+import Testing
+
+/// Upper-cases each input into the output topic, keeping the key; counts calls.
+final class UppercaseTransform: StreamTransform {
+    let output: String
+    let calls = Mutex(0)
+
+    init(output: String) { self.output = output }
+
+    func process(_ message: KafkaMessage) async throws -> [KafkaRecord] {
+        calls.withLock { $0 += 1 }
+        let text = String(decoding: message.value ?? Data(), as: UTF8.self).uppercased()
+        return [KafkaRecord(topic: output, key: message.key, value: Data(text.utf8))]
+    }
+}
+
+struct SimulatedCrash: Error {}
+
+@Suite("Consume-transform-produce loop")
+struct StreamProcessorTests {
+    func inputs(_ test: TestCluster, topic: String, count: Int) async throws {
+        let producer = try KafkaProducer(configuration: test.producerConfiguration, logger: test.logger)
+        try await producer.sendAll((0..<count).map { KafkaRecord(topic: topic, key: "k\($0 % 5)", value: Data("m\($0)".utf8)) })
+        await producer.shutdown()
+    }
+
+    func outputs(_ test: TestCluster, topic: String, atLeast count: Int) async throws -> [KafkaMessage] {
+        let consumer = try KafkaConsumer(configuration: test.consumerConfiguration(group: "reader-\(UUID())"), topics: [topic], logger: test.logger)
+        let messages = try await collect(consumer, count: count)
+        // Drain briefly for anything beyond `count`.
+        let extra = try await consumer.poll(maxMessages: 1000, timeout: .milliseconds(500))
+        await consumer.close()
+        return messages + extra.compactMap { if case .message(let m) = $0 { m } else { nil } }
+    }
+
+    @Test("at-least-once: a worker killed between produce and commit re-delivers its input and nothing is lost")
+    func crashBetweenProduceAndCommit() async throws {
+        let test = try TestCluster()
+        defer { test.cluster.stop() }
+        let input = try test.topic("in", partitions: 2)
+        let output = try test.topic("out", partitions: 2)
+        try await inputs(test, topic: input, count: 100)
+        let group = "upper-\(input)"
+
+        // First worker: outputs are acknowledged, then it "dies" before committing.
+        let crashing = StreamProcessor(
+            configuration: StreamProcessorConfiguration(
+                consumer: test.consumerConfiguration(group: group), producer: test.producerConfiguration, topics: [input],
+                maxBatchAttempts: 1, beforeCommit: { _ in throw SimulatedCrash() }
+            ),
+            transform: UppercaseTransform(output: output), logger: test.logger
+        )
+        await #expect(throws: SimulatedCrash.self) { try await crashing.run() }
+        let firstRun = crashing.currentStatistics
+        #expect(firstRun.messagesIn > 0)
+        #expect(firstRun.batchesCommitted == 0)
+
+        // Second worker in the same group: starts from the last committed offset (none).
+        let transform = UppercaseTransform(output: output)
+        let survivor = StreamProcessor(
+            configuration: StreamProcessorConfiguration(
+                consumer: test.consumerConfiguration(group: group), producer: test.producerConfiguration, topics: [input]
+            ),
+            transform: transform, logger: test.logger
+        )
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await survivor.run() }
+            try await eventually("the survivor processed all 100 inputs") { transform.calls.withLock { $0 } >= 100 }
+            tasks.cancelAll()
+        }
+        #expect(transform.calls.withLock { $0 } == 100, "the crashed batch was re-delivered in full")
+
+        let produced = try await outputs(test, topic: output, atLeast: 100 + firstRun.recordsOut)
+        let values = produced.compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } }
+        #expect(Set(values) == Set((0..<100).map { "M\($0)" }), "every input has its output")
+        #expect(values.count == 100 + firstRun.recordsOut, "repeats are exactly the crashed batch")
+    }
+
+    @Test("exactly-once: each batch runs begin, send, send offsets, commit")
+    func transactionalSequence() async throws {
+        let test = try TestCluster(brokers: 3)
+        defer { test.cluster.stop() }
+        let input = try test.topic("txin", partitions: 2)
+        let output = try test.topic("txout", partitions: 2)
+        try await inputs(test, topic: input, count: 50)
+        let transform = UppercaseTransform(output: output)
+        let processor = StreamProcessor(
+            configuration: StreamProcessorConfiguration(
+                consumer: test.consumerConfiguration(group: "tx-\(input)"), producer: test.producerConfiguration,
+                topics: [input], guarantee: .exactlyOnce
+            ),
+            transform: transform, logger: test.logger
+        )
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await processor.run() }
+            try await eventually("all inputs processed in committed transactions") {
+                processor.currentStatistics.messagesIn >= 50 && processor.currentStatistics.transactionsCommitted >= 1
+            }
+            tasks.cancelAll()
+        }
+        let statistics = processor.currentStatistics
+        #expect(statistics.transactionsBegun == statistics.transactionsCommitted)
+        #expect(statistics.transactionOffsetsSent == statistics.transactionsCommitted)
+        #expect(statistics.transactionsAborted == 0)
+        let produced = try await outputs(test, topic: output, atLeast: 50)
+        #expect(Set(produced.compactMap(\.value)).count == 50)
+    }
+
+    @Test("exactly-once: a coordinator error on commit is retried and the batch still lands once")
+    func transactionalRetriableError() async throws {
+        let test = try TestCluster(brokers: 3)
+        defer { test.cluster.stop() }
+        let input = try test.topic("txin", partitions: 1)
+        let output = try test.topic("txout", partitions: 1)
+        try await inputs(test, topic: input, count: 10)
+        test.cluster.failNextRequests(.endTxn, with: [.coordinatorNotAvailable, .notCoordinator])
+        let transform = UppercaseTransform(output: output)
+        let processor = StreamProcessor(
+            configuration: StreamProcessorConfiguration(
+                consumer: test.consumerConfiguration(group: "tx-\(input)"), producer: test.producerConfiguration,
+                topics: [input], guarantee: .exactlyOnce
+            ),
+            transform: transform, logger: test.logger
+        )
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await processor.run() }
+            try await eventually("the batch committed despite the injected errors") {
+                processor.currentStatistics.transactionsCommitted >= 1 && processor.currentStatistics.messagesIn >= 10
+            }
+            tasks.cancelAll()
+        }
+        #expect(processor.currentStatistics.transactionsAborted == 0)
+        let produced = try await outputs(test, topic: output, atLeast: 10)
+        #expect(produced.count == 10)
+    }
+
+    @Test("exactly-once: an abortable error aborts the transaction, rewinds and reprocesses the batch")
+    func transactionalAbortableError() async throws {
+        let test = try TestCluster(brokers: 3)
+        defer { test.cluster.stop() }
+        let input = try test.topic("txin", partitions: 1)
+        let output = try test.topic("txout", partitions: 1)
+        try await inputs(test, topic: input, count: 10)
+        let transform = UppercaseTransform(output: output)
+        let failures = Counter(1)
+        let processor = StreamProcessor(
+            configuration: StreamProcessorConfiguration(
+                consumer: test.consumerConfiguration(group: "tx-\(input)"), producer: test.producerConfiguration,
+                topics: [input], guarantee: .exactlyOnce,
+                beforeCommit: { _ in
+                    if failures.takeOne() { throw KafkaError(kind: .transactionAbortable, message: "injected abortable error") }
+                }
+            ),
+            transform: transform, logger: test.logger
+        )
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await processor.run() }
+            try await eventually("the batch was aborted once, then committed") {
+                processor.currentStatistics.transactionsAborted == 1 && processor.currentStatistics.transactionsCommitted >= 1
+                    && transform.calls.withLock { $0 } >= 20
+            }
+            tasks.cancelAll()
+        }
+        let statistics = processor.currentStatistics
+        #expect(statistics.batchesRolledBack == 1)
+        #expect(transform.calls.withLock { $0 } == 20, "all ten inputs were processed again after the rewind")
+    }
+}
+
+final class Counter: Sendable {
+    private let remaining: Mutex<Int>
+    init(_ count: Int) { remaining = Mutex(count) }
+
+    /// True (and one fewer left) while any are left.
+    func takeOne() -> Bool {
+        remaining.withLock { remaining in
+            defer { remaining -= 1 }
+            return remaining > 0
+        }
+    }
+}
