@@ -19,11 +19,13 @@ public final class KafkaConsumer: Sendable {
     private let closed = Mutex(false)
     private let logger: Logger
 
-    /// Creates a consumer and subscribes it to `topics`.
+    /// Creates a consumer and subscribes it to `topics` (none: it only answers metadata
+    /// questions such as `watermarks`).
     public init(configuration: KafkaConsumerConfiguration, topics: [String], logger: Logger) throws {
         client = try RDKafkaClient(role: .consumer, properties: configuration.librdkafkaProperties, logger: logger, rebalance: true)
         self.logger = logger
         rd_kafka_poll_set_consumer(client.handle)
+        if topics.isEmpty { return }
         let error = TopicPartitionList.with(topics.map { TopicPartition(topic: $0, partition: Int32(RD_KAFKA_PARTITION_UA)) }) { list in
             rd_kafka_subscribe(client.handle, list)
         }
@@ -146,6 +148,12 @@ public final class KafkaConsumer: Sendable {
             }
         }
         if let error { throw error }
+    }
+
+    /// The low and high watermark offsets of a partition, asked of the broker
+    /// (high: the offset the next message will get). `high - committed` is the lag.
+    public func watermarks(topic: String, partition: Int32) async throws -> (low: Int64, high: Int64) {
+        try await client.watermarks(topic: topic, partition: partition)
     }
 
     /// The group metadata a transactional producer needs to commit this consumer's offsets

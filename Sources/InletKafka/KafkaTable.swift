@@ -70,20 +70,27 @@ public final class KafkaTable<Value: Sendable>: Service, Sendable {
 
     // MARK: - Service
 
-    /// Loads the topic, then follows it until the task is cancelled.
+    /// Loads the topic, then follows it until the task is cancelled or graceful shutdown.
     public func run() async throws {
         do {
-            try await follow()
+            try await cancelWhenGracefulShutdown { try await self.follow() }
+            release(failure: KafkaError(kind: .shutdown, message: "table \(topic) stopped"))
+        } catch is CancellationError {
+            release(failure: KafkaError(kind: .shutdown, message: "table \(topic) stopped"))
         } catch {
-            let failure = error as? KafkaError ?? KafkaError(kind: .consumer, message: "\(error)")
-            let waiters = state.withLock { state in
-                state.failure = failure
-                defer { state.waiters.removeAll() }
-                return state.waiters
-            }
-            waiters.forEach { $0.resume() }
+            release(failure: error as? KafkaError ?? KafkaError(kind: .consumer, message: "\(error)"))
             throw error
         }
+    }
+
+    /// Wakes everyone waiting for the initial load, with `failure` unless it completed.
+    private func release(failure: KafkaError) {
+        let waiters = state.withLock { state in
+            if !state.caughtUp { state.failure = failure }
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume() }
     }
 
     private func follow() async throws {
@@ -113,24 +120,22 @@ public final class KafkaTable<Value: Sendable>: Service, Sendable {
             configuration: consumerConfiguration, logger: logger
         )
         markCaughtUpIf(targets.isEmpty)
-        await withTaskCancellationHandler {
-            while !Task.isCancelled {
-                let events: [KafkaConsumerEvent]
-                do {
-                    events = try await consumer.poll(maxMessages: 1000, timeout: .milliseconds(200))
-                } catch {
-                    logger.error("table \(topic): \(error)")
-                    break
-                }
-                for case .message(let message) in events {
-                    apply(message)
-                    if let target = targets[message.partition], message.offset + 1 >= target {
-                        targets[message.partition] = nil
-                        markCaughtUpIf(targets.isEmpty)
-                    }
+        while !Task.isCancelled {
+            let events: [KafkaConsumerEvent]
+            do {
+                events = try await consumer.poll(maxMessages: 1000, timeout: .milliseconds(200))
+            } catch {
+                await consumer.close()
+                throw error
+            }
+            for case .message(let message) in events {
+                apply(message)
+                if let target = targets[message.partition], message.offset + 1 >= target {
+                    targets[message.partition] = nil
+                    markCaughtUpIf(targets.isEmpty)
                 }
             }
-        } onCancel: {}
+        }
         await consumer.close()
     }
 

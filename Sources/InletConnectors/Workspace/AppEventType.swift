@@ -1,0 +1,85 @@
+import Foundation
+
+/// An App Event Type (`app-events/<type>.yml`, seed 002): an event your own app sends, its schema,
+/// and the formulas that pick the customer it belongs to.
+public struct AppEventType: Sendable {
+    /// The file name without `.yml`, e.g. `order-created`.
+    public let key: String
+    /// `name`, shown to people.
+    public let name: String
+    /// `description`, if any.
+    public let description: String?
+    /// `schema`, or a schema inferred from ``example`` when the file gives only an example.
+    public let schema: JSONValue
+    /// ``schema`` compiled once at load.
+    public let validSchema: JSONSchema?
+    /// Whether ``schema`` was inferred from ``example``.
+    public let isSchemaInferred: Bool
+    /// `example`: a sample event, if any (it matches ``schema``).
+    public let example: JSONValue?
+    /// `tenantIdFormula`: a mapping formula computing the tenant of an event, if any.
+    public let tenantIdFormula: JSONValue?
+    /// `userIdFormula`: a mapping formula computing the customer (user) of an event, if any.
+    public let userIdFormula: JSONValue?
+    /// The `.yml` file.
+    public let file: URL
+}
+
+// MARK: - Loading
+
+extension WorkspaceLoadContext {
+    private static let appEventKeys = ["name", "key", "description", "schema", "example", "tenantIdFormula", "userIdFormula"]
+
+    /// Loads every `app-events/<type>.yml`, reporting every problem.
+    mutating func loadAppEventTypes(in folder: URL) -> [String: AppEventType] {
+        var types: [String: AppEventType] = [:]
+        for entry in entries(of: folder) {
+            guard !entry.isDirectory, entry.name.hasSuffix(".yml"), entry.name.count > 4 else {
+                if !entry.name.hasSuffix(".md") {
+                    report(.warning, relativePath(entry.url), line: entry.isDirectory ? nil : 1,
+                           "\(entry.name) is ignored, expected app event type files named <type>.yml")
+                }
+                continue
+            }
+            if let type = loadAppEventType(entry.url) { types[type.key] = type }
+        }
+        return types
+    }
+
+    private mutating func loadAppEventType(_ url: URL) -> AppEventType? {
+        let key = String(url.lastPathComponent.dropLast(".yml".count))
+        guard let spec = readYAML(url, what: "an app event type"),
+            let object = rootObject(spec, what: "name and a schema or an example")
+        else { return nil }
+        checkKeys(spec, object, allowed: Self.appEventKeys)
+        let name = requiredString(spec, object, "name")
+        let description = optionalString(spec, object, "description")
+        checkKey(spec, object, matches: key, in: "file")
+        var (schemaValue, compiled) = schema(spec, object, "schema")
+        let example = object["example"].flatMap { $0.isNull ? nil : $0 }
+        var inferred = false
+        if let example {
+            if schemaValue == nil {
+                schemaValue = JSONSchema.infer(fromExample: example)
+                compiled = try? JSONSchema(schemaValue ?? true)
+                inferred = true
+            } else if let compiled {
+                for failure in compiled.validate(example) {
+                    let at = failure.instancePath.isEmpty ? "/" : failure.instancePath
+                    error(spec, at: "/example" + failure.instancePath,
+                          "example does not match the schema at \(at) (\(failure.message)), expected an example the schema accepts")
+                }
+            }
+        } else if schemaValue == nil {
+            error(spec, at: "", "app event type has neither schema nor example, expected a schema (a JSON Schema) or an example event")
+        }
+        for formula in ["tenantIdFormula", "userIdFormula"] {
+            if let value = object[formula], !value.isNull { checkMapping(value, in: spec, at: "/" + formula) }
+        }
+        guard let name, let schemaValue else { return nil }
+        return AppEventType(
+            key: key, name: name, description: description, schema: schemaValue, validSchema: compiled,
+            isSchemaInferred: inferred, example: example,
+            tenantIdFormula: object["tenantIdFormula"], userIdFormula: object["userIdFormula"], file: url)
+    }
+}

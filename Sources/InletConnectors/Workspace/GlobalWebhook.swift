@@ -1,0 +1,41 @@
+import Foundation
+
+/// A connector's global webhook (`global-webhooks/<key>/spec.yml` + `handle`, seed 003): one URL per
+/// connector and workspace whose `handle` returns `{events: [{selector, payload}], response}`.
+public struct GlobalWebhook: Sendable {
+    /// The folder name, which global-webhook events name as `globalWebhookKey`.
+    public let key: String
+    /// `name`, shown to people.
+    public let name: String
+    /// `description`, if any.
+    public let description: String?
+    /// Methods by name: `handle`.
+    public let methods: [String: MethodImplementation]
+    /// The global webhook folder.
+    public let directory: URL
+
+    /// The `handle` method (always present in a loaded workspace).
+    public var handle: MethodImplementation? { methods["handle"] }
+}
+
+// MARK: - Loading
+
+extension WorkspaceLoadContext {
+    /// Loads `global-webhooks/<key>/`, reporting every problem.
+    mutating func loadGlobalWebhook(at folder: URL) -> GlobalWebhook? {
+        let key = folder.lastPathComponent
+        guard let spec = readYAML(folder.appendingPathComponent("spec.yml"), what: "the global webhook's spec.yml with name, key and methods"),
+            let object = rootObject(spec, what: "name, key and methods")
+        else { return nil }
+        checkKeys(spec, object, allowed: ["name", "key", "description", "methods"])
+        let name = requiredString(spec, object, "name")
+        let description = optionalString(spec, object, "description")
+        checkKey(spec, object, matches: key, in: "global webhook folder")
+        let methods = resolveMethods(
+            in: folder, rules: .globalWebhook,
+            declarations: MethodDeclarations(spec: spec, value: object["methods"], pointer: "/methods",
+                                             ownerPointer: object["methods"] == nil ? "" : "/methods"))
+        guard let name else { return nil }
+        return GlobalWebhook(key: key, name: name, description: description, methods: methods, directory: folder)
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import InletConnectors
+import InletKafka
+import InletPipeline
+import Logging
+import NIOCore
+
+/// Receives webhooks and app events and appends them, raw, to the ingress topics. A request
+/// is answered 2xx only after the broker acknowledged the append, so nothing accepted is lost.
+struct IngressRoutes: Sendable {
+    let topics: InletTopics
+    let configuration: IngressConfiguration
+    let producer: KafkaProducer
+    let subscriptions: SubscriptionDirectory
+
+    func register(on router: Router<BasicRequestContext>) {
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
+            router.on("/webhooks/:token", method: method) { request, context in
+                try await webhook(request, context: context)
+            }
+        }
+        router.post("/app-events/:type") { request, context in
+            try await appEvent(request, context: context)
+        }
+    }
+
+    // MARK: - Per-subscription webhooks
+
+    private func webhook(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let token = context.parameters.get("token") ?? ""
+        guard let subscription = subscriptions.subscription(forToken: token) else {
+            throw ProblemDetails(.notFound, title: "Unknown webhook", detail: "no active subscription has this webhook URL; it may have been deleted")
+        }
+        let body = try await collectBody(request)
+        let raw = RawRequest(
+            receivedAt: Date(),
+            method: request.method.rawValue,
+            path: request.uri.path,
+            rawQuery: request.uri.query ?? "",
+            headers: Self.headers(of: request),
+            contentType: request.headers[.contentType],
+            body: body,
+            subscriptionId: subscription.id
+        )
+        try await append(KafkaRecord(topic: topics.ingress, key: subscription.id, value: raw.encoded()))
+        return .json(["status": "accepted", "requestId": .string(raw.requestId)])
+    }
+
+    // MARK: - App events
+
+    private func appEvent(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let type = context.parameters.get("type") ?? ""
+        let body = try await collectBody(request)
+        let payload: JSONValue
+        do {
+            payload = try JSONValue(parsing: body)
+        } catch {
+            throw ProblemDetails(.badRequest, title: "Invalid JSON", detail: "the body of an app event must be JSON (an object, or an array for a batch): \(error)")
+        }
+        let message = AppEventMessage(
+            type: type,
+            customerId: request.headers[Self.customerIdHeader],
+            payload: payload,
+            receivedAt: Date(),
+            requestId: UUID().uuidString.lowercased()
+        )
+        try await append(KafkaRecord(topic: topics.ingressAppEvents, key: message.kafkaKey, value: message.encoded()))
+        return .json(["status": "accepted", "requestId": .string(message.requestId ?? ""), "events": .integer(Int64(message.events.count))])
+    }
+
+    // MARK: - Helpers
+
+    private func collectBody(_ request: Request) async throws -> Data {
+        var request = request
+        do {
+            let buffer = try await request.collectBody(upTo: configuration.maxBodyBytes)
+            return Data(buffer.readableBytesView)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw bodyTooLarge()
+        } catch is NIOTooManyBytesError {
+            throw bodyTooLarge()
+        }
+    }
+
+    private func bodyTooLarge() -> ProblemDetails {
+        ProblemDetails(.contentTooLarge, title: "Body too large", detail: "the body exceeds \(configuration.maxBodyBytes) bytes (INLET_INGRESS_MAX_BODY_BYTES)")
+    }
+
+    /// Appends to the broker and waits for the acknowledgement; 503 when it does not come.
+    private func append(_ record: KafkaRecord) async throws {
+        do {
+            try await producer.send(record)
+        } catch {
+            throw ProblemDetails(
+                .serviceUnavailable, title: "Broker unavailable",
+                detail: "the request could not be stored (\(error)); it was not accepted, retry later",
+                headers: [.retryAfter: "5"]
+            )
+        }
+    }
+
+    /// Names the customer of an app event sent over HTTP.
+    static let customerIdHeader = HTTPField.Name("X-Inlet-Customer-Id")!
+
+    static func headers(of request: Request) -> [String: String] {
+        var headers: [String: String] = [:]
+        for field in request.headers {
+            let name = field.name.canonicalName
+            headers[name] = headers[name].map { "\($0), \(field.value)" } ?? field.value
+        }
+        return headers
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Hummingbird
+import InletConnectors
+
+/// An HTTP error answered with an RFC 9457 problem body (`application/problem+json`):
+/// the one error-to-HTTP mapping of Inlet's HTTP surface.
+public struct ProblemDetails: Error, HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    /// A short, stable summary of the problem type.
+    public var title: String
+    /// What happened in this case and what to do next.
+    public var detail: String
+    /// Extra members (e.g. `errors` for schema validation failures).
+    public var extensions: [String: JSONValue]
+    /// Extra response headers (e.g. `Retry-After`).
+    public var headers: HTTPFields
+
+    public init(_ status: HTTPResponse.Status, title: String? = nil, detail: String, extensions: [String: JSONValue] = [:], headers: HTTPFields = [:]) {
+        self.status = status
+        self.title = title ?? status.reasonPhrase
+        self.detail = detail
+        self.extensions = extensions
+        self.headers = headers
+    }
+
+    public var body: JSONValue {
+        var members = extensions
+        members["type"] = "about:blank"
+        members["title"] = .string(title)
+        members["status"] = .integer(Int64(status.code))
+        members["detail"] = .string(detail)
+        return .object(members)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers = self.headers
+        headers[.contentType] = "application/problem+json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: body.serialized())))
+    }
+}
+
+/// Turns any error that is not already a `ProblemDetails` into one, so every failure has a
+/// JSON problem body (Hummingbird's own `HTTPError`s keep their status).
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let problem as ProblemDetails {
+            throw problem
+        } catch let error as HTTPError {
+            throw ProblemDetails(error.status, detail: error.body ?? error.status.reasonPhrase)
+        } catch {
+            context.logger.error("unhandled error: \(error)")
+            throw ProblemDetails(.internalServerError, detail: "an internal error occurred; see the server log")
+        }
+    }
+}
+
+extension Response {
+    /// A JSON response.
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: value.serialized())))
+    }
+}

@@ -1,0 +1,47 @@
+import InletKafka
+
+/// The one place that names Inlet's topics (ARCHITECTURE.md, "Topics").
+///
+/// `ingress`, `commands` and `records` share one partition count so that a subscription's
+/// input, commands and records land on the same partition number, owned by one handler.
+public struct InletTopics: Sendable, Hashable {
+    /// Prepended to every name; default `inlet.`.
+    public var prefix: String
+    /// Partitions of every topic keyed by subscription (and of the others).
+    public var partitions: Int
+    public var replicationFactor: Int
+
+    public init(prefix: String = "inlet.", partitions: Int = 8, replicationFactor: Int = 1) {
+        self.prefix = prefix
+        self.partitions = partitions
+        self.replicationFactor = replicationFactor
+    }
+
+    public var ingress: String { prefix + "ingress" }
+    public var ingressGlobal: String { prefix + "ingress.global" }
+    public var ingressAppEvents: String { prefix + "ingress.app-events" }
+    public var commands: String { prefix + "commands" }
+    public var subscriptions: String { prefix + "subscriptions" }
+    public var connections: String { prefix + "connections" }
+    public var records: String { prefix + "records" }
+    public var events: String { prefix + "events" }
+    public var appEvents: String { prefix + "app-events" }
+    public var replies: String { prefix + "replies" }
+    public var dlq: String { prefix + "dlq" }
+
+    /// Every topic with its partitions and configs (compaction for the two tables).
+    public var all: [KafkaTopicSpec] {
+        let compacted = ["cleanup.policy": "compact"]
+        func spec(_ name: String, configs: [String: String] = [:]) -> KafkaTopicSpec {
+            KafkaTopicSpec(name: name, partitions: partitions, replicationFactor: replicationFactor, configs: configs)
+        }
+        return [
+            spec(ingress), spec(ingressGlobal), spec(ingressAppEvents), spec(commands),
+            spec(subscriptions, configs: compacted), spec(connections, configs: compacted),
+            spec(records), spec(events), spec(appEvents), spec(replies), spec(dlq),
+        ]
+    }
+
+    /// The topic name for a message type's unprefixed topic name (`"ingress"`).
+    public func named(_ unprefixed: String) -> String { prefix + unprefixed }
+}

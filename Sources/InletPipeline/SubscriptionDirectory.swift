@@ -1,0 +1,64 @@
+import Foundation
+import InletKafka
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Every worker's view of the `subscriptions` topic: the table by id plus an index by
+/// webhook token (what ingress looks up for `/webhooks/<token>`).
+public final class SubscriptionDirectory: Service, Sendable {
+    private let table: KafkaTable<SubscriptionRecord>
+    private let tokens: TokenIndex
+
+    public init(topics: InletTopics, client: KafkaClientConfiguration, logger: Logger) {
+        let tokens = TokenIndex()
+        self.tokens = tokens
+        table = KafkaTable(
+            topic: topics.subscriptions, configuration: client, logger: logger,
+            onChange: { id, record in tokens.update(id: id, token: record.flatMap { $0.isLive ? $0.webhookToken : nil }) },
+            decode: { try SubscriptionRecord.decoded(from: $0) }
+        )
+    }
+
+    public func run() async throws {
+        try await table.run()
+    }
+
+    /// Waits until the initial load is complete.
+    public func waitUntilLoaded() async throws {
+        try await table.waitUntilCaughtUp()
+    }
+
+    public subscript(id: String) -> SubscriptionRecord? { table[id] }
+
+    /// The live subscription whose webhook URL carries `token`.
+    public func subscription(forToken token: String) -> SubscriptionRecord? {
+        guard let id = tokens.id(forToken: token) else { return nil }
+        return table[id]
+    }
+
+    public func all() -> [SubscriptionRecord] { Array(table.snapshot().values) }
+}
+
+/// Webhook token → subscription id, kept in step with the table.
+private final class TokenIndex: Sendable {
+    private struct Index {
+        var idByToken: [String: String] = [:]
+        var tokenById: [String: String] = [:]
+    }
+
+    private let index = Mutex(Index())
+
+    /// Records that subscription `id` now answers to `token` (`nil`: to none).
+    func update(id: String, token: String?) {
+        index.withLock { index in
+            if let old = index.tokenById[id] { index.idByToken[old] = nil }
+            index.tokenById[id] = token
+            if let token { index.idByToken[token] = id }
+        }
+    }
+
+    func id(forToken token: String) -> String? {
+        index.withLock { $0.idByToken[token] }
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import InletKafka
+import Logging
+
+struct TopicsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "topics",
+        abstract: "Manage Inlet's topics.",
+        subcommands: [Create.self, List.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create every topic Inlet uses (existing topics are left as they are).",
+            discussion: "The embedded broker of `inlet dev` creates its topics itself; this is for real clusters."
+        )
+
+        @OptionGroup var kafka: KafkaOptions
+
+        @Option(help: "Partitions per topic (env: INLET_TOPIC_PARTITIONS). ingress, commands and records must share one count.")
+        var partitions: Int?
+
+        @Option(help: "Replication factor.")
+        var replicationFactor = 3
+
+        func run() async throws {
+            LoggingSetup.bootstrap(level: .warning)
+            var topics = kafka.topics(partitions: partitions)
+            topics.replicationFactor = replicationFactor
+            let admin = KafkaAdmin(configuration: try kafka.client(), logger: Logger(label: "inlet.topics"))
+            let outcomes = try await admin.createTopics(topics.all)
+            for spec in topics.all {
+                let outcome = outcomes[spec.name].map { $0 == .created ? "created" : "exists" } ?? "?"
+                print("\(outcome.padding(toLength: 8, withPad: " ", startingAt: 0)) \(spec.name) (\(spec.partitions) partitions)")
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the names of Inlet's topics and what they carry.")
+
+        @OptionGroup var kafka: KafkaOptions
+
+        func run() {
+            let topics = kafka.topics()
+            for spec in topics.all {
+                let compacted = spec.configs["cleanup.policy"] == "compact" ? " (compacted)" : ""
+                print("\(spec.name)\(compacted)")
+            }
+        }
+    }
+}

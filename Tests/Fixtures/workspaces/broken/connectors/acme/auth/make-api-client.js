@@ -1,0 +1,1 @@
+export default async function makeApiClient({ credentials }) { return { baseUri: "https://api.acme.test" } }
