@@ -29,8 +29,14 @@ public struct WorkspaceLoader: Sendable {
     /// Creates a loader.
     /// - Parameter mappingCheck: Validates formulas in mappings; its findings become errors at the
     ///   mapping file's line of each pointer. The default accepts everything.
-    public init(mappingCheck: @escaping MappingCheck = { _ in [] }) {
+    public init(mappingCheck: @escaping MappingCheck = WorkspaceLoader.formulaCheck) {
         self.mappingCheck = mappingCheck
+    }
+
+    /// The formula language's own validation (FORMULAS.md): unknown or unsupported formulas
+    /// and malformed arguments, by JSON pointer.
+    public static let formulaCheck: MappingCheck = { mapping in
+        MappingValidator.problems(in: mapping).map { (pointer: $0.pointer, message: $0.message) }
     }
 
     /// Loads the workspace at `directory` (the folder holding `connectors/` and `app-events/`).
