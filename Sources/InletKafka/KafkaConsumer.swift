@@ -36,8 +36,9 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Creates a consumer that reads the given partitions without joining a group
-    /// (used by `KafkaTable`). Offsets in `partitions` say where to start.
-    init(assigning partitions: [TopicPartition], configuration: KafkaConsumerConfiguration, logger: Logger) throws {
+    /// (tables, reading back the tail of a topic). Offsets in `partitions` say where to
+    /// start; a partition without an offset starts at the beginning.
+    public init(assigning partitions: [TopicPartition], configuration: KafkaConsumerConfiguration, logger: Logger) throws {
         client = try RDKafkaClient(role: .consumer, properties: configuration.librdkafkaProperties, logger: logger)
         self.logger = logger
         rd_kafka_poll_set_consumer(client.handle)

@@ -16,6 +16,8 @@ public final class KafkaTable<Value: Sendable>: Service, Sendable {
         var caughtUp = false
         var waiters: [CheckedContinuation<Void, Never>] = []
         var failure: KafkaError?
+        /// Per partition, the offset after the last applied message.
+        var positions: [Int32: Int64] = [:]
     }
 
     private let topic: String
@@ -66,6 +68,37 @@ public final class KafkaTable<Value: Sendable>: Service, Sendable {
             if ready { continuation.resume() }
         }
         if let failure = state.withLock({ $0.failure }) { throw failure }
+    }
+
+    /// Waits until everything written to the topic before this call has been applied
+    /// (read-your-writes across processes: e.g. a handler taking over partitions waits for
+    /// the previous owner's last subscription writes). Throws `.timeout` after `timeout`.
+    public func sync(timeout: Duration = .seconds(30)) async throws {
+        let probe = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(client: configuration, groupId: "inlet-table-sync"), topics: [], logger: logger
+        )
+        var targets: [Int32: Int64] = [:]
+        do {
+            let count = try await probe.client.partitionCount(topic: topic) ?? 0
+            for partition in 0..<Int32(count) {
+                let high = try await probe.client.watermarks(topic: topic, partition: partition).high
+                if high > 0 { targets[partition] = high }
+            }
+        } catch {
+            await probe.close()
+            throw error
+        }
+        await probe.close()
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let reached = state.withLock { state in targets.allSatisfy { state.positions[$0.key, default: 0] >= $0.value } }
+            if reached { return }
+            if let failure = state.withLock({ $0.failure }) { throw failure }
+            guard ContinuousClock.now < deadline else {
+                throw KafkaError(kind: .timeout, message: "table \(topic) did not reach the end of the topic within \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     // MARK: - Service
@@ -130,6 +163,7 @@ public final class KafkaTable<Value: Sendable>: Service, Sendable {
             }
             for case .message(let message) in events {
                 apply(message)
+                advance(message)
                 if let target = targets[message.partition], message.offset + 1 >= target {
                     targets[message.partition] = nil
                     markCaughtUpIf(targets.isEmpty)
@@ -157,6 +191,10 @@ public final class KafkaTable<Value: Sendable>: Service, Sendable {
         }
         state.withLock { $0.values[key] = newValue }
         onChange?(key, newValue)
+    }
+
+    private func advance(_ message: KafkaMessage) {
+        state.withLock { $0.positions[message.partition] = message.offset + 1 }
     }
 
     private func markCaughtUpIf(_ condition: Bool) {

@@ -29,6 +29,9 @@ public final class SubscriptionDirectory: Service, Sendable {
         try await table.waitUntilCaughtUp()
     }
 
+    /// Waits until every subscription write made so far is visible here.
+    public func sync(timeout: Duration = .seconds(30)) async throws { try await table.sync(timeout: timeout) }
+
     public subscript(id: String) -> SubscriptionRecord? { table[id] }
 
     /// The live subscription whose webhook URL carries `token`.

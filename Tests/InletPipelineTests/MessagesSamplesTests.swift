@@ -49,7 +49,8 @@ enum MessageSamples {
         customerId: "cus_42",
         connectorKey: "github",
         target: .event(eventKey: "issue-created"),
-        config: .init(parameters: ["repository": "acme/inlet"]))
+        config: .init(parameters: ["repository": "acme/inlet"]),
+        webhookToken: "wht_9f2c41d0b7e84a6f8a1c")
 
     static let command = Command(
         commandId: "c2a4e6f8-1b3d-4f5a-8c7e-9d0b1a2c3e4f",

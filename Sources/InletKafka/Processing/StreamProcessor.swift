@@ -126,6 +126,9 @@ public final class StreamProcessor: Service, Sendable {
         switch output {
         case .plain(let producer):
             try await producer.sendAll(records)
+            let final = try await transform.finalRecords()
+            try await producer.sendAll(final)
+            statistics.withLock { $0.recordsOut += final.count }
             try await configuration.beforeCommit?(offsets)
             do {
                 try await consumer.commit(offsets)
@@ -148,6 +151,9 @@ public final class StreamProcessor: Service, Sendable {
             try producer.beginTransaction()
             statistics.withLock { $0.transactionsBegun += 1 }
             try await producer.sendAll(records)
+            let final = try await transform.finalRecords()
+            try await producer.sendAll(final)
+            statistics.withLock { $0.recordsOut += final.count }
             let metadata = try consumer.groupMetadata()
             try await retrying { try await producer.sendOffsets(offsets, groupMetadata: metadata) }
             statistics.withLock { $0.transactionOffsetsSent += 1 }

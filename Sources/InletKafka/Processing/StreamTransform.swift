@@ -10,6 +10,11 @@ public protocol StreamTransform: Sendable {
     /// Business failures (bad input) should become DLQ records instead.
     func process(_ message: KafkaMessage) async throws -> [KafkaRecord]
 
+    /// Records to write only after every record `process` returned for this batch is
+    /// acknowledged — e.g. state that marks the batch's inputs as applied, which must never
+    /// become durable before the outputs it vouches for. Called once per batch.
+    func finalRecords() async throws -> [KafkaRecord]
+
     /// The outputs and input offsets of the current batch are durable.
     func batchCommitted() async
 
@@ -24,6 +29,7 @@ public protocol StreamTransform: Sendable {
 }
 
 extension StreamTransform {
+    public func finalRecords() async throws -> [KafkaRecord] { [] }
     public func batchCommitted() async {}
     public func batchAborted() async {}
     public func partitionsAssigned(_ partitions: [TopicPartition]) async throws {}

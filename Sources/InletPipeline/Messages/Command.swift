@@ -38,6 +38,9 @@ public struct Command: TopicMessage {
         public var pullUpdatesIntervalSeconds: Int?
         /// How often to run a full scan; the connector's default when absent.
         public var fullSyncIntervalSeconds: Int?
+        /// The secret in the subscription's webhook URL, chosen by the admin API so that a
+        /// replayed subscribe command registers the same URL with the external app.
+        public var webhookToken: String
 
         public init(
             connectionId: String,
@@ -46,8 +49,10 @@ public struct Command: TopicMessage {
             target: SubscriptionTarget,
             config: SubscriptionRecord.Config,
             pullUpdatesIntervalSeconds: Int? = nil,
-            fullSyncIntervalSeconds: Int? = nil
+            fullSyncIntervalSeconds: Int? = nil,
+            webhookToken: String
         ) {
+            self.webhookToken = webhookToken
             self.connectionId = connectionId
             self.customerId = customerId
             self.connectorKey = connectorKey

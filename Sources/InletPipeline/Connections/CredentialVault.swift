@@ -1,0 +1,67 @@
+import Crypto
+import Foundation
+import InletConnectors
+
+/// Seals and opens connection credentials with AES-256-GCM (`INLET_SECRET_KEY`), so the
+/// `connections` topic never holds a credential in clear text.
+public struct CredentialVault: Sendable {
+    private let key: SymmetricKey
+    /// A short fingerprint of the key, stored with each sealed value so a wrong key is
+    /// reported as such instead of as corrupt data.
+    public let keyId: String
+
+    /// - Parameter secret: 32 bytes as base64 or 64 hex digits; any other text is stretched
+    ///   with SHA-256 (fine for development, use a random 32-byte key in production).
+    public init(secret: String) {
+        let bytes: [UInt8]
+        if let data = Data(base64Encoded: secret), data.count == 32 {
+            bytes = Array(data)
+        } else if secret.count == 64, let data = Self.hex(secret) {
+            bytes = data
+        } else {
+            bytes = Array(SHA256.hash(data: Array(secret.utf8)))
+        }
+        key = SymmetricKey(data: bytes)
+        keyId = SHA256.hash(data: bytes).prefix(4).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// A vault with a random key (development: credentials do not survive a restart).
+    public static func ephemeral() -> CredentialVault {
+        CredentialVault(secret: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() })
+    }
+
+    public func seal(_ credentials: JSONValue) throws -> EncryptedCredentials {
+        let box = try AES.GCM.seal(credentials.serialized(), using: key)
+        guard let combined = box.combined else { throw VaultError(message: "AES-GCM produced no combined representation") }
+        return EncryptedCredentials(keyId: keyId, sealed: combined)
+    }
+
+    public func open(_ sealed: EncryptedCredentials) throws -> JSONValue {
+        if let sealedKey = sealed.keyId, sealedKey != keyId {
+            throw VaultError(message: "credentials were sealed with key \(sealedKey) but INLET_SECRET_KEY is key \(keyId); start every role with the same INLET_SECRET_KEY")
+        }
+        do {
+            let box = try AES.GCM.SealedBox(combined: sealed.sealed)
+            return try JSONValue(parsing: try AES.GCM.open(box, using: key))
+        } catch {
+            throw VaultError(message: "credentials could not be decrypted (\(error)); is INLET_SECRET_KEY the one they were stored with?")
+        }
+    }
+
+    private static func hex(_ text: String) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var index = text.startIndex
+        while index < text.endIndex {
+            let next = text.index(index, offsetBy: 2)
+            guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        return bytes
+    }
+}
+
+public struct VaultError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import InletConnectors
+import InletKafka
+import Logging
+import Synchronization
+
+/// `inlet dispatcher`: turns `records` into normalized CloudEvents.
+///
+/// Per record event: validate the record against the event's `schema` (connector events) or
+/// the collection's `fieldsSchema` (applied to `record.fields` when present); drop it if its id
+/// was already emitted for the subscription (a replay); route it (`EventRouting`); emit a
+/// `NormalizedEvent` with the record event's deterministic id. Invalid or undecodable
+/// inputs go to `dlq` with the reason. The de-duplication window is rebuilt, when partitions
+/// are assigned, from the tail of the output topics, so a restart does not forget what was
+/// already emitted.
+public final class Dispatcher: StreamTransform {
+    public struct Configuration: Sendable {
+        public var topics: InletTopics
+        public var routing: EventRouting
+        public var client: KafkaClientConfiguration
+        /// Ids remembered per subscription.
+        public var windowSize: Int
+        /// How many messages per output partition are read back on assignment.
+        public var rebuildTail: Int64
+
+        public init(topics: InletTopics, routing: EventRouting, client: KafkaClientConfiguration, windowSize: Int = 2000, rebuildTail: Int64 = 20_000) {
+            self.topics = topics
+            self.routing = routing
+            self.client = client
+            self.windowSize = windowSize
+            self.rebuildTail = rebuildTail
+        }
+    }
+
+    private struct State {
+        var window: DeduplicationWindow
+        /// Ids emitted in the batch in progress (tentative until committed).
+        var pending: [(id: String, subscription: String)] = []
+        var partitionOf: [String: Int32] = [:]
+        var duplicatesDropped = 0
+        var invalid = 0
+    }
+
+    private let configuration: Configuration
+    private let schemas: RecordSchemas
+    private let logger: Logger
+    private let state: Mutex<State>
+
+    public init(configuration: Configuration, workspace: Workspace, logger: Logger) {
+        self.configuration = configuration
+        schemas = RecordSchemas(workspace: workspace)
+        self.logger = logger
+        state = Mutex(State(window: DeduplicationWindow(capacity: configuration.windowSize)))
+    }
+
+    /// Repeats dropped so far (for logs and tests).
+    public var duplicatesDropped: Int { state.withLock { $0.duplicatesDropped } }
+
+    // MARK: - StreamTransform
+
+    public func process(_ message: KafkaMessage) async throws -> [KafkaRecord] {
+        guard let value = message.value else { return [] }
+        let event: RecordEvent
+        do {
+            event = try RecordEvent.decoded(from: value)
+        } catch {
+            return [deadLetter(message, code: "decode-error", "not a record event: \(error)")]
+        }
+        switch schemas.validate(event) {
+        case .invalid(let errors):
+            state.withLock { $0.invalid += 1 }
+            return [deadLetter(
+                message, code: "schema-invalid",
+                "record \(event.recordId) does not match the schema of \(event.connectorKey)/\(event.target.key)",
+                details: JSONValue.array(errors.map { JSONValue.string($0.description) }), event: event
+            )]
+        case .unknownTarget:
+            return [deadLetter(message, code: "unknown-target", "no event or collection \(event.target.key) in connector '\(event.connectorKey)' of the workspace", event: event)]
+        case .valid:
+            break
+        }
+        let isRepeat = state.withLock { state -> Bool in
+            state.partitionOf[event.subscriptionId] = message.partition
+            if state.window.contains(event.id, subscription: event.subscriptionId)
+                || state.pending.contains(where: { $0.id == event.id && $0.subscription == event.subscriptionId })
+            {
+                state.duplicatesDropped += 1
+                return true
+            }
+            state.pending.append((event.id, event.subscriptionId))
+            return false
+        }
+        if isRepeat { return [] }
+        let normalized = NormalizedEvent(event)
+        return [KafkaRecord(
+            topic: configuration.routing.topic(for: event), key: event.subscriptionId, value: normalized.encoded(),
+            headers: normalized.kafkaHeaders
+        )]
+    }
+
+    public func batchCommitted() async {
+        state.withLock { state in
+            for (id, subscription) in state.pending { state.window.insert(id, subscription: subscription) }
+            state.pending.removeAll()
+        }
+    }
+
+    public func batchAborted() async {
+        state.withLock { $0.pending.removeAll() }
+    }
+
+    public func partitionsAssigned(_ partitions: [TopicPartition]) async throws {
+        for partition in partitions where partition.topic == configuration.topics.records {
+            try await rebuild(partition: partition.partition)
+        }
+    }
+
+    public func partitionsRevoked(_ partitions: [TopicPartition]) async {
+        let revoked = Set(partitions.map(\.partition))
+        state.withLock { state in
+            let gone = Set(state.partitionOf.filter { revoked.contains($0.value) }.keys)
+            state.window.forget(subscriptions: gone)
+            for subscription in gone { state.partitionOf[subscription] = nil }
+        }
+    }
+
+    // MARK: - Rebuilding the window
+
+    /// Reads back the last `rebuildTail` events of each output topic's partition `partition`
+    /// (outputs are keyed by subscription like the inputs, so they share partition numbers).
+    private func rebuild(partition: Int32) async throws {
+        var found: [(String, String)] = []
+        for topic in configuration.routing.allTopics {
+            let reader = try KafkaConsumer(
+                assigning: [], configuration: KafkaConsumerConfiguration(client: configuration.client, groupId: "inlet-dispatcher-rebuild"),
+                logger: logger
+            )
+            let (low, high) = try await reader.watermarks(topic: topic, partition: partition)
+            await reader.close()
+            guard high > low else { continue }
+            let start = max(low, high - configuration.rebuildTail)
+            let tail = try KafkaConsumer(
+                assigning: [TopicPartition(topic: topic, partition: partition, offset: start)],
+                configuration: KafkaConsumerConfiguration(client: configuration.client, groupId: "inlet-dispatcher-rebuild"),
+                logger: logger
+            )
+            var position = start
+            let deadline = ContinuousClock.now + .seconds(60)
+            while position < high && ContinuousClock.now < deadline {
+                for case .message(let message) in try await tail.poll(maxMessages: 5000, timeout: .milliseconds(200)) {
+                    position = message.offset + 1
+                    if let value = message.value, let event = try? NormalizedEvent.decoded(from: value) {
+                        found.append((event.id, event.data.subscriptionId))
+                    }
+                }
+            }
+            await tail.close()
+        }
+        state.withLock { state in
+            for (id, subscription) in found {
+                state.window.insert(id, subscription: subscription)
+                state.partitionOf[subscription] = partition
+            }
+        }
+        logger.info("dispatcher: de-duplication window for partition \(partition) rebuilt from \(found.count) emitted events")
+    }
+
+    // MARK: - Dead letters
+
+    private func deadLetter(_ message: KafkaMessage, code: DeadLetter.Code, _ text: String, details: JSONValue? = nil, event: RecordEvent? = nil) -> KafkaRecord {
+        logger.warning("dispatcher: \(code): \(text)")
+        let letter = DeadLetter(
+            failedAt: Date(), stage: .dispatcher, reason: .init(code: code, message: text, details: details),
+            original: .init(message: message), subscriptionId: event?.subscriptionId, connectorKey: event?.connectorKey
+        )
+        return KafkaRecord(topic: configuration.topics.dlq, key: message.key, value: letter.encoded())
+    }
+}
+
+/// The compiled record schemas of a workspace, by connector and target.
+struct RecordSchemas: Sendable {
+    enum Verdict {
+        case valid
+        case invalid([SchemaValidationError])
+        case unknownTarget
+    }
+
+    let workspace: Workspace
+
+    func validate(_ event: RecordEvent) -> Verdict {
+        guard let connector = workspace.connectors[event.connectorKey] else { return .unknownTarget }
+        switch event.target {
+        case .event(let eventKey):
+            guard let spec = connector.events[eventKey] else { return .unknownTarget }
+            guard let schema = spec.validSchema else { return .valid }
+            let errors = schema.validate(event.record)
+            return errors.isEmpty ? .valid : .invalid(errors)
+        case .collection(let collectionKey, _):
+            guard let collection = connector.dataCollections[collectionKey] else { return .unknownTarget }
+            guard let schema = collection.validFieldsSchema else { return .valid }
+            let errors = schema.validate(event.record["fields"] ?? event.record)
+            return errors.isEmpty ? .valid : .invalid(errors)
+        case .appEvent:
+            return .valid
+        }
+    }
+}
