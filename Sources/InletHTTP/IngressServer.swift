@@ -1,19 +1,45 @@
 import Foundation
 import Hummingbird
+import InletConnectors
 import InletKafka
 import InletPipeline
 import Logging
 import ServiceLifecycle
 
-/// `inlet ingress`: the HTTP server for webhooks and app events.
+/// What the admin API needs besides what ingress has.
+public struct AdminSetup: Sendable {
+    public var configuration: AdminConfiguration
+    public var workspace: Workspace
+    public var connections: ConnectionDirectory
+    public var vault: CredentialVault
+
+    public init(configuration: AdminConfiguration, workspace: Workspace, connections: ConnectionDirectory, vault: CredentialVault) {
+        self.configuration = configuration
+        self.workspace = workspace
+        self.connections = connections
+        self.vault = vault
+    }
+}
+
+/// `inlet ingress`: the HTTP server for webhooks, app events and the admin API.
 public struct IngressServer: Sendable {
     public let configuration: IngressConfiguration
     let routes: IngressRoutes
+    let admin: AdminRoutes?
     let logger: Logger
 
-    public init(configuration: IngressConfiguration, topics: InletTopics, producer: KafkaProducer, subscriptions: SubscriptionDirectory, logger: Logger) {
+    public init(
+        configuration: IngressConfiguration, topics: InletTopics, producer: KafkaProducer, subscriptions: SubscriptionDirectory,
+        admin: AdminSetup? = nil, logger: Logger
+    ) {
         self.configuration = configuration
         routes = IngressRoutes(topics: topics, configuration: configuration, producer: producer, subscriptions: subscriptions)
+        self.admin = admin.map {
+            AdminRoutes(
+                configuration: $0.configuration, topics: topics, workspace: $0.workspace, producer: producer,
+                subscriptions: subscriptions, connections: $0.connections, vault: $0.vault
+            )
+        }
         self.logger = logger
     }
 
@@ -23,6 +49,7 @@ public struct IngressServer: Sendable {
         router.add(middleware: ProblemMiddleware())
         router.get("/health") { _, _ in Response.json(["status": "ok"]) }
         routes.register(on: router)
+        admin?.register(on: router)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "inlet"),

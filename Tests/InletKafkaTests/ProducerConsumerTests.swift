@@ -77,3 +77,18 @@ struct ProducerConsumerTests {
         #expect(client.additionalProperties == ["security.protocol": "ssl"])
     }
 }
+
+@Suite("Partitioner")
+struct PartitionerTests {
+    @Test("KafkaPartitioner predicts the partition the producer picks for a key")
+    func matchesProducer() async throws {
+        let test = try TestCluster()
+        defer { test.cluster.stop() }
+        let topic = try test.topic("partitioner", partitions: 6)
+        let producer = try KafkaProducer(configuration: test.producerConfiguration, logger: test.logger)
+        let keys = (0..<50).map { "sub_\($0)" }
+        let reports = try await producer.sendAll(keys.map { KafkaRecord(topic: topic, key: $0, value: Data()) })
+        await producer.shutdown()
+        #expect(reports.map(\.partition) == keys.map { KafkaPartitioner.partition(forKey: $0, partitions: 6) })
+    }
+}

@@ -1,0 +1,253 @@
+import Crypto
+import Foundation
+import Hummingbird
+import InletConnectors
+import InletKafka
+import InletPipeline
+import Logging
+
+/// The admin API under `/api/v1`: connections and subscriptions (schemas/openapi.yml).
+///
+/// Writes go through Kafka: a connection is appended to `connections`; a subscription is a
+/// `subscribe` command on `commands`, run by the handler that owns it (the single writer of
+/// `subscriptions`). Creating and deleting wait, bounded, for the handler's outcome.
+struct AdminRoutes: Sendable {
+    let configuration: AdminConfiguration
+    let topics: InletTopics
+    let workspace: Workspace
+    let producer: KafkaProducer
+    let subscriptions: SubscriptionDirectory
+    let connections: ConnectionDirectory
+    let vault: CredentialVault
+
+    func register(on router: Router<BasicRequestContext>) {
+        let api = router.group("api/v1").add(middleware: BearerAuthMiddleware(token: configuration.token))
+        api.post("connections") { request, context in try await createConnection(request, context: context) }
+        api.get("connections") { request, _ in listConnections(request) }
+        api.get("connections/:id") { _, context in try connection(context) }
+        api.delete("connections/:id") { _, context in try await deleteConnection(context) }
+        api.post("subscriptions") { request, context in try await createSubscription(request, context: context) }
+        api.get("subscriptions") { request, _ in listSubscriptions(request) }
+        api.get("subscriptions/:id") { _, context in try subscription(context) }
+        api.delete("subscriptions/:id") { _, context in try await deleteSubscription(context) }
+    }
+
+    // MARK: - Connections
+
+    private func createConnection(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await jsonBody(request, context: context)
+        let connectorKey = try requiredString(body, "connectorKey")
+        let customerId = try requiredString(body, "customerId")
+        guard let connector = workspace.connectors[connectorKey] else {
+            throw unprocessable("connectorKey '\(connectorKey)' is not a connector of this workspace; known: \(workspace.connectors.keys.sorted().joined(separator: ", "))")
+        }
+        guard let credentials = body["credentials"], credentials.objectValue != nil else {
+            throw unprocessable("credentials must be an object (what the connector's auth/make-api-client expects)")
+        }
+        let connectorParameters = body["connectorParameters"]
+        if let schema = connector.validParametersSchema {
+            let errors = schema.validate(connectorParameters ?? .object([:]))
+            if !errors.isEmpty { throw schemaProblem("connectorParameters do not match connector \(connectorKey)'s parametersSchema", errors) }
+        }
+        let now = Date()
+        let record = ConnectionRecord(
+            id: "con_" + Self.randomToken(bytes: 12), connectorKey: connectorKey, customerId: customerId,
+            name: body["name"]?.stringValue, credentials: try vault.seal(credentials), connectorParameters: connectorParameters,
+            createdAt: now, updatedAt: now
+        )
+        try await append(KafkaRecord(topic: topics.connections, key: record.id, value: record.encoded()))
+        return .json(present(record), status: .created)
+    }
+
+    private func listConnections(_ request: Request) -> Response {
+        let query = request.uri.queryParameters
+        let matching = connections.all().filter { record in
+            query["customerId"].map { record.customerId == String($0) } ?? true
+                && query["connectorKey"].map { record.connectorKey == String($0) } ?? true
+        }
+        return .json(["connections": .array(matching.sorted { $0.createdAt < $1.createdAt }.map(present))])
+    }
+
+    private func connection(_ context: BasicRequestContext) throws -> Response {
+        let id = context.parameters.get("id") ?? ""
+        guard let record = connections[id] else { throw ProblemDetails(.notFound, detail: "no connection '\(id)'") }
+        return .json(present(record))
+    }
+
+    private func deleteConnection(_ context: BasicRequestContext) async throws -> Response {
+        let id = context.parameters.get("id") ?? ""
+        guard connections[id] != nil else { throw ProblemDetails(.notFound, detail: "no connection '\(id)'") }
+        if let user = subscriptions.all().first(where: { $0.connectionId == id && $0.isLive }) {
+            throw ProblemDetails(.conflict, detail: "subscription \(user.id) still uses this connection; delete it first")
+        }
+        try await append(KafkaRecord(topic: topics.connections, key: id, value: nil))
+        return Response(status: .noContent)
+    }
+
+    private func present(_ record: ConnectionRecord) -> JSONValue {
+        var members: [String: JSONValue] = [
+            "id": .string(record.id), "connectorKey": .string(record.connectorKey), "customerId": .string(record.customerId),
+            "createdAt": .string(Self.timestamp(record.createdAt)),
+        ]
+        if let name = record.name { members["name"] = .string(name) }
+        if let parameters = record.connectorParameters { members["connectorParameters"] = parameters }
+        return .object(members)
+    }
+
+    // MARK: - Subscriptions
+
+    private func createSubscription(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await jsonBody(request, context: context)
+        let connectionId = try requiredString(body, "connectionId")
+        guard let connection = connections[connectionId] else {
+            throw unprocessable("connectionId '\(connectionId)' is not a connection; create it with POST /api/v1/connections")
+        }
+        guard let connector = workspace.connectors[connection.connectorKey] else {
+            throw unprocessable("connector '\(connection.connectorKey)' of the connection is not in this workspace")
+        }
+        let target: SubscriptionTarget
+        let parametersSchema: JSONSchema?
+        if let eventKey = body["eventKey"]?.stringValue {
+            guard let spec = connector.events[eventKey] else {
+                throw unprocessable("eventKey '\(eventKey)' is not an event of \(connector.key); known: \(connector.events.keys.sorted().joined(separator: ", "))")
+            }
+            target = .event(eventKey: eventKey)
+            parametersSchema = spec.validParametersSchema
+        } else if let collectionKey = body["collectionKey"]?.stringValue {
+            guard let collection = connector.dataCollections[collectionKey] else {
+                throw unprocessable("collectionKey '\(collectionKey)' is not a data collection of \(connector.key)")
+            }
+            let changeText = body["collectionEvent"]?.stringValue ?? "created"
+            guard let change = RecordChangeType(rawValue: changeText) else {
+                throw unprocessable("collectionEvent must be created, updated or deleted")
+            }
+            target = .collection(collectionKey: collectionKey, collectionEvent: change)
+            parametersSchema = collection.validParametersSchema
+        } else {
+            throw unprocessable("give eventKey (a connector event) or collectionKey (+ collectionEvent) to subscribe to")
+        }
+        let parameters = body["parameters"] ?? .object([:])
+        if let schema = parametersSchema {
+            let errors = schema.validate(parameters)
+            if !errors.isEmpty { throw schemaProblem("parameters do not match the parametersSchema of \(connector.key)/\(target.key)", errors) }
+        }
+        let id = "sub_" + Self.randomToken(bytes: 12)
+        let command = Command(
+            type: .subscribe, subscriptionId: id, issuedAt: Date(),
+            subscription: .init(
+                connectionId: connectionId, customerId: connection.customerId, connectorKey: connector.key, target: target,
+                config: .init(parameters: parameters), webhookToken: Self.randomToken(bytes: 24)
+            )
+        )
+        try await append(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
+        return try await outcome(of: id, created: true) { $0.status != .pending }
+    }
+
+    private func listSubscriptions(_ request: Request) -> Response {
+        let query = request.uri.queryParameters
+        let matching = subscriptions.all().filter { record in
+            query["customerId"].map { record.customerId == String($0) } ?? true
+                && query["connectorKey"].map { record.connectorKey == String($0) } ?? true
+                && query["status"].map { record.status.rawValue == String($0) } ?? true
+        }
+        return .json(["subscriptions": .array(matching.sorted { $0.createdAt < $1.createdAt }.map(present))])
+    }
+
+    private func subscription(_ context: BasicRequestContext) throws -> Response {
+        let id = context.parameters.get("id") ?? ""
+        guard let record = subscriptions[id] else { throw ProblemDetails(.notFound, detail: "no subscription '\(id)'") }
+        return .json(present(record))
+    }
+
+    private func deleteSubscription(_ context: BasicRequestContext) async throws -> Response {
+        let id = context.parameters.get("id") ?? ""
+        guard let record = subscriptions[id] else { throw ProblemDetails(.notFound, detail: "no subscription '\(id)'") }
+        if record.status == .archived { return .json(present(record)) }
+        let command = Command(type: .unsubscribe, subscriptionId: id, issuedAt: Date())
+        try await append(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
+        return try await outcome(of: id, created: false) { $0.status == .archived }
+    }
+
+    /// Waits (bounded) until the handler wrote a subscription record satisfying `done`.
+    private func outcome(of id: String, created: Bool, done: (SubscriptionRecord) -> Bool) async throws -> Response {
+        let deadline = ContinuousClock.now + configuration.waitTimeout
+        while ContinuousClock.now < deadline {
+            if let record = subscriptions[id], done(record) {
+                if record.status == .error {
+                    var problem = ProblemDetails(
+                        .badGateway, title: "Subscribe failed",
+                        detail: "the connector's subscribe method failed: \(record.error?.message ?? "unknown error")"
+                    )
+                    problem.extensions["subscription"] = present(record)
+                    throw problem
+                }
+                return .json(present(record), status: created ? .created : .ok)
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        var response = Response.json(
+            ["id": .string(id), "status": "pending", "poll": .string("/api/v1/subscriptions/\(id)")], status: .accepted
+        )
+        response.headers[.location] = "/api/v1/subscriptions/\(id)"
+        return response
+    }
+
+    private func present(_ record: SubscriptionRecord) -> JSONValue {
+        guard case .object(var members) = (try? JSONValue(parsing: record.encoded())) ?? .null else { return .null }
+        members["webhookToken"] = nil
+        members["appliedOffsets"] = nil
+        members["webhookUrl"] = .string(configuration.webhookURL(token: record.webhookToken))
+        return .object(members)
+    }
+
+    // MARK: - Helpers
+
+    private func jsonBody(_ request: Request, context: BasicRequestContext) async throws -> JSONValue {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 1 << 20)
+        do {
+            let value = try JSONValue(parsing: Data(buffer.readableBytesView))
+            guard value.objectValue != nil else { throw unprocessable("the body must be a JSON object") }
+            return value
+        } catch let problem as ProblemDetails {
+            throw problem
+        } catch {
+            throw ProblemDetails(.badRequest, title: "Invalid JSON", detail: "the body is not JSON: \(error)")
+        }
+    }
+
+    private func requiredString(_ body: JSONValue, _ name: String) throws -> String {
+        guard let value = body[name]?.stringValue, !value.isEmpty else { throw unprocessable("'\(name)' is required (a non-empty string)") }
+        return value
+    }
+
+    private func unprocessable(_ detail: String) -> ProblemDetails {
+        ProblemDetails(.unprocessableContent, detail: detail)
+    }
+
+    private func schemaProblem(_ detail: String, _ errors: [SchemaValidationError]) -> ProblemDetails {
+        ProblemDetails(.unprocessableContent, title: "Invalid parameters", detail: detail, extensions: [
+            "errors": .array(errors.map { ["path": .string($0.instancePath), "keyword": .string($0.keyword), "message": .string($0.message)] }),
+        ])
+    }
+
+    private func append(_ record: KafkaRecord) async throws {
+        do {
+            try await producer.send(record)
+        } catch {
+            throw ProblemDetails(.serviceUnavailable, title: "Broker unavailable", detail: "nothing was stored (\(error)); retry later", headers: [.retryAfter: "5"])
+        }
+    }
+
+    static func randomToken(bytes count: Int) -> String {
+        let key = SymmetricKey(size: SymmetricKeySize(bitCount: count * 8))
+        return key.withUnsafeBytes { Data($0) }.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        (try? JSONValue(parsing: MessageCodec.encode(TimestampBox(value: date))))?["value"]?.stringValue ?? ""
+    }
+
+    private struct TimestampBox: Codable { var value: Date }
+}

@@ -1,0 +1,385 @@
+import Foundation
+import InletConnectors
+import InletKafka
+import Logging
+import Synchronization
+
+/// `inlet handler`: owns the subscriptions of its assigned partitions of `ingress` and
+/// `commands` (same partition numbers, range assignment) and is their single writer.
+///
+/// Per input: skip it if the subscription already applied it (`appliedOffsets`), run the
+/// connector method (`handle` for a webhook; `subscribe`, `unsubscribe`, `refresh` for a
+/// command), write the extracted events to `records` and a synchronous `response` to
+/// `replies`. Changed subscriptions are written to `subscriptions` once per batch, after
+/// the records are acknowledged (`finalRecords`), so an input is never marked applied before
+/// its outputs are safe. Failures go to `dlq` with the input and the reason; the worker
+/// carries on.
+public final class Handler: StreamTransform {
+    public struct Configuration: Sendable {
+        public var topics: InletTopics
+        /// The base of webhook URLs (`<publicURL>/webhooks/<token>`).
+        public var publicURL: String
+        /// After a failed refresh, when to try again.
+        public var refreshRetryDelay: Duration
+
+        public init(topics: InletTopics, publicURL: String, refreshRetryDelay: Duration = .seconds(60)) {
+            self.topics = topics
+            self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+            self.refreshRetryDelay = refreshRetryDelay
+        }
+
+        func webhookURI(token: String) -> String { "\(publicURL)/webhooks/\(token)" }
+    }
+
+    private struct State {
+        /// Durable view of the subscriptions this handler owns.
+        var owned: [String: SubscriptionRecord] = [:]
+        var ownedPartitions: Set<Int32> = []
+        /// Written by the batch in progress (tentative until committed).
+        var pending: [String: SubscriptionRecord] = [:]
+        /// Refresh commands already sent, by subscription: the timestamp they were for.
+        var refreshRequested: [String: Int64] = [:]
+    }
+
+    private let configuration: Configuration
+    private let runtime: ConnectorRuntime
+    private let subscriptions: SubscriptionDirectory
+    private let connections: ConnectionDirectory
+    private let vault: CredentialVault
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    public init(
+        configuration: Configuration, runtime: ConnectorRuntime, subscriptions: SubscriptionDirectory,
+        connections: ConnectionDirectory, vault: CredentialVault, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.runtime = runtime
+        self.subscriptions = subscriptions
+        self.connections = connections
+        self.vault = vault
+        self.logger = logger
+    }
+
+    private var topics: InletTopics { configuration.topics }
+
+    // MARK: - StreamTransform
+
+    public func process(_ message: KafkaMessage) async throws -> [KafkaRecord] {
+        guard let value = message.value else { return [] }
+        if message.topic == topics.commands {
+            do {
+                return try await command(try Command.decoded(from: value), message: message)
+            } catch let error as MessageCodecError {
+                return [deadLetter(message, code: "decode-error", "not a command: \(error)")]
+            }
+        }
+        do {
+            return try await webhook(try RawRequest.decoded(from: value), message: message)
+        } catch let error as MessageCodecError {
+            return [deadLetter(message, code: "decode-error", "not a raw request: \(error)")]
+        }
+    }
+
+    public func finalRecords() async throws -> [KafkaRecord] {
+        state.withLock { $0.pending }.values.sorted { $0.id < $1.id }.map { record in
+            KafkaRecord(topic: topics.subscriptions, key: record.id, value: record.encoded())
+        }
+    }
+
+    public func batchCommitted() async {
+        state.withLock { state in
+            for (id, record) in state.pending { state.owned[id] = record }
+            state.pending.removeAll()
+        }
+    }
+
+    public func batchAborted() async {
+        state.withLock { $0.pending.removeAll() }
+    }
+
+    public func partitionsAssigned(_ partitions: [TopicPartition]) async throws {
+        // Read the previous owner's last writes before acting for these subscriptions.
+        try await subscriptions.sync()
+        try await connections.sync()
+        let assigned = Set(partitions.filter { $0.topic == topics.ingress || $0.topic == topics.commands }.map(\.partition))
+        let partitionCount = topics.partitions
+        let adopted = subscriptions.all().filter { assigned.contains(KafkaPartitioner.partition(forKey: $0.id, partitions: partitionCount)) }
+        state.withLock { state in
+            state.ownedPartitions.formUnion(assigned)
+            for record in adopted { state.owned[record.id] = record }
+        }
+        logger.info("handler: owns \(adopted.count) subscriptions after assignment of partitions \(assigned.sorted())")
+    }
+
+    public func partitionsRevoked(_ partitions: [TopicPartition]) async {
+        let revoked = Set(partitions.map(\.partition))
+        let partitionCount = topics.partitions
+        state.withLock { state in
+            state.ownedPartitions.subtract(revoked)
+            state.owned = state.owned.filter { !revoked.contains(KafkaPartitioner.partition(forKey: $0.key, partitions: partitionCount)) }
+            state.refreshRequested = state.refreshRequested.filter { state.owned[$0.key] != nil }
+        }
+    }
+
+    // MARK: - Refresh timers
+
+    /// Owned active subscriptions whose `nextRefreshTimestamp` is due and for which no refresh
+    /// was requested yet; marks them requested.
+    public func takeDueRefreshes(now: Date = Date()) -> [String] {
+        let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
+        return state.withLock { state in
+            var due: [String] = []
+            for (id, record) in state.owned where record.status == .active {
+                guard let next = record.nextRefreshTimestamp, next <= nowMilliseconds, state.refreshRequested[id] != next else { continue }
+                state.refreshRequested[id] = next
+                due.append(id)
+            }
+            return due.sorted()
+        }
+    }
+
+    // MARK: - Webhooks
+
+    private func webhook(_ request: RawRequest, message: KafkaMessage) async throws -> [KafkaRecord] {
+        guard let subscriptionId = request.subscriptionId ?? message.keyString, var subscription = current(subscriptionId) else {
+            return [deadLetter(message, code: "unknown-subscription", "no subscription '\(request.subscriptionId ?? "?")' for this webhook")]
+        }
+        if subscription.hasApplied(topic: message.topic, partition: Int(message.partition), offset: message.offset) { return [] }
+        subscription.markApplied(message)
+        guard subscription.status == .active else {
+            stage(subscription)
+            return [deadLetter(message, code: "subscription-inactive", "subscription \(subscription.id) is \(subscription.status.rawValue); the webhook was not handled", subscription: subscription)]
+        }
+        let result: HandleResult
+        do {
+            let context = try methodContext(for: subscription)
+            let webhookRequest = WebhookRequest(
+                method: request.method, path: request.path, query: request.query.mapValues(\.jsonValue), headers: request.headers,
+                rawBody: request.body, contentType: request.contentType
+            )
+            result = try await runtime.handle(context, request: webhookRequest)
+        } catch {
+            stage(subscription)
+            return [deadLetter(message, code: Self.code(of: error), "handle failed: \(error)", subscription: subscription)]
+        }
+        if let newState = result.state { subscription.state = newState }
+        stage(subscription)
+        var outputs = result.events.enumerated().map { index, event in
+            recordEvent(event, index: index, subscription: subscription, message: message, occurredAt: request.receivedAt, requestId: request.requestId)
+        }
+        if request.replyExpected, let response = result.response {
+            let reply = Reply(
+                requestId: request.requestId, status: response.status, headers: response.headers, body: response.body,
+                contentType: response.contentType, createdAt: Date()
+            )
+            outputs.append(KafkaRecord(topic: topics.replies, key: request.requestId, value: reply.encoded()))
+        }
+        return outputs
+    }
+
+    private func recordEvent(
+        _ event: ExtractedEvent, index: Int, subscription: SubscriptionRecord, message: KafkaMessage, occurredAt: Date, requestId: String?
+    ) -> KafkaRecord {
+        let record = RecordEvent(
+            subscriptionId: subscription.id, customerId: subscription.customerId, connectorKey: subscription.connectorKey,
+            target: subscription.target, type: event.type.flatMap(RecordChangeType.init(rawValue:)), record: event.record,
+            source: .init(topic: message.topic, partition: Int(message.partition), offset: message.offset, index: index),
+            occurredAt: occurredAt, requestId: requestId
+        )
+        return KafkaRecord(topic: topics.records, key: subscription.id, value: record.encoded())
+    }
+
+    // MARK: - Commands
+
+    private func command(_ command: Command, message: KafkaMessage) async throws -> [KafkaRecord] {
+        if let existing = current(command.subscriptionId),
+            existing.hasApplied(topic: message.topic, partition: Int(message.partition), offset: message.offset)
+        {
+            return []
+        }
+        switch command.type {
+        case .subscribe: return await subscribe(command, message: message)
+        case .unsubscribe: return await unsubscribe(command, message: message)
+        case .refresh: return await refresh(command, message: message)
+        case .pull:
+            return [deadLetter(message, code: "unsupported", "pull commands are not supported yet (pull strategies are a later capability)")]
+        }
+    }
+
+    private func subscribe(_ command: Command, message: KafkaMessage) async -> [KafkaRecord] {
+        guard let new = command.subscription else {
+            return [deadLetter(message, code: "malformed-command", "a subscribe command must carry the subscription to create")]
+        }
+        if let existing = current(command.subscriptionId) {
+            var existing = existing
+            existing.markApplied(message)
+            stage(existing)
+            return [deadLetter(message, code: "duplicate-subscription", "subscription \(existing.id) already exists (\(existing.status.rawValue))", subscription: existing)]
+        }
+        let now = Date()
+        var subscription = SubscriptionRecord(
+            id: command.subscriptionId, status: .pending, connectionId: new.connectionId, customerId: new.customerId,
+            connectorKey: new.connectorKey, target: new.target, config: new.config, webhookToken: new.webhookToken,
+            webhookUri: configuration.webhookURI(token: new.webhookToken),
+            pullUpdatesIntervalSeconds: new.pullUpdatesIntervalSeconds, fullSyncIntervalSeconds: new.fullSyncIntervalSeconds,
+            createdAt: now, updatedAt: now
+        )
+        subscription.markApplied(message)
+        do {
+            let context = try methodContext(for: subscription)
+            switch try subscribeStrategy(for: subscription) {
+            case .webhook:
+                let result = try await runtime.subscribe(context, webhookUri: subscription.webhookUri)
+                subscription.state = result.state
+                subscription.nextRefreshTimestamp = result.nextRefreshTimestamp
+            case .globalWebhook:
+                let selector = try await runtime.eventSelector(context)
+                subscription.globalWebhookKey = selector.globalWebhookKey
+                subscription.globalWebhookEventSelector = selector.selector
+            case .nothing:
+                break
+            }
+            subscription.status = .active
+        } catch {
+            subscription.status = .error
+            subscription.error = .init(message: "\(error)", code: Self.code(of: error).rawValue, at: Date())
+            logger.warning("handler: subscribe \(subscription.id) failed: \(error)")
+        }
+        subscription.updatedAt = Date()
+        stage(subscription)
+        return []
+    }
+
+    private func unsubscribe(_ command: Command, message: KafkaMessage) async -> [KafkaRecord] {
+        guard var subscription = current(command.subscriptionId) else {
+            return [deadLetter(message, code: "unknown-subscription", "no subscription '\(command.subscriptionId)' to unsubscribe")]
+        }
+        subscription.markApplied(message)
+        if subscription.status == .active, (try? subscribeStrategy(for: subscription)) == .webhook,
+            runtime.hasMethod(owner(of: subscription), "unsubscribe", connectorKey: subscription.connectorKey)
+        {
+            do {
+                try await runtime.unsubscribe(try methodContext(for: subscription))
+            } catch {
+                subscription.error = .init(message: "unsubscribe failed: \(error)", code: Self.code(of: error).rawValue, at: Date())
+                logger.warning("handler: unsubscribe \(subscription.id) failed: \(error)")
+            }
+        }
+        subscription.status = .archived
+        subscription.archivedAt = Date()
+        subscription.updatedAt = Date()
+        subscription.nextRefreshTimestamp = nil
+        stage(subscription)
+        return []
+    }
+
+    private func refresh(_ command: Command, message: KafkaMessage) async -> [KafkaRecord] {
+        guard var subscription = current(command.subscriptionId) else {
+            return [deadLetter(message, code: "unknown-subscription", "no subscription '\(command.subscriptionId)' to refresh")]
+        }
+        subscription.markApplied(message)
+        guard subscription.status == .active, runtime.hasMethod(owner(of: subscription), "refresh", connectorKey: subscription.connectorKey) else {
+            subscription.nextRefreshTimestamp = nil
+            stage(subscription)
+            return []
+        }
+        do {
+            let result = try await runtime.refresh(try methodContext(for: subscription), webhookUri: subscription.webhookUri)
+            if let newState = result.state { subscription.state = newState }
+            subscription.nextRefreshTimestamp = result.nextRefreshTimestamp
+            subscription.error = nil
+        } catch {
+            let retry = Date().addingTimeInterval(Double(configuration.refreshRetryDelay.components.seconds))
+            subscription.nextRefreshTimestamp = Int64(retry.timeIntervalSince1970 * 1000)
+            subscription.error = .init(message: "refresh failed: \(error)", code: Self.code(of: error).rawValue, at: Date())
+            logger.warning("handler: refresh \(subscription.id) failed, retrying at \(retry): \(error)")
+        }
+        subscription.updatedAt = Date()
+        stage(subscription)
+        return []
+    }
+
+    // MARK: - Helpers
+
+    private enum SubscribeStrategy { case webhook, globalWebhook, nothing }
+
+    private func subscribeStrategy(for subscription: SubscriptionRecord) throws -> SubscribeStrategy {
+        switch subscription.target {
+        case .event(let eventKey):
+            guard let spec = runtime.workspace.connectors[subscription.connectorKey]?.events[eventKey] else {
+                throw ConnectorMethodError(code: "method-not-found", message: "event \(subscription.connectorKey)/\(eventKey) is not in the workspace", file: "")
+            }
+            return spec.implementationType == .webhook ? .webhook : .globalWebhook
+        case .collection(let collectionKey, let change):
+            let collection = runtime.workspace.connectors[subscription.connectorKey]?.dataCollections[collectionKey]
+            guard let event = collection?.events[DataCollection.EventType(rawValue: change.rawValue) ?? .created] else {
+                throw ConnectorMethodError(code: "method-not-found", message: "collection event \(collectionKey)/\(change.rawValue) is not in the workspace", file: "")
+            }
+            return event.implementationType == .webhook || event.implementationType == .customPull ? .webhook : .nothing
+        case .appEvent:
+            return .nothing
+        }
+    }
+
+    private func owner(of subscription: SubscriptionRecord) -> MethodOwner {
+        switch subscription.target {
+        case .event(let key): .event(key)
+        case .collection(let key, let change): .collectionEvent(key, DataCollection.EventType(rawValue: change.rawValue) ?? .created)
+        case .appEvent(let key): .event(key)
+        }
+    }
+
+    private func methodContext(for subscription: SubscriptionRecord) throws -> MethodContext {
+        guard let connection = connections[subscription.connectionId] else {
+            throw ConnectorMethodError(code: "unknown-connection", message: "connection \(subscription.connectionId) does not exist (deleted?)", file: "")
+        }
+        return MethodContext(
+            connectorKey: subscription.connectorKey, owner: owner(of: subscription), parameters: subscription.config.parameters,
+            state: subscription.state, credentials: try vault.open(connection.credentials),
+            connectorParameters: connection.connectorParameters,
+            logMetadata: ["subscription": subscription.id, "customer": subscription.customerId]
+        )
+    }
+
+    /// The latest version of a subscription: this batch's, else this handler's, else the table's.
+    private func current(_ id: String) -> SubscriptionRecord? {
+        state.withLock { $0.pending[id] ?? $0.owned[id] } ?? subscriptions[id]
+    }
+
+    private func stage(_ subscription: SubscriptionRecord) {
+        state.withLock { $0.pending[subscription.id] = subscription }
+    }
+
+    private func deadLetter(_ message: KafkaMessage, code: DeadLetter.Code, _ text: String, subscription: SubscriptionRecord? = nil) -> KafkaRecord {
+        logger.warning("handler: \(code): \(text)")
+        let letter = DeadLetter(
+            failedAt: Date(), stage: .handler, reason: .init(code: code, message: text), original: .init(message: message),
+            subscriptionId: subscription?.id ?? message.keyString, connectorKey: subscription?.connectorKey
+        )
+        return KafkaRecord(topic: topics.dlq, key: message.key, value: letter.encoded())
+    }
+
+    static func code(of error: any Error) -> DeadLetter.Code {
+        if let error = error as? ConnectorMethodError { return DeadLetter.Code(rawValue: error.code) }
+        if error is VaultError { return "credentials-error" }
+        return "handle-error"
+    }
+}
+
+extension SubscriptionRecord {
+    /// Records that `message` has been applied to this subscription.
+    mutating func markApplied(_ message: KafkaMessage) {
+        appliedOffsets[Self.appliedOffsetKey(topic: message.topic, partition: Int(message.partition))] = message.offset
+    }
+}
+
+extension RawRequest.QueryValue {
+    /// The value as a method sees it in `query`: a string, or an array for a repeated name.
+    var jsonValue: JSONValue {
+        switch self {
+        case .single(let value): .string(value)
+        case .multiple(let values): .array(values.map(JSONValue.string))
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import InletConnectors
+import InletKafka
+import Logging
+import ServiceLifecycle
+
+/// The handler role as a service: the `Handler` loop over `ingress` + `commands`, plus the
+/// refresh timer, which turns due `nextRefreshTimestamp`s of owned subscriptions into
+/// `refresh` commands (so refreshes are ordered with everything else the subscription gets).
+public struct HandlerService: Service {
+    private let settings: WorkerSettings
+    private let handler: Handler
+    private let logger: Logger
+
+    public init(
+        settings: WorkerSettings, publicURL: String, runtime: ConnectorRuntime, subscriptions: SubscriptionDirectory,
+        connections: ConnectionDirectory, vault: CredentialVault, logger: Logger
+    ) {
+        self.settings = settings
+        handler = Handler(
+            configuration: .init(topics: settings.topics, publicURL: publicURL), runtime: runtime, subscriptions: subscriptions,
+            connections: connections, vault: vault, logger: logger
+        )
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let topics = settings.topics
+        let processor = StreamProcessor(
+            configuration: settings.processor(role: "handler", inputs: [topics.ingress, topics.commands]), transform: handler, logger: logger
+        )
+        let producer = try KafkaProducer(configuration: settings.producer, logger: logger)
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await processor.run() }
+                group.addTask {
+                    try await cancelWhenGracefulShutdown {
+                        try await refreshTimer(producer: producer)
+                    }
+                }
+            }
+        } catch is CancellationError {
+        } catch {
+            await producer.shutdown()
+            throw error
+        }
+        await producer.shutdown()
+    }
+
+    private func refreshTimer(producer: KafkaProducer) async throws {
+        while !Task.isCancelled {
+            for id in handler.takeDueRefreshes() {
+                let command = Command(type: .refresh, subscriptionId: id, issuedAt: Date())
+                do {
+                    try await producer.send(KafkaRecord(topic: settings.topics.commands, key: id, value: command.encoded()))
+                    logger.info("handler: refresh of \(id) is due")
+                } catch {
+                    logger.warning("handler: could not request the refresh of \(id): \(error)")
+                }
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+    }
+}
