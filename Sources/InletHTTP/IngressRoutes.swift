@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import InletConnectors
+import InletConnectors
 import InletKafka
 import InletPipeline
 import Logging
@@ -14,6 +15,9 @@ struct IngressRoutes: Sendable {
     let configuration: IngressConfiguration
     let producer: KafkaProducer
     let subscriptions: SubscriptionDirectory
+    /// Present when webhook responses from `handle` are supported (needs the workspace).
+    let replies: ReplyWaiter?
+    let workspace: Workspace?
 
     func register(on router: Router<BasicRequestContext>) {
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
@@ -34,7 +38,7 @@ struct IngressRoutes: Sendable {
             throw ProblemDetails(.notFound, title: "Unknown webhook", detail: "no active subscription has this webhook URL; it may have been deleted")
         }
         let body = try await collectBody(request)
-        let raw = RawRequest(
+        var raw = RawRequest(
             receivedAt: Date(),
             method: request.method.rawValue,
             path: request.uri.path,
@@ -44,8 +48,38 @@ struct IngressRoutes: Sendable {
             body: body,
             subscriptionId: subscription.id
         )
-        try await append(KafkaRecord(topic: topics.ingress, key: subscription.id, value: raw.encoded()))
-        return .json(["status": "accepted", "requestId": .string(raw.requestId)])
+        let accepted = Response.json(["status": "accepted", "requestId": .string(raw.requestId)])
+        guard let replies, replies.isReady, mayRespond(subscription) else {
+            try await append(KafkaRecord(topic: topics.ingress, key: subscription.id, value: raw.encoded()))
+            return accepted
+        }
+        raw.replyExpected = true
+        let appended = raw
+        let reply = try await replies.reply(to: raw.requestId, timeout: configuration.replyTimeout) {
+            try await append(KafkaRecord(topic: topics.ingress, key: subscription.id, value: appended.encoded()))
+        }
+        guard let reply else { return accepted }
+        var headers = HTTPFields()
+        for (name, value) in reply.headers.sorted(by: { $0.key < $1.key }) {
+            if let field = HTTPField.Name(name) { headers[field] = value }
+        }
+        if let contentType = reply.contentType { headers[.contentType] = contentType }
+        return Response(status: .init(code: reply.status), headers: headers, body: .init(byteBuffer: ByteBuffer(data: reply.body)))
+    }
+
+    /// Whether the subscription's `handle` can answer the HTTP request itself (a handshake
+    /// such as a validation token or a challenge): its source mentions `response`.
+    private func mayRespond(_ subscription: SubscriptionRecord) -> Bool {
+        guard let connector = workspace?.connectors[subscription.connectorKey] else { return false }
+        let owner: MethodOwner
+        switch subscription.target {
+        case .event(let key): owner = .event(key)
+        case .collection(let key, let change): owner = .collectionEvent(key, DataCollection.EventType(rawValue: change.rawValue) ?? .created)
+        case .appEvent: return false
+        }
+        guard let handle = connector.method(for: owner, name: "handle") else { return false }
+        if let source = handle.source { return source.contains("response") }
+        return handle.mapping?["response"] != nil
     }
 
     // MARK: - App events

@@ -30,10 +30,13 @@ public struct IngressServer: Sendable {
 
     public init(
         configuration: IngressConfiguration, topics: InletTopics, producer: KafkaProducer, subscriptions: SubscriptionDirectory,
-        admin: AdminSetup? = nil, logger: Logger
+        admin: AdminSetup? = nil, replies: ReplyWaiter? = nil, logger: Logger
     ) {
         self.configuration = configuration
-        routes = IngressRoutes(topics: topics, configuration: configuration, producer: producer, subscriptions: subscriptions)
+        routes = IngressRoutes(
+            topics: topics, configuration: configuration, producer: producer, subscriptions: subscriptions, replies: replies,
+            workspace: admin?.workspace
+        )
         self.admin = admin.map {
             AdminRoutes(
                 configuration: $0.configuration, topics: topics, workspace: $0.workspace, producer: producer,

@@ -1,0 +1,268 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// The `APIClient` that talks HTTP(S) to a connector's external API (AsyncHTTPClient).
+///
+/// - Paths are resolved against the request's or the connection's base URI; absolute URLs
+///   are allowed only to the base URI's host or `allowedHosts` (else `HOST_NOT_ALLOWED`).
+/// - The connection's query, headers and basic auth are applied to every request; the
+///   request's own values win.
+/// - 401: when `refreshCredentials` is set it is called once, its configuration replaces
+///   the current one, and the request is retried; otherwise (or if that fails again)
+///   `ACCESS_TOKEN_EXPIRED`.
+/// - 429: retried (honouring `Retry-After` seconds, capped) up to `rateLimitAttempts` times,
+///   then `RATE_LIMIT_EXCEEDED`. Other status ≥ 300 → `HTTP_ERROR` with status and parsed body.
+///   Transport failures → `CONNECTION_FAILED`. Redirects are not followed (a redirect could
+///   lead to a host that is not allowed).
+///
+/// Cost: one HTTP request per attempt on a shared connection pool.
+public final class HTTPAPIClient: APIClient {
+    /// Called on a 401 to get fresh credentials (for example by running the connector's
+    /// refresh-token method).
+    public typealias RefreshCredentials = @Sendable () async throws -> APIClientConfiguration
+
+    private let httpClient: HTTPClient
+    private let ownsHTTPClient: Bool
+    private let configuration: Mutex<APIClientConfiguration>
+    private let refreshCredentials: RefreshCredentials?
+    private let requestTimeout: Duration
+    private let rateLimitAttempts: Int
+    private let maxRetryDelay: Duration
+
+    /// - Parameters:
+    ///   - configuration: The connection's base URI, headers, query, auth and allowed hosts.
+    ///   - httpClient: A client to share between connections; when `nil` this instance creates
+    ///     its own (not following redirects) and `shutdown()` closes it.
+    ///   - requestTimeout: Deadline for one attempt, including reading the body.
+    ///   - rateLimitAttempts: Attempts in total while the API answers 429.
+    ///   - maxRetryDelay: The longest wait before retrying a 429, whatever `Retry-After` says.
+    ///   - refreshCredentials: See the type's documentation.
+    public init(
+        configuration: APIClientConfiguration,
+        httpClient: HTTPClient? = nil,
+        requestTimeout: Duration = .seconds(30),
+        rateLimitAttempts: Int = 3,
+        maxRetryDelay: Duration = .seconds(10),
+        refreshCredentials: RefreshCredentials? = nil
+    ) {
+        if let httpClient {
+            self.httpClient = httpClient
+            ownsHTTPClient = false
+        } else {
+            var clientConfiguration = HTTPClient.Configuration()
+            clientConfiguration.redirectConfiguration = .disallow
+            self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+            ownsHTTPClient = true
+        }
+        self.configuration = Mutex(configuration)
+        self.requestTimeout = requestTimeout
+        self.rateLimitAttempts = max(1, rateLimitAttempts)
+        self.maxRetryDelay = maxRetryDelay
+        self.refreshCredentials = refreshCredentials
+    }
+
+    /// Closes the HTTP client this instance created (a shared one is left alone).
+    public func shutdown() async throws {
+        if ownsHTTPClient { try await httpClient.shutdown() }
+    }
+
+    /// The configuration in use (it changes after `refreshCredentials`).
+    public var currentConfiguration: APIClientConfiguration {
+        configuration.withLock { $0 }
+    }
+
+    /// Sends `request`, retrying a 429 and refreshing credentials once on a 401.
+    ///
+    /// - Throws: `APIError` (`HOST_NOT_ALLOWED`, `ACCESS_TOKEN_EXPIRED`, `RATE_LIMIT_EXCEEDED`,
+    ///   `HTTP_ERROR`, `CONNECTION_FAILED`), or `CancellationError`.
+    public func send(_ request: APIRequest) async throws -> APIResponse {
+        var configuration = currentConfiguration
+        var refreshed = false
+        var attempt = 0
+        while true {
+            attempt += 1
+            let httpRequest = try Self.makeHTTPRequest(request, configuration: configuration)
+            let (status, headers, body) = try await perform(httpRequest)
+            let summary = "\(request.method) \(request.path)"
+            switch status {
+            case 200..<300:
+                return APIResponse(status: status, headers: headers, data: Self.parseBody(body, headers: headers, as: request.responseType))
+            case 401:
+                if !refreshed, let refreshCredentials {
+                    refreshed = true
+                    do {
+                        configuration = try await refreshCredentials()
+                    } catch {
+                        throw APIError(code: APIError.accessTokenExpired, status: 401, data: Self.parseBody(body, headers: headers, as: .json),
+                                       message: "\(summary): access token expired and refreshing credentials failed: \(error)")
+                    }
+                    let refreshedConfiguration = configuration
+                    self.configuration.withLock { $0 = refreshedConfiguration }
+                    continue
+                }
+                throw APIError(code: APIError.accessTokenExpired, status: 401, data: Self.parseBody(body, headers: headers, as: .json),
+                               message: "\(summary): the API rejected the credentials (HTTP 401); refresh the connection's credentials")
+            case 429:
+                if attempt < rateLimitAttempts {
+                    let delay = Self.retryDelay(retryAfter: headers["retry-after"], attempt: attempt, cap: maxRetryDelay)
+                    try await Task.sleep(for: delay)
+                    continue
+                }
+                throw APIError(code: APIError.rateLimitExceeded, status: 429, data: Self.parseBody(body, headers: headers, as: .json),
+                               message: "\(summary): rate limit exceeded after \(attempt) attempts")
+            default:
+                throw APIError(code: APIError.httpError, status: status, data: Self.parseBody(body, headers: headers, as: .json),
+                               message: "\(summary) failed with HTTP \(status)")
+            }
+        }
+    }
+
+    // MARK: - Transport
+
+    private func perform(_ request: HTTPClientRequest) async throws -> (Int, [String: String], ByteBuffer) {
+        do {
+            let response = try await httpClient.execute(request, timeout: .nanoseconds(Int64(Self.nanoseconds(requestTimeout))))
+            let body = try await response.body.collect(upTo: 32 << 20)
+            var headers: [String: String] = [:]
+            for (name, value) in response.headers {
+                let key = name.lowercased()
+                headers[key] = headers[key].map { "\($0), \(value)" } ?? value
+            }
+            return (Int(response.status.code), headers, body)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw APIError(code: APIError.connectionFailed, message: "\(request.method.rawValue) \(request.url): \(error)")
+        }
+    }
+
+    // MARK: - Building requests
+
+    static func makeHTTPRequest(_ request: APIRequest, configuration: APIClientConfiguration) throws -> HTTPClientRequest {
+        let url = try resolveURL(request, configuration: configuration)
+        var httpRequest = HTTPClientRequest(url: url)
+        httpRequest.method = HTTPMethod(rawValue: request.method.uppercased())
+        for (name, value) in configuration.headers.sorted(by: { $0.key < $1.key }) { httpRequest.headers.replaceOrAdd(name: name, value: value) }
+        for (name, value) in request.headers.sorted(by: { $0.key < $1.key }) { httpRequest.headers.replaceOrAdd(name: name, value: value) }
+        if let auth = request.auth ?? configuration.auth {
+            let token = Data("\(auth.username):\(auth.password)".utf8).base64EncodedString()
+            httpRequest.headers.replaceOrAdd(name: "Authorization", value: "Basic \(token)")
+        }
+        if let body = request.body {
+            if case .string(let text) = body, httpRequest.headers.contains(name: "content-type") {
+                httpRequest.body = .bytes(ByteBuffer(string: text))
+            } else {
+                if !httpRequest.headers.contains(name: "content-type") {
+                    httpRequest.headers.add(name: "Content-Type", value: "application/json")
+                }
+                httpRequest.body = .bytes(ByteBuffer(bytes: body.serialized()))
+            }
+        }
+        return httpRequest
+    }
+
+    /// The absolute URL for `request`, with the connection's and the request's query.
+    static func resolveURL(_ request: APIRequest, configuration: APIClientConfiguration) throws -> String {
+        let base = request.baseURI ?? configuration.baseURI
+        let baseHost = base.flatMap { URLComponents(string: $0)?.host?.lowercased() }
+        var url: String
+        if let components = URLComponents(string: encodeInvalidCharacters(request.path)), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https"
+        {
+            let host = components.host?.lowercased() ?? ""
+            let allowed = Set(configuration.allowedHosts.map { $0.lowercased() }).union(baseHost.map { [$0] } ?? [])
+            guard allowed.contains(host) else {
+                throw APIError(code: APIError.hostNotAllowed,
+                               message: "\(request.path): host \(host) is not the API's host\(baseHost.map { " (\($0))" } ?? "") nor in its allowed hosts")
+            }
+            url = request.path
+        } else {
+            guard let base else {
+                throw APIError(code: APIError.hostNotAllowed, message: "\(request.path): a relative path needs a base URI (none is configured)")
+            }
+            if request.path.isEmpty {
+                url = base
+            } else {
+                let trimmedBase = base.hasSuffix("/") ? String(base.dropLast()) : base
+                let trimmedPath = request.path.hasPrefix("/") ? String(request.path.dropFirst()) : request.path
+                url = trimmedBase + "/" + trimmedPath
+            }
+        }
+        url = encodeInvalidCharacters(url)
+
+        var query: [String: [String]] = [:]
+        for (name, value) in configuration.query { query[name] = [value] }
+        for (name, value) in request.query {
+            switch value {
+            case .null: continue
+            case .array(let elements): query[name] = elements.filter { !$0.isNull }.map(queryString)
+            default: query[name] = [queryString(value)]
+            }
+        }
+        if !query.isEmpty {
+            let items = query.keys.sorted().flatMap { name in query[name]!.map { "\(percentEncode(name))=\(percentEncode($0))" } }
+            let fragmentIndex = url.firstIndex(of: "#")
+            let fragment = fragmentIndex.map { String(url[$0...]) } ?? ""
+            if let fragmentIndex { url = String(url[..<fragmentIndex]) }
+            url += (url.contains("?") ? (url.hasSuffix("?") || url.hasSuffix("&") ? "" : "&") : "?") + items.joined(separator: "&") + fragment
+        }
+        return url
+    }
+
+    private static func queryString(_ value: JSONValue) -> String {
+        switch value {
+        case .string(let s): return s
+        case .integer(let i): return String(i)
+        case .number(let d): return d.rounded() == d && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        case .bool(let b): return b ? "true" : "false"
+        case .null: return ""
+        case .array, .object: return value.jsonText
+        }
+    }
+
+    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+    private static let urlCharacters = unreserved.union(CharacterSet(charactersIn: ":/?#[]@!$&'()*+,;=%"))
+
+    private static func percentEncode(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
+
+    /// Percent-encodes what may not appear in a URL (spaces, non-ASCII), keeping what is
+    /// already encoded.
+    private static func encodeInvalidCharacters(_ url: String) -> String {
+        url.addingPercentEncoding(withAllowedCharacters: urlCharacters) ?? url
+    }
+
+    // MARK: - Responses
+
+    static func parseBody(_ body: ByteBuffer, headers: [String: String], as responseType: APIRequest.ResponseType) -> JSONValue {
+        let bytes = Data(body.readableBytesView)
+        switch responseType {
+        case .binary:
+            return .string(bytes.base64EncodedString())
+        case .text:
+            return .string(String(decoding: bytes, as: UTF8.self))
+        case .json:
+            if bytes.isEmpty { return .null }
+            if let parsed = try? JSONValue(parsing: bytes) { return parsed }
+            return .string(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+
+    static func retryDelay(retryAfter: String?, attempt: Int, cap: Duration) -> Duration {
+        let requested: Duration
+        if let retryAfter, let seconds = Double(retryAfter.trimmingCharacters(in: .whitespaces)), seconds >= 0 {
+            requested = .milliseconds(Int64(seconds * 1000))
+        } else {
+            requested = .seconds(1 << min(attempt - 1, 5))
+        }
+        return min(requested, cap)
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,342 @@
+import CJavaScriptCore
+import Foundation
+import Logging
+import Synchronization
+
+/// One JavaScript context and the thread that owns it.
+///
+/// JavaScriptCore contexts are not thread-safe in the way Swift concurrency would need, so
+/// each context is created, used and destroyed on one Foundation `Thread` and never leaves
+/// it: `ScriptContext` is deliberately not `Sendable`, and other threads talk to it only
+/// through `ScriptCallQueue` (new calls) and `ScriptInbox` (API responses).
+///
+/// A context runs one call at a time. While the call's promise is pending the thread waits on
+/// its inbox, resolves `apiClient` promises as responses arrive (JavaScriptCore then runs
+/// the method's continuation as a microtask), and gives up at the call's deadline.
+final class ScriptContext {
+    let configuration: ScriptEngineConfiguration
+    let logger: Logger
+    let inbox = ScriptInbox()
+    private let watchdog = ScriptWatchdog()
+
+    private(set) var group: JSContextGroupRef!
+    private(set) var ctx: JSGlobalContextRef!
+    private(set) var functionClass: JSClassRef!
+    /// The prelude's `run(method, args, generation)`.
+    private var runFunction: JSObjectRef!
+
+    private struct CacheKey: Hashable {
+        let fileName: String
+        let source: String
+    }
+
+    private struct CacheEntry {
+        let function: JSObjectRef
+        var lastUse: UInt64
+    }
+
+    private var compiled: [CacheKey: CacheEntry] = [:]
+    private var useCounter: UInt64 = 0
+
+    /// The call being run, or `nil` between calls.
+    private(set) var current: ScriptCall?
+    private var generation = 0
+    var nextRequestID = 0
+
+    // MARK: - Thread
+
+    /// Starts a worker thread that creates its context and runs calls from `queue` until
+    /// the queue is shut down.
+    static func startThread(index: Int, queue: ScriptCallQueue, configuration: ScriptEngineConfiguration, logger: Logger) {
+        let thread = Thread {
+            let context = ScriptContext(configuration: configuration, logger: logger)
+            while let job = queue.next() {
+                context.perform(job)
+            }
+            context.tearDown()
+        }
+        thread.name = "inlet-script-\(index)"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    private init(configuration: ScriptEngineConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        setUp()
+    }
+
+    // MARK: - Context life cycle
+
+    private func setUp() {
+        group = JSContextGroupCreate()
+        let seconds = Double(configuration.timeLimit.components.seconds) + Double(configuration.timeLimit.components.attoseconds) / 1e18
+        JSContextGroupSetExecutionTimeLimit(group, max(seconds, 0.001), { _, pointer in
+            if let pointer { Unmanaged<ScriptWatchdog>.fromOpaque(pointer).takeUnretainedValue().fired.store(true, ordering: .relaxed) }
+            return true
+        }, Unmanaged.passUnretained(watchdog).toOpaque())
+        ctx = JSGlobalContextCreateInGroup(group, nil)
+        functionClass = ScriptHostFunction.makeClass()
+
+        let native = JSObjectMake(ctx, nil, nil)!
+        installNativeFunctions(on: native)
+        var exception: JSValueRef?
+        let script = ScriptValueBridge.makeString(ScriptHostFunctions.prelude)
+        let url = ScriptValueBridge.makeString("inlet-runtime.js")
+        defer {
+            JSStringRelease(script)
+            JSStringRelease(url)
+        }
+        let factory = JSEvaluateScript(ctx, script, nil, url, 1, &exception)
+        var argument: JSValueRef? = native
+        guard exception == nil, let factory, let factoryObject = JSValueToObject(ctx, factory, nil),
+            let run = JSObjectCallAsFunction(ctx, factoryObject, nil, 1, &argument, &exception), exception == nil,
+            let runObject = JSValueToObject(ctx, run, nil)
+        else {
+            fatalError("the JavaScript runtime prelude failed: \(ScriptValueBridge.toString(ctx, exception) ?? "?")")
+        }
+        JSValueProtect(ctx, runObject)
+        runFunction = runObject
+    }
+
+    /// Releases the context; must run on the context's thread.
+    func tearDown() {
+        for entry in compiled.values { JSValueUnprotect(ctx, entry.function) }
+        compiled = [:]
+        JSValueUnprotect(ctx, runFunction)
+        JSGlobalContextRelease(ctx)
+        JSContextGroupRelease(group)
+        JSClassRelease(functionClass)
+        ctx = nil
+        group = nil
+        functionClass = nil
+        runFunction = nil
+    }
+
+    /// After the watchdog terminated a script the VM can report the termination again on
+    /// the next entry, so the context is replaced rather than reused.
+    private func replace() {
+        tearDown()
+        setUp()
+    }
+
+    // MARK: - Calls
+
+    private func perform(_ job: ScriptCallJob) {
+        let result = run(job)
+        job.continuation.resume(with: result.mapError { $0 as any Error })
+    }
+
+    private func run(_ job: ScriptCallJob) -> Result<JSONValue, ScriptError> {
+        generation += 1
+        let call = ScriptCall(generation: generation, job: job, deadline: Date() + Self.timeInterval(configuration.totalTimeLimit))
+        current = call
+        watchdog.fired.store(false, ordering: .relaxed)
+        defer {
+            finish(call)
+            if watchdog.fired.load(ordering: .relaxed) { replace() }
+        }
+
+        let method: JSObjectRef
+        switch compiledFunction(for: job) {
+        case .success(let function): method = function
+        case .failure(let error): return .failure(error)
+        }
+
+        let arguments = ScriptValueBridge.makeValue(ctx, json: job.arguments)
+        var exception: JSValueRef?
+        let argv: [JSValueRef?] = [method, arguments, JSValueMakeNumber(ctx, Double(call.generation))]
+        _ = JSObjectCallAsFunction(ctx, runFunction, nil, argv.count, argv, &exception)
+
+        while true {
+            if watchdog.fired.load(ordering: .relaxed) { return .failure(timeoutError(job.fileName)) }
+            if let exception { return .failure(scriptError(from: exception, fileName: job.fileName)) }
+            if let outcome = call.outcome { return outcome }
+            if Date() >= call.deadline {
+                return .failure(ScriptError(
+                    kind: .timeout,
+                    message: "the method's promise did not settle within \(configuration.totalTimeLimit) (awaiting apiClient?)",
+                    fileName: job.fileName))
+            }
+            for message in inbox.take(until: call.deadline) {
+                handle(message)
+            }
+        }
+    }
+
+    private func finish(_ call: ScriptCall) {
+        cancelPendingRequests(of: call)
+        current = nil
+    }
+
+    /// Called by the prelude's `run` (through `native.settle`) when the method returned or
+    /// its promise settled.
+    func settle(generation: Int, fulfilled: Bool, value: JSValueRef?) {
+        guard let call = current, call.generation == generation, call.outcome == nil else { return }
+        if fulfilled {
+            do throws(ThrownValue) {
+                call.outcome = .success(try ScriptValueBridge.json(ctx, value))
+            } catch {
+                let reason = ScriptValueBridge.toString(ctx, error.value) ?? "not JSON"
+                call.outcome = .failure(ScriptError(kind: .thrown, message: "the method's result cannot be converted to JSON: \(reason)", fileName: call.job.fileName))
+            }
+        } else {
+            call.outcome = .failure(scriptError(from: value, fileName: call.job.fileName))
+        }
+    }
+
+    // MARK: - Compiling
+
+    private func compiledFunction(for job: ScriptCallJob) -> Result<JSObjectRef, ScriptError> {
+        let key = CacheKey(fileName: job.fileName, source: job.source)
+        useCounter += 1
+        if var entry = compiled[key] {
+            entry.lastUse = useCounter
+            compiled[key] = entry
+            return .success(entry.function)
+        }
+        let module: ScriptModule
+        do {
+            module = try ScriptModuleLoader.load(source: job.source, fileName: job.fileName)
+        } catch {
+            return .failure(error)
+        }
+
+        let script = ScriptValueBridge.makeString(module.wrappedSource)
+        let url = ScriptValueBridge.makeString(job.fileName)
+        defer {
+            JSStringRelease(script)
+            JSStringRelease(url)
+        }
+        var exception: JSValueRef?
+        let wrapper = JSEvaluateScript(ctx, script, nil, url, 1, &exception)
+        if let exception {
+            var error = scriptError(from: exception, fileName: job.fileName)
+            if error.kind == .thrown, errorName(exception) == "SyntaxError" { error.kind = .syntax }
+            return .failure(error)
+        }
+        guard let wrapper, let wrapperObject = JSValueToObject(ctx, wrapper, nil) else {
+            return .failure(ScriptError(kind: .syntax, message: "the file did not evaluate to a module", fileName: job.fileName))
+        }
+        // Runs the file's top-level code once for this context and yields the default export.
+        let exported = JSObjectCallAsFunction(ctx, wrapperObject, nil, 0, nil, &exception)
+        if watchdog.fired.load(ordering: .relaxed) { return .failure(timeoutError(job.fileName)) }
+        if let exception { return .failure(scriptError(from: exception, fileName: job.fileName)) }
+        guard let exported, JSValueIsObject(ctx, exported), let function = JSValueToObject(ctx, exported, nil), JSObjectIsFunction(ctx, function) else {
+            return .failure(ScriptError(kind: .unsupported, message: "the default export is not a function", fileName: job.fileName))
+        }
+        JSValueProtect(ctx, function)
+        if compiled.count >= configuration.compiledFunctionsPerContext, let oldest = compiled.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+            JSValueUnprotect(ctx, oldest.value.function)
+            compiled.removeValue(forKey: oldest.key)
+        }
+        compiled[key] = CacheEntry(function: function, lastUse: useCounter)
+        return .success(function)
+    }
+
+    // MARK: - Errors
+
+    private func timeoutError(_ fileName: String) -> ScriptError {
+        ScriptError(kind: .timeout, message: "the method ran longer than \(configuration.timeLimit) without yielding and was stopped", fileName: fileName)
+    }
+
+    private func errorName(_ value: JSValueRef) -> String? {
+        guard JSValueIsObject(ctx, value), let object = JSValueToObject(ctx, value, nil) else { return nil }
+        return ScriptValueBridge.toString(ctx, ScriptValueBridge.property(ctx, object, "name"))
+    }
+
+    /// A thrown JavaScript value as a `ScriptError`: an `Error`'s message, line, stack and
+    /// own fields (`code`, `status`, `data`); an `apiClient` error becomes `.apiError`.
+    func scriptError(from value: JSValueRef?, fileName: String) -> ScriptError {
+        guard let value else { return ScriptError(kind: .thrown, message: "the method threw undefined", fileName: fileName) }
+        guard JSValueIsObject(ctx, value), let object = JSValueToObject(ctx, value, nil) else {
+            return ScriptError(kind: .thrown, message: ScriptValueBridge.toString(ctx, value) ?? "the method threw a value", fileName: fileName)
+        }
+        let name = ScriptValueBridge.toString(ctx, ScriptValueBridge.property(ctx, object, "name")) ?? "Error"
+        let messageValue = ScriptValueBridge.property(ctx, object, "message")
+        var message: String
+        if ScriptValueBridge.isUndefinedOrNull(ctx, messageValue) {
+            message = (try? ScriptValueBridge.json(ctx, value).jsonText) ?? ScriptValueBridge.toString(ctx, value) ?? "an object"
+        } else {
+            message = ScriptValueBridge.toString(ctx, messageValue) ?? ""
+            if name != "Error" && name != "APIError" { message = "\(name): \(message)" }
+        }
+        let lineValue = ScriptValueBridge.property(ctx, object, "line")
+        let line: Int? = lineValue.flatMap { JSValueIsNumber(ctx, $0) ? Int(JSValueToNumber(ctx, $0, nil)) : nil }
+        let stackValue = ScriptValueBridge.property(ctx, object, "stack")
+        let stack = ScriptValueBridge.isUndefinedOrNull(ctx, stackValue) ? nil : ScriptValueBridge.toString(ctx, stackValue)
+        var data: JSONValue?
+        if case .object(var members)? = try? ScriptValueBridge.json(ctx, value) {
+            for key in ["line", "column", "sourceURL", "stack", "name", "message"] { members.removeValue(forKey: key) }
+            if !members.isEmpty { data = .object(members) }
+        }
+        return ScriptError(kind: name == "APIError" ? .apiError : .thrown, message: message, fileName: fileName, line: line, stack: stack, data: data)
+    }
+
+    // MARK: - Inbox
+
+    private func handle(_ message: ScriptInboxMessage) {
+        switch message {
+        case .apiResult(let requestID, let result):
+            completeRequest(requestID, result: result)
+        }
+    }
+
+    static func timeInterval(_ duration: Duration) -> TimeInterval {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+// MARK: - Supporting types
+
+/// The state of the call a context is running.
+final class ScriptCall {
+    let generation: Int
+    let job: ScriptCallJob
+    let deadline: Date
+    var outcome: Result<JSONValue, ScriptError>?
+    var pending: [Int: ScriptPendingRequest] = [:]
+
+    init(generation: Int, job: ScriptCallJob, deadline: Date) {
+        self.generation = generation
+        self.job = job
+        self.deadline = deadline
+    }
+}
+
+/// What other threads send to a context's thread.
+enum ScriptInboxMessage: Sendable {
+    case apiResult(requestID: Int, result: Result<APIResponse, any Error>)
+}
+
+/// A context thread's mailbox.
+///
+/// `@unchecked Sendable`: `messages` is only touched while holding `condition`'s lock.
+final class ScriptInbox: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var messages: [ScriptInboxMessage] = []
+
+    func post(_ message: ScriptInboxMessage) {
+        condition.lock()
+        messages.append(message)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Waits until at least one message arrived or `deadline` passed; returns all messages.
+    func take(until deadline: Date) -> [ScriptInboxMessage] {
+        condition.lock()
+        defer { condition.unlock() }
+        while messages.isEmpty {
+            if !condition.wait(until: deadline) { break }
+        }
+        let taken = messages
+        messages.removeAll(keepingCapacity: true)
+        return taken
+    }
+}
+
+/// Set by JavaScriptCore's execution-time-limit callback when it stops a script.
+final class ScriptWatchdog: Sendable {
+    let fired = Atomic<Bool>(false)
+}

@@ -1,0 +1,324 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import InletConnectors
+
+// MARK: - Test support
+
+/// Log lines captured by `RecordingLogHandler`.
+final class LogRecorder: Sendable {
+    struct Entry: Sendable {
+        let level: Logger.Level
+        let message: String
+        let metadata: [String: String]
+    }
+
+    private let entries = Mutex<[Entry]>([])
+
+    var all: [Entry] { entries.withLock { $0 } }
+
+    func append(_ entry: Entry) { entries.withLock { $0.append(entry) } }
+
+    var logger: Logger {
+        Logger(label: "test.script") { _ in RecordingLogHandler(recorder: self) }
+    }
+}
+
+struct RecordingLogHandler: LogHandler {
+    let recorder: LogRecorder
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var flat: [String: String] = [:]
+        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { flat[key] = "\(value)" }
+        recorder.append(.init(level: event.level, message: "\(event.message)", metadata: flat))
+    }
+}
+
+/// An in-memory `APIClient`: answers with `respond` and records every request.
+final class FakeAPIClient: APIClient {
+    private let requests = Mutex<[APIRequest]>([])
+    private let respond: @Sendable (APIRequest) async throws -> JSONValue
+
+    init(respond: @escaping @Sendable (APIRequest) async throws -> JSONValue) {
+        self.respond = respond
+    }
+
+    var received: [APIRequest] { requests.withLock { $0 } }
+
+    func send(_ request: APIRequest) async throws -> APIResponse {
+        requests.withLock { $0.append(request) }
+        return APIResponse(status: 200, headers: ["content-type": "application/json"], data: try await respond(request))
+    }
+}
+
+enum ScriptFixtures {
+    static func source(_ name: String) throws -> String {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/scripts").appendingPathComponent(name)
+        return try String(contentsOf: url, encoding: .utf8)
+    }
+}
+
+func makeScriptEngine(timeLimit: Duration = .seconds(5), totalTimeLimit: Duration = .seconds(10), contexts: Int = 2, logger: Logger = Logger(label: "test.script")) -> ScriptEngine {
+    ScriptEngine(configuration: .init(timeLimit: timeLimit, totalTimeLimit: totalTimeLimit, contexts: contexts), logger: logger)
+}
+
+/// Runs `source` once and returns the thrown `ScriptError`, failing the test if it returned.
+func scriptError(_ engine: ScriptEngine, _ source: String, fileName: String = "method.js", arguments: JSONValue = [:], host: ScriptHost = .init()) async -> ScriptError? {
+    do {
+        let result = try await engine.call(source: source, fileName: fileName, arguments: arguments, host: host)
+        Issue.record("expected an error, got \(result)")
+        return nil
+    } catch let error as ScriptError {
+        return error
+    } catch {
+        Issue.record("expected a ScriptError, got \(error)")
+        return nil
+    }
+}
+
+// MARK: - Engine
+
+@Suite("ScriptEngine")
+struct ScriptEngineTests {
+    @Test("an async default export's result comes back as JSON")
+    func asyncDefaultExport() async throws {
+        let engine = makeScriptEngine()
+        defer { engine.shutdown() }
+        let result = try await engine.call(
+            source: "export default async function (args) { return { events: [], echo: args.parameters.name } }",
+            fileName: "handle.js", arguments: ["parameters": ["name": "x"]], host: .init())
+        #expect(result == ["events": [], "echo": "x"])
+    }
+
+    @Test("a plain named default export runs, and can use helper functions and constants from its file")
+    func plainNamedExportWithHelpers() async throws {
+        let engine = makeScriptEngine()
+        defer { engine.shutdown() }
+        let source = """
+            const FACTOR = 3
+            function triple(n) { return n * FACTOR }
+            export default function getEventSelector({ parameters }) {
+              return { globalWebhookKey: 'app', globalWebhookEventSelector: String(triple(parameters.n)) }
+            }
+            """
+        let result = try await engine.call(source: source, fileName: "getEventSelector.js", arguments: ["parameters": ["n": 4]], host: .init())
+        #expect(result == ["globalWebhookKey": "app", "globalWebhookEventSelector": "12"])
+    }
+
+    @Test("an arrow function default export and named helper exports are accepted")
+    func arrowDefaultExport() async throws {
+        let engine = makeScriptEngine()
+        defer { engine.shutdown() }
+        let source = """
+            export const helper = (x) => x + 1
+            export default async ({ n }) => ({ n: helper(n) })
+            """
+        #expect(try await engine.call(source: source, fileName: "a.js", arguments: ["n": 1], host: .init()) == ["n": 2])
+    }
+
+    @Test("every webhook argument reaches the method unchanged")
+    func argumentsPassThrough() async throws {
+        let engine = makeScriptEngine()
+        defer { engine.shutdown() }
+        let arguments: JSONValue = [
+            "webhookUri": "https://inlet.example/webhooks/abc",
+            "parameters": ["path": "/hooks", "flags": [true, false]],
+            "state": ["webhookId": 42],
+            "query": ["a": "1"],
+            "data": ["issue": ["id": 7, "title": "Bug \"quoted\" \\ é ✓"]],
+            "body": ["raw": nil],
+            "headers": ["x-hub-signature-256": "sha256=abc"],
+            "rawBody": "{\"issue\":{\"id\":7}}\n\u{0}end",
+        ]
+        let source = """
+            export default async function (args) {
+              const { apiClient, ...rest } = args
+              return { rest, hasApiClient: typeof apiClient.get === 'function' }
+            }
+            """
+        let result = try await engine.call(source: source, fileName: "handle.js", arguments: arguments, host: .init())
+        #expect(result["rest"] == arguments)
+        #expect(result["hasApiClient"] == true)
+    }
+
+    @Test("results round-trip: nesting, integers vs doubles, null, and undefined as null")
+    func resultRoundTrip() async throws {
+        let engine = makeScriptEngine()
+        defer { engine.shutdown() }
+        let source = """
+            export default function () {
+              return { int: 1, big: 9007199254740991, negative: -5, double: 1.5, tiny: 1e-7, huge: 1e300,
+                       nested: { list: [1, 'two', null, { deep: [true] }] }, nothing: null, missing: undefined,
+                       text: 'line\\nbreak \\u2713', empty: {}, emptyList: [] }
+            }
+            """
+        let result = try await engine.call(source: source, fileName: "r.js", arguments: [:], host: .init())
+        let expected: JSONValue = [
+            "int": .integer(1), "big": .integer(9_007_199_254_740_991), "negative": .integer(-5), "double": .number(1.5),
+            "tiny": .number(1e-7), "huge": .number(1e300),
+            "nested": ["list": [1, "two", nil, ["deep": [true]]]], "nothing": nil,
+            "text": "line\nbreak ✓", "empty": [:], "emptyList": [],
+        ]
+        #expect(result == expected)
+        #expect(try await engine.call(source: "export default async function () {}", fileName: "u.js", arguments: [:], host: .init()) == .null)
+        #expect(try await engine.call(source: "export default function () { return 'plain' }", fileName: "s.js", arguments: [:], host: .init()) == "plain")
+    }
+
+    @Test("a thrown error reports its message, the line in the original file and a stack")
+    func thrownErrorWithLine() async throws {
+        let engine = makeScriptEngine()
+        defer { engine.shutdown() }
+        let error = await scriptError(engine, try ScriptFixtures.source("throws-on-line-7.js"), fileName: "throws-on-line-7.js", arguments: ["parameters": ["count": 0]])
+        #expect(error?.kind == .thrown)
+        #expect(error?.message == "count must be positive")
+        #expect(error?.line == 7)
+        #expect(error?.fileName == "throws-on-line-7.js")
+        #expect(error?.stack?.contains("throws-on-line-7.js:7") == true)
+        #expect(error?.description.hasPrefix("throws-on-line-7.js:7: thrown:") == true)
+    }
+
+    @Test("an error object's extra fields are kept as data, and non-Error throws still explain themselves")
+    func errorData() async throws {
+        let engine = makeScriptEngine()
+        defer { engine.shutdown() }
+        let withCode = await scriptError(engine, """
+            export default async function () {
+              const e = new Error('nope'); e.code = 'E_NOPE'; e.status = 409; throw e
+            }
+            """)
+        #expect(withCode?.data == ["code": "E_NOPE", "status": 409])
+        let typeError = await scriptError(engine, "export default function () { return null.x }")
+        #expect(typeError?.message.hasPrefix("TypeError:") == true)
+        #expect(typeError?.line == 1)
+        let thrownString = await scriptError(engine, "export default async function () { throw 'plain string' }")
+        #expect(thrownString?.message == "plain string")
+    }
+
+    @Test("a syntax error is reported as .syntax with its line")
+    func syntaxError() async throws {
+        let engine = makeScriptEngine()
+        defer { engine.shutdown() }
+        let error = await scriptError(engine, "// comment\n\nexport default async function () {\n  let x = ;\n}\n", fileName: "broken.js")
+        #expect(error?.kind == .syntax)
+        #expect(error?.line == 4)
+        #expect(error?.fileName == "broken.js")
+    }
+
+    @Test("an import statement is rejected with the file and line")
+    func importRejected() async throws {
+        let engine = makeScriptEngine()
+        defer { engine.shutdown() }
+        let error = await scriptError(engine, "// helpers\nimport crypto from 'crypto'\nexport default async function () {}", fileName: "subscribe.js")
+        #expect(error?.kind == .unsupported)
+        #expect(error?.line == 2)
+        #expect(error?.description.contains("subscribe.js:2") == true)
+        #expect(error?.message.contains("import") == true)
+    }
+
+    @Test("a file without a default export is rejected")
+    func missingDefaultExport() async throws {
+        let engine = makeScriptEngine()
+        defer { engine.shutdown() }
+        let error = await scriptError(engine, "function handle() { return 1 }")
+        #expect(error?.kind == .unsupported)
+    }
+
+    @Test("an infinite loop times out naming the file, and the engine keeps working")
+    func infiniteLoopTimesOut() async throws {
+        let engine = makeScriptEngine(timeLimit: .milliseconds(300), contexts: 1)
+        defer { engine.shutdown() }
+        let start = ContinuousClock.now
+        let error = await scriptError(engine, "export default function () { while (true) {} }", fileName: "loop.js")
+        #expect(error?.kind == .timeout)
+        #expect(error?.fileName == "loop.js")
+        #expect(ContinuousClock.now - start < .seconds(5))
+
+        let afterAwait = await scriptError(engine, "export default async function () { await null; for (;;) {} }", fileName: "loop2.js")
+        #expect(afterAwait?.kind == .timeout)
+
+        for n in 0..<3 {
+            let result = try await engine.call(source: "export default async function ({ n }) { return n * 2 }", fileName: "ok.js", arguments: ["n": .integer(Int64(n))], host: .init())
+            #expect(result == .integer(Int64(n * 2)))
+        }
+    }
+
+    @Test("a promise that never settles times out at the total time limit")
+    func pendingPromiseTimesOut() async throws {
+        let engine = makeScriptEngine(totalTimeLimit: .milliseconds(300))
+        defer { engine.shutdown() }
+        let error = await scriptError(engine, "export default function () { return new Promise(() => {}) }", fileName: "never.js")
+        #expect(error?.kind == .timeout)
+        #expect(error?.fileName == "never.js")
+    }
+
+    @Test("top-level state of one file is private to that file")
+    func filesHaveTheirOwnScope() async throws {
+        let engine = makeScriptEngine(contexts: 1)
+        defer { engine.shutdown() }
+        let first = "const NAME = 'first'\nexport default function () { return NAME }"
+        let second = "const NAME = 'second'\nexport default function () { return typeof helperFromFirst }"
+        let firstWithHelper = "function helperFromFirst() {}\n" + first
+        #expect(try await engine.call(source: firstWithHelper, fileName: "first.js", arguments: [:], host: .init()) == "first")
+        #expect(try await engine.call(source: second, fileName: "second.js", arguments: [:], host: .init()) == "undefined")
+    }
+
+    @Test("each call gets fresh arguments even when the method mutates them")
+    func freshArgumentsPerCall() async throws {
+        let engine = makeScriptEngine(contexts: 1)
+        defer { engine.shutdown() }
+        let source = "export default function (args) { args.state.count = (args.state.count || 0) + 1; return args.state.count }"
+        for _ in 0..<3 {
+            #expect(try await engine.call(source: source, fileName: "m.js", arguments: ["state": [:]], host: .init()) == 1)
+        }
+    }
+
+    @Test("nothing beyond the helpers is exposed: no fetch, XMLHttpRequest, require or process")
+    func noOtherCapabilities() async throws {
+        let engine = makeScriptEngine()
+        defer { engine.shutdown() }
+        let source = """
+            export default function () {
+              return [typeof fetch, typeof XMLHttpRequest, typeof require, typeof process, typeof setTimeout]
+            }
+            """
+        #expect(try await engine.call(source: source, fileName: "g.js", arguments: [:], host: .init()) == ["undefined", "undefined", "undefined", "undefined", "undefined"])
+    }
+
+    @Test("200 concurrent calls from many tasks all get their own result")
+    func concurrentCalls() async throws {
+        let engine = makeScriptEngine()
+        defer { engine.shutdown() }
+        let source = "export default async function ({ n }) { await null; return { n, square: n * n } }"
+        try await withThrowingTaskGroup(of: (Int, JSONValue).self) { group in
+            for n in 0..<200 {
+                group.addTask {
+                    (n, try await engine.call(source: source, fileName: "square.js", arguments: ["n": .integer(Int64(n))], host: .init()))
+                }
+            }
+            var seen = 0
+            for try await (n, result) in group {
+                #expect(result == ["n": .integer(Int64(n)), "square": .integer(Int64(n * n))])
+                seen += 1
+            }
+            #expect(seen == 200)
+        }
+    }
+
+    @Test("after shutdown, calls fail instead of hanging")
+    func shutdownFailsCalls() async throws {
+        let engine = makeScriptEngine()
+        engine.shutdown()
+        let error = await scriptError(engine, "export default function () { return 1 }")
+        #expect(error?.kind == .unsupported)
+    }
+}
