@@ -53,8 +53,9 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ],
-            exclude: ["Runtime"]  // LEAD-TEMP: helper in progress
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
 
         // MARK: - Pipeline roles
@@ -66,8 +67,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ],
-            exclude: ["Handler"]  // LEAD-TEMP: needs the connector runtime (helper in progress)
+            ]
         ),
         .target(
             name: "InletHTTP",
@@ -95,8 +95,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-            ],
-            exclude: ["Commands/ConnectorCommand.swift"]  // LEAD-TEMP: helper in progress
+            ]
         ),
         .executableTarget(
             name: "InletBenchmarks",
@@ -107,10 +106,12 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "InletKafkaTests", dependencies: ["InletKafka"]),
         .testTarget(
-            name: "InletConnectorsTests", dependencies: ["InletConnectors"],
-            exclude: [  // LEAD-TEMP: helper in progress
-                "ConnectorRuntimeTests.swift", "ExampleConnectorGitHubTests.swift", "ExampleConnectorGraphTests.swift",
-                "ExampleConnectorSlackTests.swift", "Support",
+            name: "InletConnectorsTests",
+            dependencies: [
+                "InletConnectors",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(

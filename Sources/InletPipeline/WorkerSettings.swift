@@ -15,7 +15,7 @@ public struct WorkerSettings: Sendable {
     }
 
     /// The loop configuration for a role's consumer group (`<prefix><role>`).
-    func processor(role: String, inputs: [String]) -> StreamProcessorConfiguration {
+    public func processor(role: String, inputs: [String]) -> StreamProcessorConfiguration {
         StreamProcessorConfiguration(
             consumer: KafkaConsumerConfiguration(client: client, groupId: "\(topics.prefix)\(role)"),
             producer: producer,
@@ -26,7 +26,7 @@ public struct WorkerSettings: Sendable {
         )
     }
 
-    var producer: KafkaProducerConfiguration {
+    public var producer: KafkaProducerConfiguration {
         KafkaProducerConfiguration(client: client, lingerMilliseconds: 1)
     }
 }

@@ -13,6 +13,9 @@ struct Inlet: AsyncParsableCommand {
             INLET_KAFKA_<PROPERTY> (dots as underscores), e.g. INLET_KAFKA_SECURITY_PROTOCOL=ssl.
             """,
         version: InletVersion.current,
-        subcommands: [DevCommand.self, TopicsCommand.self, TailCommand.self, SchemaCommand.self]
+        subcommands: [
+            DevCommand.self, IngressCommand.self, HandlerCommand.self, DispatcherCommand.self, BrokerCommand.self,
+            ConnectorCommand.self, TopicsCommand.self, TailCommand.self, SchemaCommand.self,
+        ]
     )
 }

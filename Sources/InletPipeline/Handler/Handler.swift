@@ -373,13 +373,3 @@ extension SubscriptionRecord {
         appliedOffsets[Self.appliedOffsetKey(topic: message.topic, partition: Int(message.partition))] = message.offset
     }
 }
-
-extension RawRequest.QueryValue {
-    /// The value as a method sees it in `query`: a string, or an array for a repeated name.
-    var jsonValue: JSONValue {
-        switch self {
-        case .single(let value): .string(value)
-        case .multiple(let values): .array(values.map(JSONValue.string))
-        }
-    }
-}

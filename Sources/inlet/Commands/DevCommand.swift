@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import InletConnectors
 import InletHTTP
 import InletKafka
 import InletPipeline
@@ -13,11 +14,13 @@ struct DevCommand: AsyncParsableCommand {
         discussion: """
             Starts librdkafka's built-in Kafka cluster on loopback (its address is printed, so any
             Kafka client can consume the normalized topics), creates Inlet's topics, and runs the
-            HTTP ingress and the workers. Stop with Ctrl-C. Data lives in memory only.
+            HTTP ingress with the admin API, a handler, a dispatcher and the app-event pass-through.
+            Stop with Ctrl-C. Data lives in memory only.
             """
     )
 
     @OptionGroup var ingress: IngressOptions
+    @OptionGroup var role: RoleOptions
 
     @Option(help: "Number of embedded brokers.")
     var brokers = 1
@@ -28,9 +31,6 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Prefix of every Inlet topic (env: INLET_TOPIC_PREFIX).")
     var topicPrefix: String?
 
-    @Option(help: "Processing guarantee: at-least-once (env: INLET_PROCESSING_GUARANTEE). The embedded broker cannot enforce exactly-once.")
-    var processingGuarantee: ProcessingGuarantee?
-
     func run() async throws {
         LoggingSetup.bootstrap()
         let logger = Logger(label: "inlet.dev")
@@ -38,54 +38,62 @@ struct DevCommand: AsyncParsableCommand {
             prefix: topicPrefix ?? Environment.string("INLET_TOPIC_PREFIX") ?? "inlet.",
             partitions: partitions ?? Environment.int("INLET_TOPIC_PARTITIONS") ?? 8
         )
+        let workspace = try role.loadWorkspace()
         let cluster = try EmbeddedKafkaCluster(brokers: brokers, logger: logger)
+        defer { cluster.stop() }
         try cluster.createTopics(topics.all)
         let client = KafkaClientConfiguration(bootstrapServers: [cluster.bootstrapServers], clientId: "inlet-dev")
-
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(client: client, lingerMilliseconds: 1, deliveryTimeoutMilliseconds: 10_000),
-            logger: logger
-        )
-        let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger)
         let ingressConfiguration = ingress.configuration
-        let server = IngressServer(configuration: ingressConfiguration, topics: topics, producer: producer, subscriptions: subscriptions, logger: logger)
+        let services = RoleServices(
+            topics: topics, client: client, workspace: workspace,
+            // The embedded broker cannot enforce transactions (docs/architecture.md).
+            guarantee: role.guarantee(default: .atLeastOnce),
+            publicURL: role.publicURL(default: "http://\(ingressConfiguration.host):\(ingressConfiguration.port)"),
+            vault: try RoleOptions.vault(allowEphemeral: true, logger: logger), logger: logger
+        )
+        let adminToken = try RoleOptions.adminToken(allowGenerated: true)
+        let producer = try services.ingressProducer()
+        let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger)
+        let connections = ConnectionDirectory(topics: topics, client: client, logger: logger)
+        let replies = ReplyWaiter(topics: topics, client: client, logger: logger)
+        let scripts = ScriptEngine(configuration: .init(), logger: logger)
+        defer { scripts.shutdown() }
         let bootstrap = cluster.bootstrapServers
-        let application = server.application { port in
-            FileHandle.standardOutput.write(Data((Self.banner(bootstrap: bootstrap, host: ingressConfiguration.host, port: port, topics: topics) + "\n").utf8))
+        let summary = workspace.summary
+        let server = services.ingress(
+            configuration: ingressConfiguration, adminToken: adminToken, producer: producer, subscriptions: subscriptions,
+            connections: connections, replies: replies
+        ) { port in
+            let banner = Self.banner(bootstrap: bootstrap, host: ingressConfiguration.host, port: port, topics: topics, token: adminToken, workspace: summary)
+            FileHandle.standardOutput.write(Data((banner + "\n").utf8))
         }
         let appEvents = StreamProcessor(
-            configuration: StreamProcessorConfiguration(
-                consumer: KafkaConsumerConfiguration(client: client, groupId: "\(topics.prefix)app-events"),
-                producer: KafkaProducerConfiguration(client: client, lingerMilliseconds: 1),
-                topics: [topics.ingressAppEvents],
-                guarantee: processingGuarantee ?? Environment.string("INLET_PROCESSING_GUARANTEE").flatMap(ProcessingGuarantee.init(rawValue:)) ?? .atLeastOnce
-            ),
-            transform: AppEventPassThrough(topics: topics, logger: logger),
-            logger: logger
-        )
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: subscriptions), .init(service: appEvents), .init(service: application)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
+            configuration: services.settings.processor(role: "app-events", inputs: [topics.ingressAppEvents]),
+            transform: AppEventPassThrough(topics: topics, logger: logger), logger: logger
         )
         do {
-            try await group.run()
+            try await RoleServices.run(
+                [
+                    subscriptions, connections, replies,
+                    services.handler(subscriptions: subscriptions, connections: connections, scripts: scripts),
+                    services.dispatcher(routing: try role.routing(topics: topics)), appEvents, server,
+                ],
+                logger: logger
+            )
         } catch {
             await producer.shutdown()
-            cluster.stop()
             throw error
         }
         await producer.shutdown()
-        cluster.stop()
     }
 
-    static func banner(bootstrap: String, host: String, port: Int, topics: InletTopics) -> String {
+    static func banner(bootstrap: String, host: String, port: Int, topics: InletTopics, token: String, workspace: String) -> String {
         """
         Inlet \(InletVersion.current) is running.
           Kafka (embedded):  \(bootstrap)
-          HTTP ingress:      http://\(host):\(port)
+          HTTP ingress:      http://\(host):\(port)   (webhooks: /webhooks/<token>, app events: /app-events/<type>)
+          Admin API:         http://\(host):\(port)/api/v1   (Authorization: Bearer \(token))
+          Workspace:         \(workspace)
         Try it:
           curl -s -X POST http://\(host):\(port)/app-events/order-created -H 'content-type: application/json' -d '{"id":"o-1","total":42}'
           inlet tail \(topics.appEvents) --from-beginning --bootstrap-servers \(bootstrap)
@@ -93,4 +101,42 @@ struct DevCommand: AsyncParsableCommand {
     }
 }
 
-extension ProcessingGuarantee: ExpressibleByArgument {}
+/// `inlet broker`: only the embedded broker with Inlet's topics (for running roles as
+/// separate processes on one machine).
+struct BrokerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "broker",
+        abstract: "Run only the embedded Kafka broker, with Inlet's topics, until stopped.",
+        discussion: "Prints `bootstrap.servers=<address>` on its first line; point the roles at it with --bootstrap-servers."
+    )
+
+    @Option(help: "Number of embedded brokers.")
+    var brokers = 1
+
+    @Option(help: "Partitions per topic (env: INLET_TOPIC_PARTITIONS).")
+    var partitions: Int?
+
+    @Option(help: "Prefix of every Inlet topic (env: INLET_TOPIC_PREFIX).")
+    var topicPrefix: String?
+
+    func run() async throws {
+        LoggingSetup.bootstrap()
+        let logger = Logger(label: "inlet.broker")
+        let topics = InletTopics(
+            prefix: topicPrefix ?? Environment.string("INLET_TOPIC_PREFIX") ?? "inlet.",
+            partitions: partitions ?? Environment.int("INLET_TOPIC_PARTITIONS") ?? 8
+        )
+        let cluster = try EmbeddedKafkaCluster(brokers: brokers, logger: logger)
+        try cluster.createTopics(topics.all)
+        FileHandle.standardOutput.write(Data("bootstrap.servers=\(cluster.bootstrapServers)\n".utf8))
+        try await RoleServices.run([UntilShutdown()], logger: logger)
+        cluster.stop()
+    }
+}
+
+/// A service that only waits for SIGINT/SIGTERM.
+private struct UntilShutdown: Service {
+    func run() async throws {
+        try? await gracefulShutdown()
+    }
+}

@@ -1,0 +1,32 @@
+/// Who a method runs for: the subscription's (or caller's) connector, owner, parameters, state
+/// and connection. Passed to every ``ConnectorRuntime`` call.
+public struct MethodContext: Sendable {
+    /// The connector folder name, e.g. `github`.
+    public var connectorKey: String
+    /// The event, collection or collection event the method belongs to.
+    public var owner: MethodOwner
+    /// The subscription's `parameters` (matching the owner's `parametersSchema`).
+    public var parameters: JSONValue
+    /// The subscription's `state` as the last method left it; `nil` before `subscribe`.
+    public var state: JSONValue?
+    /// The connection's decrypted credentials; they build the API client (`make-api-client`).
+    public var credentials: JSONValue?
+    /// The connector parameters the workspace configured (connector.yml `parametersSchema`).
+    public var connectorParameters: JSONValue?
+    /// Added to every log line of the call (subscription id, customer, ...).
+    public var logMetadata: [String: String]
+
+    /// Creates a context; `parameters` defaults to `{}`, everything else to nothing.
+    public init(
+        connectorKey: String, owner: MethodOwner, parameters: JSONValue = .object([:]), state: JSONValue? = nil,
+        credentials: JSONValue? = nil, connectorParameters: JSONValue? = nil, logMetadata: [String: String] = [:]
+    ) {
+        self.connectorKey = connectorKey
+        self.owner = owner
+        self.parameters = parameters
+        self.state = state
+        self.credentials = credentials
+        self.connectorParameters = connectorParameters
+        self.logMetadata = logMetadata
+    }
+}

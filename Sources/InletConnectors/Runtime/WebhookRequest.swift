@@ -1,0 +1,98 @@
+import Foundation
+
+/// An HTTP request an external app sent to a subscription's webhook or to a global webhook, as
+/// the ingress recorded it; the input of `handle`.
+///
+/// `data` (also passed to methods as `body`) is the body parsed by content type:
+///
+/// | body | `data` |
+/// | --- | --- |
+/// | empty | `{}` (`""` for `text/*`) |
+/// | `application/json`, `*/*+json` | the parsed JSON; the text as a string when it does not parse |
+/// | `application/x-www-form-urlencoded` | an object of strings; a repeated name gives an array of strings |
+/// | `text/*`, `application/xml`, `*/*+xml` | the text as a string |
+/// | no content type | parsed JSON when it parses, else as for any other type |
+/// | any other type | the text when the body is valid UTF-8, else the bytes in base64 |
+///
+/// `rawBody` reaches methods as a UTF-8 string (invalid sequences replaced), which is what a
+/// signature such as GitHub's `X-Hub-Signature-256` is computed over for JSON and form bodies.
+public struct WebhookRequest: Sendable, Hashable {
+    /// The HTTP method, upper case (`POST`).
+    public var method: String
+    /// The request path as received, e.g. `/webhooks/subscriptions/42`.
+    public var path: String
+    /// Query parameters; a repeated parameter is an array of strings.
+    public var query: [String: JSONValue]
+    /// Header names lower-cased; a repeated header joined with `, `.
+    public var headers: [String: String]
+    /// The body bytes exactly as received.
+    public var rawBody: Data
+    /// The `Content-Type` header, if any (the `content-type` header when `nil` is given).
+    public var contentType: String?
+    /// The body parsed by content type (see the type's documentation). Computed once, in `init`.
+    public var data: JSONValue
+
+    /// Creates a request and parses its body.
+    public init(method: String, path: String, query: [String: JSONValue] = [:], headers: [String: String] = [:], rawBody: Data = Data(), contentType: String? = nil) {
+        self.method = method.uppercased()
+        self.path = path
+        self.query = query
+        var lowered: [String: String] = [:]
+        for (name, value) in headers {
+            let key = name.lowercased()
+            lowered[key] = lowered[key].map { "\($0), \(value)" } ?? value
+        }
+        self.headers = lowered
+        self.rawBody = rawBody
+        self.contentType = contentType ?? lowered["content-type"]
+        self.data = Self.parseBody(rawBody, contentType: self.contentType)
+    }
+
+    /// The body as methods see it in `rawBody`.
+    public var rawBodyText: String { String(decoding: rawBody, as: UTF8.self) }
+
+    /// `query`, `data`, `body`, `headers` and `rawBody`: the request part of `handle`'s arguments.
+    var methodArguments: [String: JSONValue] {
+        ["query": .object(query), "data": data, "body": data, "headers": .object(headers.mapValues(JSONValue.string)), "rawBody": .string(rawBodyText)]
+    }
+
+    // MARK: - Body parsing
+
+    /// Parses `body` by `contentType`; see the type's documentation for the rules.
+    public static func parseBody(_ body: Data, contentType: String?) -> JSONValue {
+        let mediaType = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let isText = mediaType.hasPrefix("text/") || mediaType == "application/xml" || mediaType.hasSuffix("+xml")
+        if body.isEmpty { return isText ? .string("") : .object([:]) }
+        if isText { return .string(String(decoding: body, as: UTF8.self)) }
+        if mediaType == "application/json" || mediaType.hasSuffix("+json") {
+            return (try? JSONValue(parsing: body)) ?? .string(String(decoding: body, as: UTF8.self))
+        }
+        if mediaType == "application/x-www-form-urlencoded" {
+            return formFields(String(decoding: body, as: UTF8.self))
+        }
+        if mediaType.isEmpty, let parsed = try? JSONValue(parsing: body) { return parsed }
+        if let text = String(data: body, encoding: .utf8) { return .string(text) }
+        return .string(body.base64EncodedString())
+    }
+
+    /// `a=1&b=x+y&a=2` → `{"a": ["1", "2"], "b": "x y"}`.
+    static func formFields(_ text: String) -> JSONValue {
+        var fields: [String: JSONValue] = [:]
+        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = decodeFormComponent(parts[0])
+            let value = JSONValue.string(parts.count > 1 ? decodeFormComponent(parts[1]) : "")
+            switch fields[name] {
+            case nil: fields[name] = value
+            case .array(let values)?: fields[name] = .array(values + [value])
+            case let existing?: fields[name] = .array([existing, value])
+            }
+        }
+        return .object(fields)
+    }
+
+    private static func decodeFormComponent(_ component: Substring) -> String {
+        let spaced = component.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+}

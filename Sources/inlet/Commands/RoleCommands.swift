@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import InletConnectors
+import InletHTTP
+import InletKafka
+import InletPipeline
+import Logging
+
+/// `inlet ingress`: HTTP ingress + admin API. Stateless; run any number of replicas.
+struct IngressCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingress",
+        abstract: "Run the HTTP ingress (webhooks, app events) and the admin API (/api/v1).",
+        discussion: "Needs INLET_ADMIN_TOKEN and INLET_SECRET_KEY. Every request is answered only after the broker acknowledged it."
+    )
+
+    @OptionGroup var kafka: KafkaOptions
+    @OptionGroup var ingress: IngressOptions
+    @OptionGroup var role: RoleOptions
+
+    func run() async throws {
+        LoggingSetup.bootstrap()
+        let logger = Logger(label: "inlet.ingress")
+        let client = try kafka.client()
+        let topics = kafka.topics()
+        let configuration = ingress.configuration
+        let services = RoleServices(
+            topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: role.guarantee(default: .atLeastOnce),
+            publicURL: role.publicURL(default: "http://\(configuration.host):\(configuration.port)"),
+            vault: try RoleOptions.vault(allowEphemeral: false, logger: logger), logger: logger
+        )
+        let producer = try services.ingressProducer()
+        let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger)
+        let connections = ConnectionDirectory(topics: topics, client: client, logger: logger)
+        let replies = ReplyWaiter(topics: topics, client: client, logger: logger)
+        let server = services.ingress(
+            configuration: configuration, adminToken: try RoleOptions.adminToken(allowGenerated: false), producer: producer,
+            subscriptions: subscriptions, connections: connections, replies: replies
+        )
+        do {
+            try await RoleServices.run([subscriptions, connections, replies, server], logger: logger)
+        } catch {
+            await producer.shutdown()
+            throw error
+        }
+        await producer.shutdown()
+    }
+}
+
+/// `inlet handler`: runs connector methods for the subscriptions of its partitions.
+struct HandlerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "handler",
+        abstract: "Run a handler: subscribe/unsubscribe/refresh and handle webhooks for the subscriptions of its partitions.",
+        discussion: "Scale by adding replicas (one consumer group). Needs INLET_SECRET_KEY to open connection credentials."
+    )
+
+    @OptionGroup var kafka: KafkaOptions
+    @OptionGroup var role: RoleOptions
+
+    @Option(help: "Time limit of one JavaScript method call, in seconds (env: INLET_SCRIPT_TIME_LIMIT).")
+    var scriptTimeLimit: Double?
+
+    func run() async throws {
+        LoggingSetup.bootstrap()
+        let logger = Logger(label: "inlet.handler")
+        let client = try kafka.client()
+        let topics = kafka.topics()
+        let services = RoleServices(
+            topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: role.guarantee(default: .exactlyOnce),
+            publicURL: role.publicURL(default: "http://127.0.0.1:8080"),
+            vault: try RoleOptions.vault(allowEphemeral: false, logger: logger), logger: logger
+        )
+        let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger)
+        let connections = ConnectionDirectory(topics: topics, client: client, logger: logger)
+        let scripts = ScriptEngine(configuration: .init(timeLimit: scriptLimit), logger: logger)
+        defer { scripts.shutdown() }
+        try await RoleServices.run(
+            [subscriptions, connections, services.handler(subscriptions: subscriptions, connections: connections, scripts: scripts)],
+            logger: logger
+        )
+    }
+
+    var scriptLimit: Duration {
+        .milliseconds(Int64((scriptTimeLimit ?? Environment.string("INLET_SCRIPT_TIME_LIMIT").flatMap(Double.init) ?? 5) * 1000))
+    }
+}
+
+/// `inlet dispatcher`: normalizes, validates, de-duplicates and routes record events.
+struct DispatcherCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dispatcher",
+        abstract: "Run a dispatcher: records → validated, de-duplicated CloudEvents on the events topics.",
+        discussion: "Scale by adding replicas (one consumer group)."
+    )
+
+    @OptionGroup var kafka: KafkaOptions
+    @OptionGroup var role: RoleOptions
+
+    func run() async throws {
+        LoggingSetup.bootstrap()
+        let logger = Logger(label: "inlet.dispatcher")
+        let client = try kafka.client()
+        let topics = kafka.topics()
+        let services = RoleServices(
+            topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: role.guarantee(default: .exactlyOnce),
+            publicURL: "", vault: .ephemeral(), logger: logger
+        )
+        try await RoleServices.run([services.dispatcher(routing: try role.routing(topics: topics))], logger: logger)
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import InletConnectors
+import InletHTTP
+import InletKafka
+import InletPipeline
+import Logging
+import ServiceLifecycle
+
+/// Builds the services of each role, shared by `inlet dev` and the one-role commands.
+struct RoleServices {
+    let topics: InletTopics
+    let client: KafkaClientConfiguration
+    let workspace: Workspace
+    let guarantee: ProcessingGuarantee
+    let publicURL: String
+    let vault: CredentialVault
+    let logger: Logger
+
+    var settings: WorkerSettings { WorkerSettings(topics: topics, client: client, guarantee: guarantee) }
+
+    func handler(subscriptions: SubscriptionDirectory, connections: ConnectionDirectory, scripts: ScriptEngine) -> HandlerService {
+        HandlerService(
+            settings: settings, publicURL: publicURL, runtime: ConnectorRuntime(workspace: workspace, scripts: scripts, logger: logger),
+            subscriptions: subscriptions, connections: connections, vault: vault, logger: logger
+        )
+    }
+
+    func dispatcher(routing: EventRouting) -> DispatcherService {
+        DispatcherService(settings: settings, routing: routing, workspace: workspace, logger: logger)
+    }
+
+    func ingressProducer() throws -> KafkaProducer {
+        try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: client, lingerMilliseconds: 1, deliveryTimeoutMilliseconds: 10_000), logger: logger
+        )
+    }
+
+    func ingress(
+        configuration: IngressConfiguration, adminToken: String, producer: KafkaProducer, subscriptions: SubscriptionDirectory,
+        connections: ConnectionDirectory, replies: ReplyWaiter, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some Service {
+        IngressServer(
+            configuration: configuration, topics: topics, producer: producer, subscriptions: subscriptions,
+            admin: AdminSetup(
+                configuration: AdminConfiguration(token: adminToken, publicURL: publicURL), workspace: workspace,
+                connections: connections, vault: vault
+            ),
+            replies: replies, logger: logger
+        ).application(onRunning: onRunning)
+    }
+
+    /// Runs services until SIGINT/SIGTERM.
+    static func run(_ services: [any Service], logger: Logger) async throws {
+        let group = ServiceGroup(
+            configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import InletConnectors
+import InletKafka
+import InletPipeline
+import Logging
+
+/// Options of the worker roles (ingress with its admin API, handler, dispatcher).
+struct RoleOptions: ParsableArguments {
+    @Option(help: "Folder holding connectors/ and app-events/ (env: INLET_WORKSPACE).")
+    var workspace: String?
+
+    @Option(help: "Processing guarantee: at-least-once or exactly-once (env: INLET_PROCESSING_GUARANTEE).")
+    var processingGuarantee: ProcessingGuarantee?
+
+    @Option(help: "Base URL external apps reach the ingress at, for webhook URLs (env: INLET_PUBLIC_URL).")
+    var publicURL: String?
+
+    @Option(help: "Route a connector's events to its own topic, connector=topic[,...] (env: INLET_ROUTES).")
+    var route: String?
+
+    /// Loads and validates the workspace; prints every problem and fails on errors.
+    func loadWorkspace() throws -> Workspace {
+        let path = workspace ?? Environment.string("INLET_WORKSPACE") ?? "."
+        let url = URL(fileURLWithPath: path, isDirectory: true)
+        let (loaded, problems) = WorkspaceLoader().load(from: url)
+        for problem in problems { FileHandle.standardError.write(Data((problem.render() + "\n").utf8)) }
+        guard let loaded else {
+            throw ValidationError("the workspace at \(url.path) has errors (listed above); fix them or check with `inlet connector validate \(path)`")
+        }
+        return loaded
+    }
+
+    func guarantee(default defaultGuarantee: ProcessingGuarantee) -> ProcessingGuarantee {
+        processingGuarantee ?? Environment.string("INLET_PROCESSING_GUARANTEE").flatMap(ProcessingGuarantee.init(rawValue:)) ?? defaultGuarantee
+    }
+
+    func publicURL(default defaultURL: String) -> String {
+        publicURL ?? Environment.string("INLET_PUBLIC_URL") ?? defaultURL
+    }
+
+    func routing(topics: InletTopics) throws -> EventRouting {
+        EventRouting(topics: topics, connectorTopics: try EventRouting.parse(route ?? Environment.string("INLET_ROUTES") ?? ""))
+    }
+
+    /// The credential vault from `INLET_SECRET_KEY`; `inlet dev` may fall back to a random key.
+    static func vault(allowEphemeral: Bool, logger: Logger) throws -> CredentialVault {
+        if let secret = Environment.string("INLET_SECRET_KEY") { return CredentialVault(secret: secret) }
+        guard allowEphemeral else {
+            throw ValidationError("set INLET_SECRET_KEY (32 random bytes, base64: `openssl rand -base64 32`) — every role must use the same key to read stored credentials")
+        }
+        logger.warning("INLET_SECRET_KEY is not set: credentials are sealed with a random key that lives as long as this process")
+        return .ephemeral()
+    }
+
+    /// The admin API token from `INLET_ADMIN_TOKEN`; `inlet dev` may generate one.
+    static func adminToken(allowGenerated: Bool) throws -> String {
+        if let token = Environment.string("INLET_ADMIN_TOKEN") { return token }
+        guard allowGenerated else {
+            throw ValidationError("set INLET_ADMIN_TOKEN: the admin API (/api/v1) requires `Authorization: Bearer <token>`")
+        }
+        return "dev-" + UUID().uuidString.lowercased().prefix(13)
+    }
+}
+
+extension ProcessingGuarantee: ExpressibleByArgument {}
