@@ -119,6 +119,7 @@ let package = Package(
             dependencies: [
                 "InletPipeline", "InletHTTP", "InletKafka", "InletConnectors",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
     ],

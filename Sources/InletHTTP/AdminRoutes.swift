@@ -56,6 +56,8 @@ struct AdminRoutes: Sendable {
             createdAt: now, updatedAt: now
         )
         try await append(KafkaRecord(topic: topics.connections, key: record.id, value: record.encoded()))
+        // Answer once this process can see it, so a subscription may use it right away.
+        try? await connections.sync(timeout: configuration.waitTimeout)
         return .json(present(record), status: .created)
     }
 
@@ -99,6 +101,7 @@ struct AdminRoutes: Sendable {
     private func createSubscription(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let body = try await jsonBody(request, context: context)
         let connectionId = try requiredString(body, "connectionId")
+        if connections[connectionId] == nil { try? await connections.sync(timeout: configuration.waitTimeout) }
         guard let connection = connections[connectionId] else {
             throw unprocessable("connectionId '\(connectionId)' is not a connection; create it with POST /api/v1/connections")
         }

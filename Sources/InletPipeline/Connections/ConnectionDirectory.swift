@@ -16,7 +16,7 @@ public final class ConnectionDirectory: Service, Sendable {
     public func waitUntilLoaded() async throws { try await table.waitUntilCaughtUp() }
 
     /// Waits until every connection written so far is visible here.
-    public func sync() async throws { try await table.sync() }
+    public func sync(timeout: Duration = .seconds(30)) async throws { try await table.sync(timeout: timeout) }
 
     public subscript(id: String) -> ConnectionRecord? { table[id] }
 

@@ -153,7 +153,7 @@ public final class Handler: StreamTransform {
         }
         let result: HandleResult
         do {
-            let context = try methodContext(for: subscription)
+            let context = try await methodContext(for: subscription)
             let webhookRequest = WebhookRequest(
                 method: request.method, path: request.path, query: request.query.mapValues(\.jsonValue), headers: request.headers,
                 rawBody: request.body, contentType: request.contentType
@@ -227,7 +227,7 @@ public final class Handler: StreamTransform {
         )
         subscription.markApplied(message)
         do {
-            let context = try methodContext(for: subscription)
+            let context = try await methodContext(for: subscription)
             switch try subscribeStrategy(for: subscription) {
             case .webhook:
                 let result = try await runtime.subscribe(context, webhookUri: subscription.webhookUri)
@@ -260,7 +260,7 @@ public final class Handler: StreamTransform {
             runtime.hasMethod(owner(of: subscription), "unsubscribe", connectorKey: subscription.connectorKey)
         {
             do {
-                try await runtime.unsubscribe(try methodContext(for: subscription))
+                try await runtime.unsubscribe(try await methodContext(for: subscription))
             } catch {
                 subscription.error = .init(message: "unsubscribe failed: \(error)", code: Self.code(of: error).rawValue, at: Date())
                 logger.warning("handler: unsubscribe \(subscription.id) failed: \(error)")
@@ -285,7 +285,7 @@ public final class Handler: StreamTransform {
             return []
         }
         do {
-            let result = try await runtime.refresh(try methodContext(for: subscription), webhookUri: subscription.webhookUri)
+            let result = try await runtime.refresh(try await methodContext(for: subscription), webhookUri: subscription.webhookUri)
             if let newState = result.state { subscription.state = newState }
             subscription.nextRefreshTimestamp = result.nextRefreshTimestamp
             subscription.error = nil
@@ -330,7 +330,11 @@ public final class Handler: StreamTransform {
         }
     }
 
-    private func methodContext(for subscription: SubscriptionRecord) throws -> MethodContext {
+    private func methodContext(for subscription: SubscriptionRecord) async throws -> MethodContext {
+        if connections[subscription.connectionId] == nil {
+            // Created just before the subscription: wait until this process has read it.
+            try await connections.sync()
+        }
         guard let connection = connections[subscription.connectionId] else {
             throw ConnectorMethodError(code: "unknown-connection", message: "connection \(subscription.connectionId) does not exist (deleted?)", file: "")
         }

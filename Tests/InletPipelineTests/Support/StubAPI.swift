@@ -1,0 +1,78 @@
+import Foundation
+import Hummingbird
+import InletConnectors
+import Logging
+import Synchronization
+
+/// A stand-in for an external API (GitHub, Graph) on 127.0.0.1: records every request and
+/// answers what the routes say.
+final class StubAPI: Sendable {
+    struct Recorded: Sendable {
+        var method: String
+        var path: String
+        var headers: [String: String]
+        var body: JSONValue?
+    }
+
+    let requests = Mutex<[Recorded]>([])
+    private let port = Mutex<Int?>(nil)
+
+    var baseURL: String? { port.withLock { $0 }.map { "http://127.0.0.1:\($0)" } }
+
+    func received(_ method: String, _ pathPrefix: String) -> [Recorded] {
+        requests.withLock { $0.filter { $0.method == method && $0.path.hasPrefix(pathPrefix) } }
+    }
+
+    /// Runs the server until cancelled.
+    func run() async throws {
+        let router = Router()
+        router.middlewares.add(Recorder(stub: self))
+        router.post("/repos/:owner/:repo/hooks") { _, _ in Self.json(["id": 42, "active": true], status: .created) }
+        router.delete("/repos/:owner/:repo/hooks/:id") { _, _ in Response(status: .noContent) }
+        router.post("/subscriptions") { _, _ in
+            // Expires 12 h + 1 s from now: the connector renews 12 h before expiry, so now.
+            Self.json(["id": "graph-sub-1", "expirationDateTime": .string(Self.iso(Date().addingTimeInterval(12 * 3600 + 1)))], status: .created)
+        }
+        router.patch("/subscriptions/:id") { _, _ in
+            Self.json(["id": "graph-sub-1", "expirationDateTime": .string(Self.iso(Date().addingTimeInterval(3 * 24 * 3600)))])
+        }
+        router.delete("/subscriptions/:id") { _, _ in Response(status: .noContent) }
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { [self] channel in self.port.withLock { $0 = channel.localAddress?.port } },
+            logger: { var logger = Logger(label: "stub-api"); logger.logLevel = .critical; return logger }()
+        )
+        try await app.runService(gracefulShutdownSignals: [])
+    }
+
+    func waitUntilRunning() async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while baseURL == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+    }
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: value.serialized())))
+    }
+
+    static func iso(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    private struct Recorder: RouterMiddleware {
+        typealias Context = BasicRequestContext
+        let stub: StubAPI
+
+        func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName] = field.value }
+            stub.requests.withLock {
+                $0.append(Recorded(method: request.method.rawValue, path: request.uri.path, headers: headers, body: try? JSONValue(parsing: Data(buffer: body))))
+            }
+            return try await next(request, context)
+        }
+    }
+}

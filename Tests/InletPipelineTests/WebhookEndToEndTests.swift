@@ -1,0 +1,184 @@
+import Crypto
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import InletConnectors
+import InletHTTP
+import InletKafka
+import InletPipeline
+import Logging
+import Testing
+
+/// The whole webhook path in one process: admin API → handler (subscribe) → stand-in API;
+/// signed webhook → ingress → handler (handle) → dispatcher → `events`.
+@Suite("Webhook events end to end", .serialized)
+struct WebhookEndToEndTests {
+    static let adminToken = "test-admin-token"
+    static let secret = "0123456789abcdef-secret"
+
+    static func workspace() throws -> Workspace {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return try #require(WorkspaceLoader().load(from: root).workspace, "the repository's connectors/ load without errors")
+    }
+
+    static func signature(_ body: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(body.utf8), using: SymmetricKey(data: Array(secret.utf8)))
+        return "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func issueDelivery(action: String, number: Int, title: String) -> String {
+        #"{"action":"\#(action)","issue":{"number":\#(number),"title":"\#(title)","state":"open","html_url":"https://github.com/octo/hello/issues/\#(number)","user":{"login":"octocat"},"labels":[],"assignees":[],"created_at":"2026-11-25T10:00:00Z","updated_at":"2026-11-25T10:00:00Z"},"repository":{"full_name":"octo/hello"}}"#
+    }
+
+    /// Runs the handler, dispatcher, tables and the stand-in API around `body`.
+    func withPipeline(_ body: @escaping @Sendable (IngressHarness, StubAPI, any TestClientProtocol) async throws -> Void) async throws {
+        let harness = try IngressHarness()
+        let stub = StubAPI()
+        let workspace = try Self.workspace()
+        let vault = CredentialVault(secret: "end-to-end-test-key")
+        let connections = ConnectionDirectory(topics: harness.topics, client: harness.client, logger: harness.logger)
+        let scripts = ScriptEngine(configuration: .init(timeLimit: .seconds(5)), logger: harness.logger)
+        defer { scripts.shutdown() }
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await stub.run() }
+            try await stub.waitUntilRunning()
+            let runtime = ConnectorRuntime(workspace: workspace, scripts: scripts, logger: harness.logger, apiBaseOverride: stub.baseURL)
+            let settings = WorkerSettings(topics: harness.topics, client: harness.client)
+            let handler = HandlerService(
+                settings: settings, publicURL: "https://hooks.example.com", runtime: runtime, subscriptions: harness.subscriptions,
+                connections: connections, vault: vault, logger: harness.logger
+            )
+            let dispatcher = DispatcherService(settings: settings, routing: EventRouting(topics: harness.topics), workspace: workspace, logger: harness.logger)
+            tasks.addTask { try await harness.subscriptions.run() }
+            tasks.addTask { try await connections.run() }
+            tasks.addTask { try await handler.run() }
+            tasks.addTask { try await dispatcher.run() }
+            let server = IngressServer(
+                configuration: IngressConfiguration(port: 0), topics: harness.topics, producer: harness.producer, subscriptions: harness.subscriptions,
+                admin: AdminSetup(
+                    configuration: AdminConfiguration(token: Self.adminToken, publicURL: "https://hooks.example.com", waitTimeout: .seconds(30)),
+                    workspace: workspace, connections: connections, vault: vault
+                ),
+                logger: harness.logger
+            )
+            try await server.application().test(.live) { client in
+                try await body(harness, stub, client)
+            }
+            tasks.cancelAll()
+        }
+        await harness.stop()
+    }
+
+    func admin(_ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, _ body: JSONValue? = nil) async throws -> (HTTPResponse.Status, JSONValue) {
+        try await client.execute(
+            uri: uri, method: method, headers: [.authorization: "Bearer \(Self.adminToken)", .contentType: "application/json"],
+            body: body.map { ByteBuffer(data: $0.serialized()) }
+        ) { response in
+            (response.status, (try? JSONValue(parsing: Data(buffer: response.body))) ?? .null)
+        }
+    }
+
+    func createSubscription(_ client: any TestClientProtocol, connector: String = "github", eventKey: String = "issues", parameters: JSONValue) async throws -> JSONValue {
+        let (created, connection) = try await admin(client, .post, "/api/v1/connections", [
+            "connectorKey": .string(connector), "customerId": "acme", "credentials": ["access_token": "gh-token"],
+        ])
+        #expect(created == .created)
+        #expect(connection["credentials"] == nil, "credentials are never returned")
+        let connectionId = try #require(connection["id"]?.stringValue)
+        let (status, subscription) = try await admin(client, .post, "/api/v1/subscriptions", [
+            "connectionId": .string(connectionId), "eventKey": .string(eventKey), "parameters": parameters,
+        ])
+        #expect(status == .created, "\(subscription)")
+        return subscription
+    }
+
+    func postWebhook(_ client: any TestClientProtocol, url: String, body: String, signature: String, event: String = "issues") async throws -> HTTPResponse.Status {
+        let path = String(url.dropFirst("https://hooks.example.com".count))
+        return try await client.execute(
+            uri: path, method: .post,
+            headers: [.contentType: "application/json", .init("X-GitHub-Event")!: event, .init("X-Hub-Signature-256")!: signature],
+            body: ByteBuffer(string: body)
+        ) { $0.status }
+    }
+
+    @Test("subscribe registers the hook; a signed webhook becomes exactly one event, in order; a bad signature goes to the DLQ; delete unregisters")
+    func githubIssues() async throws {
+        try await withPipeline { harness, stub, client in
+            let subscription = try await createSubscription(client, parameters: ["owner": "octo", "repo": "hello", "secret": .string(Self.secret)])
+            #expect(subscription["status"] == "active")
+            let webhookUrl = try #require(subscription["webhookUrl"]?.stringValue)
+            let subscriptionId = try #require(subscription["id"]?.stringValue)
+            #expect(subscription["state"]?["hookId"] == 42)
+
+            let registrations = stub.received("POST", "/repos/octo/hello/hooks")
+            try #require(registrations.count == 1, "the stand-in API received the hook registration")
+            #expect(registrations[0].headers["authorization"] == "Bearer gh-token")
+            #expect(registrations[0].body?["config"]?["url"]?.stringValue == webhookUrl)
+
+            // Three deliveries for one issue, in order, each signed.
+            let deliveries = [("opened", "First"), ("edited", "Second"), ("closed", "Third")].map {
+                Self.issueDelivery(action: $0.0, number: 7, title: $0.1)
+            }
+            for delivery in deliveries {
+                #expect(try await postWebhook(client, url: webhookUrl, body: delivery, signature: Self.signature(delivery)) == .ok)
+            }
+            // A forged one.
+            let forged = Self.issueDelivery(action: "opened", number: 8, title: "Forged")
+            #expect(try await postWebhook(client, url: webhookUrl, body: forged, signature: "sha256=" + String(repeating: "0", count: 64)) == .ok)
+
+            let events = try await harness.read(harness.topics.events, count: 3)
+            let normalized = try events.map { try NormalizedEvent.decoded(from: $0.value ?? Data()) }
+            #expect(normalized.map(\.type) == ["github.issues.created", "github.issues.updated", "github.issues.updated"])
+            #expect(normalized.map { $0.data.record["name"]?.stringValue } == ["First", "Second", "Third"], "in order")
+            #expect(normalized.allSatisfy { $0.data.subscriptionId == subscriptionId && $0.data.recordId == "7" && $0.data.customerId == "acme" })
+            #expect(Set(normalized.map(\.id)).count == 3)
+
+            let letters = try await harness.read(harness.topics.dlq, count: 1)
+            let letter = try DeadLetter.decoded(from: try #require(letters.first?.value))
+            #expect(letter.reason.code == "handle-error")
+            #expect(letter.reason.message.contains("X-Hub-Signature-256"))
+            #expect(try await harness.messageCount(harness.topics.events) == 3, "the forged delivery produced no event")
+
+            let (deleted, archived) = try await admin(client, .delete, "/api/v1/subscriptions/\(subscriptionId)")
+            #expect(deleted == .ok)
+            #expect(archived["status"] == "archived")
+            #expect(stub.received("DELETE", "/repos/octo/hello/hooks/42").count == 1, "the stand-in API received the hook deletion")
+            // The webhook URL is dead now.
+            #expect(try await postWebhook(client, url: webhookUrl, body: deliveries[0], signature: Self.signature(deliveries[0])) == .notFound)
+        }
+    }
+
+    @Test("parameters that do not match the parametersSchema are refused with 422 and the schema errors")
+    func invalidParameters() async throws {
+        try await withPipeline { _, stub, client in
+            let (_, connection) = try await admin(client, .post, "/api/v1/connections", [
+                "connectorKey": "github", "customerId": "acme", "credentials": ["access_token": "x"],
+            ])
+            let (status, problem) = try await admin(client, .post, "/api/v1/subscriptions", [
+                "connectionId": connection["id"] ?? .null, "eventKey": "issues", "parameters": ["owner": 5],
+            ])
+            #expect(status == .unprocessableContent)
+            #expect(problem["errors"]?.arrayValue?.isEmpty == false)
+            #expect(stub.requests.withLock { $0.isEmpty }, "nothing was subscribed")
+            let (unauthorized, _) = try await client.execute(uri: "/api/v1/subscriptions", method: .get) { ($0.status, 0) }
+            #expect(unauthorized == .unauthorized)
+        }
+    }
+
+    @Test("refresh runs on its own when nextRefreshTimestamp is due")
+    func refreshWhenDue() async throws {
+        try await withPipeline { harness, stub, client in
+            let subscription = try await createSubscription(client, connector: "msgraph", eventKey: "message-received", parameters: [:])
+            #expect(subscription["status"] == "active")
+            #expect(stub.received("POST", "/subscriptions").count == 1)
+            let id = try #require(subscription["id"]?.stringValue)
+            try await eventually(timeout: .seconds(30)) { !stub.received("PATCH", "/subscriptions/graph-sub-1").isEmpty }
+            // The renewed expiry moves the next refresh three days out.
+            try await eventually(timeout: .seconds(30)) {
+                guard let next = harness.subscriptions[id]?.nextRefreshTimestamp else { return false }
+                return next > Int64(Date().addingTimeInterval(24 * 3600).timeIntervalSince1970 * 1000)
+            }
+            #expect(stub.received("PATCH", "/subscriptions/graph-sub-1").count == 1, "refreshed once, not on every tick")
+        }
+    }
+}
