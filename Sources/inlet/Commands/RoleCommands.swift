@@ -36,7 +36,9 @@ struct IngressCommand: AsyncParsableCommand {
         let server = services.ingress(
             configuration: configuration, adminToken: try RoleOptions.adminToken(allowGenerated: false), producer: producer,
             subscriptions: subscriptions, connections: connections, replies: replies
-        )
+        ) { port in
+            FileHandle.standardOutput.write(Data("ingress listening on http://\(configuration.host):\(port)\n".utf8))
+        }
         do {
             try await RoleServices.run([subscriptions, connections, replies, server], logger: logger)
         } catch {
@@ -69,7 +71,8 @@ struct HandlerCommand: AsyncParsableCommand {
         let services = RoleServices(
             topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: role.guarantee(default: .exactlyOnce),
             publicURL: role.publicURL(default: "http://127.0.0.1:8080"),
-            vault: try RoleOptions.vault(allowEphemeral: false, logger: logger), logger: logger
+            vault: try RoleOptions.vault(allowEphemeral: false, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride,
+            logger: logger
         )
         let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger)
         let connections = ConnectionDirectory(topics: topics, client: client, logger: logger)

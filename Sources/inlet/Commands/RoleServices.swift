@@ -14,13 +14,14 @@ struct RoleServices {
     let guarantee: ProcessingGuarantee
     let publicURL: String
     let vault: CredentialVault
+    var apiBaseOverride: String? = nil
     let logger: Logger
 
     var settings: WorkerSettings { WorkerSettings(topics: topics, client: client, guarantee: guarantee) }
 
     func handler(subscriptions: SubscriptionDirectory, connections: ConnectionDirectory, scripts: ScriptEngine) -> HandlerService {
         HandlerService(
-            settings: settings, publicURL: publicURL, runtime: ConnectorRuntime(workspace: workspace, scripts: scripts, logger: logger),
+            settings: settings, publicURL: publicURL, runtime: ConnectorRuntime(workspace: workspace, scripts: scripts, logger: logger, apiBaseOverride: apiBaseOverride),
             subscriptions: subscriptions, connections: connections, vault: vault, logger: logger
         )
     }

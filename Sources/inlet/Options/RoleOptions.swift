@@ -19,6 +19,11 @@ struct RoleOptions: ParsableArguments {
     @Option(help: "Route a connector's events to its own topic, connector=topic[,...] (env: INLET_ROUTES).")
     var route: String?
 
+    @Option(help: "Send every connector API call to this base URL instead (a local stand-in; env: INLET_API_BASE_OVERRIDE).")
+    var apiBaseOverride: String?
+
+    var resolvedAPIBaseOverride: String? { apiBaseOverride ?? Environment.string("INLET_API_BASE_OVERRIDE") }
+
     /// Loads and validates the workspace; prints every problem and fails on errors.
     func loadWorkspace() throws -> Workspace {
         let path = workspace ?? Environment.string("INLET_WORKSPACE") ?? "."
