@@ -74,21 +74,7 @@ public final class KafkaTable<Value: Sendable>: Service, Sendable {
     /// (read-your-writes across processes: e.g. a handler taking over partitions waits for
     /// the previous owner's last subscription writes). Throws `.timeout` after `timeout`.
     public func sync(timeout: Duration = .seconds(30)) async throws {
-        let probe = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(client: configuration, groupId: "inlet-table-sync"), topics: [], logger: logger
-        )
-        var targets: [Int32: Int64] = [:]
-        do {
-            let count = try await probe.client.partitionCount(topic: topic) ?? 0
-            for partition in 0..<Int32(count) {
-                let high = try await probe.client.watermarks(topic: topic, partition: partition).high
-                if high > 0 { targets[partition] = high }
-            }
-        } catch {
-            await probe.close()
-            throw error
-        }
-        await probe.close()
+        let targets = try await ends()?.targets ?? [:]
         let deadline = ContinuousClock.now + timeout
         while true {
             let reached = state.withLock { state in targets.allSatisfy { state.positions[$0.key, default: 0] >= $0.value } }
@@ -98,6 +84,30 @@ public final class KafkaTable<Value: Sendable>: Service, Sendable {
                 throw KafkaError(kind: .timeout, message: "table \(topic) did not reach the end of the topic within \(timeout)")
             }
             try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// The topic's partition count and, per non-empty partition, its end offset now;
+    /// `nil` when the topic does not exist.
+    private func ends() async throws -> (partitionCount: Int, targets: [Int32: Int64])? {
+        let probe = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(client: configuration, groupId: "inlet-table-probe"), topics: [], logger: logger
+        )
+        do {
+            guard let count = try await probe.client.partitionCount(topic: topic) else {
+                await probe.close()
+                return nil
+            }
+            var targets: [Int32: Int64] = [:]
+            for partition in 0..<Int32(count) {
+                let high = try await probe.client.watermarks(topic: topic, partition: partition).high
+                if high > 0 { targets[partition] = high }
+            }
+            await probe.close()
+            return (count, targets)
+        } catch {
+            await probe.close()
+            throw error
         }
     }
 
@@ -130,23 +140,10 @@ public final class KafkaTable<Value: Sendable>: Service, Sendable {
         let consumerConfiguration = KafkaConsumerConfiguration(
             client: configuration, groupId: "inlet-table-\(UUID().uuidString)", offsetReset: .earliest
         )
-        let probe = try KafkaConsumer(assigning: [], configuration: consumerConfiguration, logger: logger)
-        let partitionCount: Int
-        var targets: [Int32: Int64] = [:]
-        do {
-            guard let count = try await probe.client.partitionCount(topic: topic) else {
-                throw KafkaError(kind: .admin, message: "topic '\(topic)' does not exist; create it first (`inlet topics create`)")
-            }
-            partitionCount = count
-            for partition in 0..<Int32(count) {
-                let high = try await probe.client.watermarks(topic: topic, partition: partition).high
-                if high > 0 { targets[partition] = high }
-            }
-        } catch {
-            await probe.close()
-            throw error
+        guard let (partitionCount, initialTargets) = try await ends() else {
+            throw KafkaError(kind: .admin, message: "topic '\(topic)' does not exist; create it first (`inlet topics create`)")
         }
-        await probe.close()
+        var targets = initialTargets
 
         let consumer = try KafkaConsumer(
             assigning: (0..<Int32(partitionCount)).map { TopicPartition(topic: topic, partition: $0) },

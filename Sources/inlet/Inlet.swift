@@ -7,9 +7,9 @@ struct Inlet: AsyncParsableCommand {
         commandName: "inlet",
         abstract: "Turns webhooks, polled API pages and app events into one stream of normalized events on Kafka.",
         discussion: """
-            Start everything on an embedded broker with `inlet dev`. Against a real cluster, run one
-            role per process (`inlet ingress`, `inlet handler`, `inlet dispatcher`) with
-            --bootstrap-servers or INLET_KAFKA_BOOTSTRAP_SERVERS. Any librdkafka property can be set as
+            Start everything on an embedded broker with `inlet dev`. Against a real cluster, run one \
+            role per process (`inlet ingress`, `inlet handler`, `inlet dispatcher`) with \
+            --bootstrap-servers or INLET_KAFKA_BOOTSTRAP_SERVERS. Any librdkafka property can be set as \
             INLET_KAFKA_<PROPERTY> (dots as underscores), e.g. INLET_KAFKA_SECURITY_PROTOCOL=ssl.
             """,
         version: InletVersion.current,

@@ -12,9 +12,9 @@ struct DevCommand: AsyncParsableCommand {
         commandName: "dev",
         abstract: "Run every role in one process on an embedded Kafka broker.",
         discussion: """
-            Starts librdkafka's built-in Kafka cluster on loopback (its address is printed, so any
-            Kafka client can consume the normalized topics), creates Inlet's topics, and runs the
-            HTTP ingress with the admin API, a handler, a dispatcher and the app-event pass-through.
+            Starts librdkafka's built-in Kafka cluster on loopback (its address is printed, so any \
+            Kafka client can consume the normalized topics), creates Inlet's topics, and runs the \
+            HTTP ingress with the admin API, a handler, a dispatcher and the app-event pass-through. \
             Stop with Ctrl-C. Data lives in memory only.
             """
     )
@@ -22,24 +22,14 @@ struct DevCommand: AsyncParsableCommand {
     @OptionGroup var ingress: IngressOptions
     @OptionGroup var role: RoleOptions
 
-    @Option(help: "Number of embedded brokers.")
-    var brokers = 1
-
-    @Option(help: "Partitions per topic (env: INLET_TOPIC_PARTITIONS).")
-    var partitions: Int?
-
-    @Option(help: "Prefix of every Inlet topic (env: INLET_TOPIC_PREFIX).")
-    var topicPrefix: String?
+    @OptionGroup var topicOptions: TopicOptions
 
     func run() async throws {
         LoggingSetup.bootstrap()
         let logger = Logger(label: "inlet.dev")
-        let topics = InletTopics(
-            prefix: topicPrefix ?? Environment.string("INLET_TOPIC_PREFIX") ?? "inlet.",
-            partitions: partitions ?? Environment.int("INLET_TOPIC_PARTITIONS") ?? 8
-        )
+        let topics = topicOptions.topics
         let workspace = try role.loadWorkspace()
-        let cluster = try EmbeddedKafkaCluster(brokers: brokers, logger: logger)
+        let cluster = try EmbeddedKafkaCluster(brokers: topicOptions.brokers, logger: logger)
         defer { cluster.stop() }
         try cluster.createTopics(topics.all)
         let client = KafkaClientConfiguration(bootstrapServers: [cluster.bootstrapServers], clientId: "inlet-dev")
@@ -111,23 +101,13 @@ struct BrokerCommand: AsyncParsableCommand {
         discussion: "Prints `bootstrap.servers=<address>` on its first line; point the roles at it with --bootstrap-servers."
     )
 
-    @Option(help: "Number of embedded brokers.")
-    var brokers = 1
-
-    @Option(help: "Partitions per topic (env: INLET_TOPIC_PARTITIONS).")
-    var partitions: Int?
-
-    @Option(help: "Prefix of every Inlet topic (env: INLET_TOPIC_PREFIX).")
-    var topicPrefix: String?
+    @OptionGroup var topicOptions: TopicOptions
 
     func run() async throws {
         LoggingSetup.bootstrap()
         let logger = Logger(label: "inlet.broker")
-        let topics = InletTopics(
-            prefix: topicPrefix ?? Environment.string("INLET_TOPIC_PREFIX") ?? "inlet.",
-            partitions: partitions ?? Environment.int("INLET_TOPIC_PARTITIONS") ?? 8
-        )
-        let cluster = try EmbeddedKafkaCluster(brokers: brokers, logger: logger)
+        let topics = topicOptions.topics
+        let cluster = try EmbeddedKafkaCluster(brokers: topicOptions.brokers, logger: logger)
         try cluster.createTopics(topics.all)
         FileHandle.standardOutput.write(Data("bootstrap.servers=\(cluster.bootstrapServers)\n".utf8))
         try await RoleServices.run([UntilShutdown()], logger: logger)
