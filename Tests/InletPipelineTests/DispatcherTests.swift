@@ -84,4 +84,25 @@ struct DispatcherTests {
         #expect(last.data.type == .updated)
         await harness.stop()
     }
+
+    @Test("a dead letter keeps the input byte for byte, and its replay record reproduces it on the original topic")
+    func deadLetterReplay() async throws {
+        let harness = try IngressHarness()
+        let garbage = Data("not a record event".utf8)
+        try await harness.producer.send(KafkaRecord(
+            topic: harness.topics.records, key: "sub-9", value: garbage, headers: [KafkaHeader(name: "trace", string: "t-1")]
+        ))
+        try await runDispatcher(harness) { try await harness.messageCount(harness.topics.dlq) >= 1 }
+        let store = DeadLetterStore(topics: harness.topics, client: harness.client, logger: harness.logger)
+        let letters = try await store.all()
+        try #require(letters.count == 1)
+        #expect(letters[0].reason.code == "decode-error")
+        let replay = DeadLetterStore.replayRecord(for: letters[0])
+        #expect(replay.topic == harness.topics.records)
+        #expect(replay.key == Data("sub-9".utf8))
+        #expect(replay.value == garbage)
+        #expect(replay.headers.first(named: "trace") == "t-1")
+        #expect(replay.headers.first(named: DeadLetterStore.replayHeader) == letters[0].id)
+        await harness.stop()
+    }
 }
