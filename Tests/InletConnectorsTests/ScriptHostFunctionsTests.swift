@@ -10,6 +10,18 @@ struct ScriptHostFunctionsTests {
         try await engine.call(source: "export default async function (args) {\n\(body)\n}", fileName: "helpers.js", arguments: arguments, host: host)
     }
 
+    @Test("randomBytes gives the requested number of bytes, different each call, and refuses bad sizes")
+    func randomBytes() async throws {
+        let engine = makeScriptEngine()
+        defer { engine.shutdown() }
+        let result = try await run("return [randomBytes(32).toString('hex'), randomBytes(32).toString('hex'), randomBytes(0).length]", engine: engine)
+        let values = try #require(result.arrayValue)
+        #expect(values[0].stringValue?.count == 64)
+        #expect(values[0] != values[1])
+        #expect(values[2] == 0)
+        await #expect(throws: ScriptError.self) { try await run("return randomBytes(-1)", engine: engine) }
+    }
+
     @Test("createHmac sha256 hex matches GitHub's X-Hub-Signature-256 example")
     func githubSignatureVector() async throws {
         let engine = makeScriptEngine()

@@ -4,7 +4,7 @@ import Foundation
 import Logging
 
 /// The helpers a method finds in global scope: `console`, `Buffer`, `btoa`/`atob`,
-/// `createHash`, `createHmac`, `timingSafeEqual` and `apiClient`.
+/// `createHash`, `createHmac`, `timingSafeEqual`, `randomBytes` and `apiClient`.
 ///
 /// The public surface is written in JavaScript (`prelude`), over a handful of native
 /// functions that only the prelude can reach (they are passed to it as an argument, never
@@ -207,6 +207,8 @@ enum ScriptHostFunctions {
         return new Hash(algorithm, key);
       });
       define('timingSafeEqual', (a, b) => native.timingSafeEqual(a, b));
+      // Cryptographically secure random bytes (the system's generator), e.g. webhook secrets.
+      define('randomBytes', (size) => Buffer.wrap(native.randomBytes(size)));
 
       // apiClient → the connection's API, resolved from Swift
       const withQuery = (query, options) => query === undefined || query === null
@@ -295,6 +297,15 @@ extension ScriptContext {
             let equal = ScriptHostFunctions.timingSafeEqual(
                 ScriptValueBridge.bytes(ctx, arguments[argument: 0]), ScriptValueBridge.bytes(ctx, arguments[argument: 1]))
             return JSValueMakeBoolean(ctx, equal)
+        }
+
+        define("randomBytes") { ctx, arguments throws(ScriptHostFunctionError) in
+            let size = JSValueToNumber(ctx, arguments[argument: 0], nil)
+            guard size.isFinite, size >= 0, size <= 65_536, size.rounded() == size else {
+                throw .error("randomBytes: size must be a whole number from 0 to 65536")
+            }
+            var generator = SystemRandomNumberGenerator()
+            return ScriptValueBridge.makeUint8Array(ctx, (0..<Int(size)).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
         }
 
         define("settle") { [unowned self] ctx, arguments throws(ScriptHostFunctionError) in

@@ -6,7 +6,7 @@ const RENEW_BEFORE_MS = 12 * 60 * 60 * 1000
 export default async function subscribe({ apiClient, webhookUri, parameters }) {
   const expirationDateTime = new Date(Date.now() + LIFETIME_MS).toISOString()
   // Echoed in every notification; handle refuses notifications without it.
-  const clientState = createHash('sha256').update([webhookUri, Date.now(), Math.random(), Math.random()].join(':')).digest('hex')
+  const clientState = randomBytes(32).toString('hex')
   const folder = parameters.folderId ?? 'inbox'
   const subscription = await apiClient.post('/subscriptions', {
     changeType: 'created',
