@@ -99,7 +99,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "InletBenchmarks",
-            dependencies: ["InletKafka", "CRdKafka", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "InletKafka", "CRdKafka", "InletConnectors", "InletPipeline", "InletHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Benchmarks/InletBenchmarks"
         ),
 

@@ -24,7 +24,9 @@ struct IngressHarness {
         cluster = try EmbeddedKafkaCluster(logger: logger)
         topics = InletTopics(prefix: "t\(UUID().uuidString.prefix(6)).", partitions: 2)
         try cluster.createTopics(topics.all)
-        client = KafkaClientConfiguration(bootstrapServers: [cluster.bootstrapServers])
+        var client = KafkaClientConfiguration(bootstrapServers: [cluster.bootstrapServers])
+        client.consumerFetchWaitMilliseconds = 10
+        self.client = client
         producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(client: client, lingerMilliseconds: 1, deliveryTimeoutMilliseconds: 3000), logger: logger
         )

@@ -38,7 +38,7 @@ struct MultiProcessTests {
                 "INLET_TOPIC_PARTITIONS": String(topics.partitions), "INLET_SECRET_KEY": "multi-process-key",
                 "INLET_ADMIN_TOKEN": Self.adminToken, "INLET_API_BASE_OVERRIDE": stub.baseURL ?? "",
                 "INLET_WORKSPACE": root.path, "INLET_PROCESSING_GUARANTEE": "at-least-once", "INLET_LOG_LEVEL": "warning",
-                "INLET_PUBLIC_URL": "https://hooks.example.com",
+                "INLET_PUBLIC_URL": "https://hooks.example.com", "INLET_KAFKA_FETCH_WAIT_MAX_MS": "10",
             ]
             let ingress = try RoleProcess("ingress", arguments: ["ingress", "--port", "0"], environment: environment)
             let port = try await ingress.waitForLine(containing: "ingress listening on").split(separator: ":").last.map(String.init) ?? ""

@@ -10,6 +10,11 @@ public struct KafkaClientConfiguration: Sendable, Hashable {
     /// Any other librdkafka property, applied last, so it can override anything above
     /// (e.g. `["socket.keepalive.enable": "true"]`). Names as in librdkafka's CONFIGURATION.md.
     public var additionalProperties: [String: String]
+    /// Consumers only: how long a fetch may wait on the broker for data
+    /// (`fetch.wait.max.ms`; `nil`: librdkafka's 500 ms). A real broker answers as soon as
+    /// data arrives; the embedded broker waits the whole time, so `inlet dev` uses 10 ms —
+    /// at 500 ms each of the three consumer hops of a webhook adds up to half a second.
+    public var consumerFetchWaitMilliseconds: Int?
 
     public init(
         bootstrapServers: [String],
@@ -43,6 +48,8 @@ public struct KafkaClientConfiguration: Sendable, Hashable {
             let property = name.dropFirst(prefix.count).lowercased().replacingOccurrences(of: "_", with: ".")
             if property == "bootstrap.servers" {
                 bootstrapServers = value.split(separator: ",").map { String($0) }
+            } else if property == "fetch.wait.max.ms", let milliseconds = Int(value) {
+                consumerFetchWaitMilliseconds = milliseconds
             } else if !property.isEmpty {
                 additionalProperties[property] = value
             }

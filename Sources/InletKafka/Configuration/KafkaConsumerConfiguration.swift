@@ -62,6 +62,7 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
             ("enable.auto.commit", "false"),
             ("enable.auto.offset.store", "false"),
             ("enable.partition.eof", "false"),
-        ] + client.additionalProperties.sorted { $0.key < $1.key }
+        ] + (client.consumerFetchWaitMilliseconds.map { [("fetch.wait.max.ms", String($0))] } ?? [])
+            + client.additionalProperties.sorted { $0.key < $1.key }
     }
 }

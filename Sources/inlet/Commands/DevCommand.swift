@@ -32,7 +32,8 @@ struct DevCommand: AsyncParsableCommand {
         let cluster = try EmbeddedKafkaCluster(brokers: topicOptions.brokers, logger: logger)
         defer { cluster.stop() }
         try cluster.createTopics(topics.all)
-        let client = KafkaClientConfiguration(bootstrapServers: [cluster.bootstrapServers], clientId: "inlet-dev")
+        var client = KafkaClientConfiguration(bootstrapServers: [cluster.bootstrapServers], clientId: "inlet-dev")
+        client.consumerFetchWaitMilliseconds = Environment.int("INLET_KAFKA_FETCH_WAIT_MAX_MS") ?? 10
         let ingressConfiguration = ingress.configuration
         let services = RoleServices(
             topics: topics, client: client, workspace: workspace,

@@ -16,7 +16,9 @@ struct TestCluster {
     }
 
     var client: KafkaClientConfiguration {
-        KafkaClientConfiguration(bootstrapServers: [cluster.bootstrapServers], clientId: "inlet-test")
+        var client = KafkaClientConfiguration(bootstrapServers: [cluster.bootstrapServers], clientId: "inlet-test")
+        client.consumerFetchWaitMilliseconds = 10
+        return client
     }
 
     var producerConfiguration: KafkaProducerConfiguration {
