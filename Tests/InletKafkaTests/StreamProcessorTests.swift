@@ -79,6 +79,27 @@ struct StreamProcessorTests {
         #expect(values.count == 100 + firstRun.recordsOut, "repeats are exactly the crashed batch")
     }
 
+    /// Runs an exactly-once processor over `input` until `condition` holds for it.
+    func runTransactional(
+        _ test: TestCluster, input: String, transform: UppercaseTransform, _ what: String,
+        beforeCommit: (@Sendable ([TopicPartition]) async throws -> Void)? = nil,
+        until condition: @escaping @Sendable (StreamProcessor) -> Bool
+    ) async throws -> StreamProcessor {
+        let processor = StreamProcessor(
+            configuration: StreamProcessorConfiguration(
+                consumer: test.consumerConfiguration(group: "tx-\(input)"), producer: test.producerConfiguration,
+                topics: [input], guarantee: .exactlyOnce, beforeCommit: beforeCommit
+            ),
+            transform: transform, logger: test.logger
+        )
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await processor.run() }
+            try await eventually(what) { condition(processor) }
+            tasks.cancelAll()
+        }
+        return processor
+    }
+
     @Test("exactly-once: each batch runs begin, send, send offsets, commit")
     func transactionalSequence() async throws {
         let test = try TestCluster(brokers: 3)
@@ -86,20 +107,8 @@ struct StreamProcessorTests {
         let input = try test.topic("txin", partitions: 2)
         let output = try test.topic("txout", partitions: 2)
         try await inputs(test, topic: input, count: 50)
-        let transform = UppercaseTransform(output: output)
-        let processor = StreamProcessor(
-            configuration: StreamProcessorConfiguration(
-                consumer: test.consumerConfiguration(group: "tx-\(input)"), producer: test.producerConfiguration,
-                topics: [input], guarantee: .exactlyOnce
-            ),
-            transform: transform, logger: test.logger
-        )
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await processor.run() }
-            try await eventually("all inputs processed in committed transactions") {
-                processor.currentStatistics.messagesIn >= 50 && processor.currentStatistics.transactionsCommitted >= 1
-            }
-            tasks.cancelAll()
+        let processor = try await runTransactional(test, input: input, transform: UppercaseTransform(output: output), "all inputs processed in committed transactions") {
+            $0.currentStatistics.messagesIn >= 50 && $0.currentStatistics.transactionsCommitted >= 1
         }
         let statistics = processor.currentStatistics
         #expect(statistics.transactionsBegun == statistics.transactionsCommitted)
@@ -117,20 +126,8 @@ struct StreamProcessorTests {
         let output = try test.topic("txout", partitions: 1)
         try await inputs(test, topic: input, count: 10)
         test.cluster.failNextRequests(.endTxn, with: [.coordinatorNotAvailable, .notCoordinator])
-        let transform = UppercaseTransform(output: output)
-        let processor = StreamProcessor(
-            configuration: StreamProcessorConfiguration(
-                consumer: test.consumerConfiguration(group: "tx-\(input)"), producer: test.producerConfiguration,
-                topics: [input], guarantee: .exactlyOnce
-            ),
-            transform: transform, logger: test.logger
-        )
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await processor.run() }
-            try await eventually("the batch committed despite the injected errors") {
-                processor.currentStatistics.transactionsCommitted >= 1 && processor.currentStatistics.messagesIn >= 10
-            }
-            tasks.cancelAll()
+        let processor = try await runTransactional(test, input: input, transform: UppercaseTransform(output: output), "the batch committed despite the injected errors") {
+            $0.currentStatistics.transactionsCommitted >= 1 && $0.currentStatistics.messagesIn >= 10
         }
         #expect(processor.currentStatistics.transactionsAborted == 0)
         let produced = try await outputs(test, topic: output, atLeast: 10)
@@ -146,23 +143,13 @@ struct StreamProcessorTests {
         try await inputs(test, topic: input, count: 10)
         let transform = UppercaseTransform(output: output)
         let failures = Counter(1)
-        let processor = StreamProcessor(
-            configuration: StreamProcessorConfiguration(
-                consumer: test.consumerConfiguration(group: "tx-\(input)"), producer: test.producerConfiguration,
-                topics: [input], guarantee: .exactlyOnce,
-                beforeCommit: { _ in
-                    if failures.takeOne() { throw KafkaError(kind: .transactionAbortable, message: "injected abortable error") }
-                }
-            ),
-            transform: transform, logger: test.logger
-        )
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await processor.run() }
-            try await eventually("the batch was aborted once, then committed") {
-                processor.currentStatistics.transactionsAborted == 1 && processor.currentStatistics.transactionsCommitted >= 1
-                    && transform.calls.withLock { $0 } >= 20
+        let processor = try await runTransactional(
+            test, input: input, transform: transform, "the batch was aborted once, then committed",
+            beforeCommit: { _ in
+                if failures.takeOne() { throw KafkaError(kind: .transactionAbortable, message: "injected abortable error") }
             }
-            tasks.cancelAll()
+        ) {
+            $0.currentStatistics.transactionsAborted == 1 && $0.currentStatistics.transactionsCommitted >= 1 && transform.calls.withLock { $0 } >= 20
         }
         let statistics = processor.currentStatistics
         #expect(statistics.batchesRolledBack == 1)
