@@ -31,13 +31,18 @@ func runKafkaThroughput(count: Int = 50_000, valueBytes: Int = 200) async throws
 
     let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, lingerMilliseconds: 5), logger: logger)
     try await producer.send(KafkaRecord(topic: "bench-inlet", key: "warm-up", value: value))
+    // Like a busy ingress: several batches in flight at once (the raw loop keeps everything
+    // in flight until its final flush).
     let batch = 10_000
     let inletProduce = try await measureSeconds {
-        var sent = 0
-        while sent < count {
-            let size = min(batch, count - sent)
-            try await producer.sendAll((sent..<sent + size).map { KafkaRecord(topic: "bench-inlet", key: "k\($0 % 1000)", value: value) })
-            sent += size
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for start in stride(from: 0, to: count, by: batch) {
+                let end = min(start + batch, count)
+                group.addTask {
+                    try await producer.sendAll((start..<end).map { KafkaRecord(topic: "bench-inlet", key: "k\($0 % 1000)", value: value) })
+                }
+            }
+            try await group.waitForAll()
         }
     }
     await producer.shutdown()

@@ -103,33 +103,30 @@ public final class KafkaProducer: Sendable {
         let error = record.topic.withCString { topic in
             withOptionalBytes(record.key) { keyPointer, keyCount in
                 withOptionalBytes(record.value) { valuePointer, valueCount in
-                    var values = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 6)
-                    values[0].vtype = RD_KAFKA_VTYPE_TOPIC
-                    values[0].u.cstr = topic
-                    values[1].vtype = RD_KAFKA_VTYPE_VALUE
-                    values[1].u.mem.ptr = UnsafeMutableRawPointer(mutating: valuePointer)
-                    values[1].u.mem.size = valueCount
-                    values[2].vtype = RD_KAFKA_VTYPE_KEY
-                    values[2].u.mem.ptr = UnsafeMutableRawPointer(mutating: keyPointer)
-                    values[2].u.mem.size = keyCount
-                    values[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                    values[3].u.i = RD_KAFKA_MSG_F_COPY
-                    values[4].vtype = RD_KAFKA_VTYPE_OPAQUE
-                    values[4].u.ptr = opaque
-                    var count = 5
-                    if let partition = record.partition {
-                        values[count].vtype = RD_KAFKA_VTYPE_PARTITION
-                        values[count].u.i32 = partition
-                        count += 1
-                    }
-                    if let headers {
-                        values.append(rd_kafka_vu_t())
-                        values[count].vtype = RD_KAFKA_VTYPE_HEADERS
-                        values[count].u.headers = headers
-                        count += 1
-                    }
-                    return values.withUnsafeBufferPointer { buffer -> rd_kafka_resp_err_t in
-                        guard let error = rd_kafka_produceva(client.handle, buffer.baseAddress, count) else {
+                    // At most 7 entries; on the stack, since this runs once per message.
+                    withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { values -> rd_kafka_resp_err_t in
+                        var count = 0
+                        func add(_ type: rd_kafka_vtype_t, _ fill: (inout rd_kafka_vu_t) -> Void) {
+                            var value = rd_kafka_vu_t()
+                            value.vtype = type
+                            fill(&value)
+                            (values.baseAddress! + count).initialize(to: value)
+                            count += 1
+                        }
+                        add(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topic }
+                        add(RD_KAFKA_VTYPE_VALUE) {
+                            $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: valuePointer)
+                            $0.u.mem.size = valueCount
+                        }
+                        add(RD_KAFKA_VTYPE_KEY) {
+                            $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: keyPointer)
+                            $0.u.mem.size = keyCount
+                        }
+                        add(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
+                        add(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque }
+                        if let partition = record.partition { add(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition } }
+                        if let headers { add(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = headers } }
+                        guard let error = rd_kafka_produceva(client.handle, values.baseAddress, count) else {
                             return RD_KAFKA_RESP_ERR_NO_ERROR
                         }
                         let code = rd_kafka_error_code(error)
