@@ -53,13 +53,15 @@ struct WebhookEndToEndTests {
             tasks.addTask { try await connections.run() }
             tasks.addTask { try await handler.run() }
             tasks.addTask { try await dispatcher.run() }
+            let replies = ReplyWaiter(topics: harness.topics, client: harness.client, logger: harness.logger)
+            tasks.addTask { try await replies.run() }
             let server = IngressServer(
                 configuration: IngressConfiguration(port: 0), topics: harness.topics, producer: harness.producer, subscriptions: harness.subscriptions,
                 admin: AdminSetup(
                     configuration: AdminConfiguration(token: Self.adminToken, publicURL: "https://hooks.example.com", waitTimeout: .seconds(30)),
                     workspace: workspace, connections: connections, vault: vault
                 ),
-                logger: harness.logger
+                replies: replies, logger: harness.logger
             )
             try await server.application().test(.live) { client in
                 try await body(harness, stub, client)
@@ -165,13 +167,23 @@ struct WebhookEndToEndTests {
         }
     }
 
-    @Test("refresh runs on its own when nextRefreshTimestamp is due")
+    @Test("refresh runs on its own when nextRefreshTimestamp is due; a handshake gets handle's own response")
     func refreshWhenDue() async throws {
         try await withPipeline { harness, stub, client in
             let subscription = try await createSubscription(client, connector: "msgraph", eventKey: "message-received", parameters: [:])
             #expect(subscription["status"] == "active")
             #expect(stub.received("POST", "/subscriptions").count == 1)
             let id = try #require(subscription["id"]?.stringValue)
+
+            // Graph's validation handshake: handle answers with the token as text/plain,
+            // through replies, as the HTTP response of the webhook request itself.
+            let path = String(try #require(subscription["webhookUrl"]?.stringValue).dropFirst("https://hooks.example.com".count))
+            try await eventually(timeout: .seconds(10)) {
+                try await client.execute(uri: path + "?validationToken=token-123", method: .post) { response in
+                    response.status == .ok && String(buffer: response.body) == "token-123"
+                        && response.headers[.contentType]?.hasPrefix("text/plain") == true
+                }
+            }
             try await eventually(timeout: .seconds(30)) { !stub.received("PATCH", "/subscriptions/graph-sub-1").isEmpty }
             // The renewed expiry moves the next refresh three days out.
             try await eventually(timeout: .seconds(30)) {
