@@ -18,6 +18,8 @@ struct IngressRoutes: Sendable {
     /// Present when webhook responses from `handle` are supported (needs the workspace).
     let replies: ReplyWaiter?
     let workspace: Workspace?
+    /// Present when ingress can answer handshakes of pending subscriptions itself.
+    let handshakes: PendingHandshakes?
 
     func register(on router: Router<BasicRequestContext>) {
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
@@ -49,6 +51,11 @@ struct IngressRoutes: Sendable {
             subscriptionId: subscription.id
         )
         let accepted = Response.json(["status": "accepted", "requestId": .string(raw.requestId)])
+        if subscription.status == .pending, let handshakes {
+            try await append(KafkaRecord(topic: topics.ingress, key: subscription.id, value: raw.encoded()))
+            guard let response = await handshakes.response(for: subscription, request: raw) else { return accepted }
+            return Self.httpResponse(status: response.status, headers: response.headers, body: response.body, contentType: response.contentType)
+        }
         guard let replies, replies.isReady, mayRespond(subscription) else {
             try await append(KafkaRecord(topic: topics.ingress, key: subscription.id, value: raw.encoded()))
             return accepted
@@ -59,24 +66,23 @@ struct IngressRoutes: Sendable {
             try await append(KafkaRecord(topic: topics.ingress, key: subscription.id, value: appended.encoded()))
         }
         guard let reply else { return accepted }
-        var headers = HTTPFields()
-        for (name, value) in reply.headers.sorted(by: { $0.key < $1.key }) {
-            if let field = HTTPField.Name(name) { headers[field] = value }
+        return Self.httpResponse(status: reply.status, headers: reply.headers, body: reply.body, contentType: reply.contentType)
+    }
+
+    /// A connector's own answer (`handle`'s `response`) as the HTTP response.
+    static func httpResponse(status: Int, headers: [String: String], body: Data, contentType: String?) -> Response {
+        var fields = HTTPFields()
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
+            if let field = HTTPField.Name(name) { fields[field] = value }
         }
-        if let contentType = reply.contentType { headers[.contentType] = contentType }
-        return Response(status: .init(code: reply.status), headers: headers, body: .init(byteBuffer: ByteBuffer(data: reply.body)))
+        if let contentType { fields[.contentType] = contentType }
+        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(data: body)))
     }
 
     /// Whether the subscription's `handle` can answer the HTTP request itself (a handshake
     /// such as a validation token or a challenge): its source mentions `response`.
     private func mayRespond(_ subscription: SubscriptionRecord) -> Bool {
-        guard let connector = workspace?.connectors[subscription.connectorKey] else { return false }
-        let owner: MethodOwner
-        switch subscription.target {
-        case .event(let key): owner = .event(key)
-        case .collection(let key, let change): owner = .collectionEvent(key, DataCollection.EventType(rawValue: change.rawValue) ?? .created)
-        case .appEvent: return false
-        }
+        guard let connector = workspace?.connectors[subscription.connectorKey], let owner = subscription.target.methodOwner else { return false }
         guard let handle = connector.method(for: owner, name: "handle") else { return false }
         if let source = handle.source { return source.contains("response") }
         return handle.mapping?["response"] != nil

@@ -30,12 +30,12 @@ public struct IngressServer: Sendable {
 
     public init(
         configuration: IngressConfiguration, topics: InletTopics, producer: KafkaProducer, subscriptions: SubscriptionDirectory,
-        admin: AdminSetup? = nil, replies: ReplyWaiter? = nil, logger: Logger
+        admin: AdminSetup? = nil, replies: ReplyWaiter? = nil, handshakes: PendingHandshakes? = nil, logger: Logger
     ) {
         self.configuration = configuration
         routes = IngressRoutes(
             topics: topics, configuration: configuration, producer: producer, subscriptions: subscriptions, replies: replies,
-            workspace: admin?.workspace
+            workspace: admin?.workspace, handshakes: handshakes
         )
         self.admin = admin.map {
             AdminRoutes(

@@ -61,7 +61,9 @@ struct WebhookEndToEndTests {
                     configuration: AdminConfiguration(token: Self.adminToken, publicURL: "https://hooks.example.com", waitTimeout: .seconds(30)),
                     workspace: workspace, connections: connections, vault: vault
                 ),
-                replies: replies, logger: harness.logger
+                replies: replies,
+                handshakes: PendingHandshakes(runtime: runtime, connections: connections, vault: vault, logger: harness.logger),
+                logger: harness.logger
             )
             try await server.application().test(.live) { client in
                 try await body(harness, stub, client)
@@ -167,9 +169,12 @@ struct WebhookEndToEndTests {
         }
     }
 
-    @Test("refresh runs on its own when nextRefreshTimestamp is due; a handshake gets handle's own response")
+    @Test("a handshake during subscribe is answered; refresh runs on its own when due; a later handshake gets handle's own response")
     func refreshWhenDue() async throws {
         try await withPipeline { harness, stub, client in
+            // The stand-in validates the notification URL before answering, as Graph does.
+            let port = try #require(client.port)
+            stub.validateNotificationsAt.withLock { $0 = "http://127.0.0.1:\(port)" }
             let subscription = try await createSubscription(client, connector: "msgraph", eventKey: "message-received", parameters: [:])
             #expect(subscription["status"] == "active")
             #expect(stub.received("POST", "/subscriptions").count == 1)

@@ -48,11 +48,16 @@ public final class Handler: StreamTransform {
     private let vault: CredentialVault
     private let logger: Logger
     private let state = Mutex(State())
+    /// Writes a `pending` subscription (with its webhook token) before `subscribe` runs, so
+    /// ingress already knows the URL when the external app calls it during `subscribe`.
+    private let announcePending: (@Sendable (SubscriptionRecord) async throws -> Void)?
 
     public init(
         configuration: Configuration, runtime: ConnectorRuntime, subscriptions: SubscriptionDirectory,
-        connections: ConnectionDirectory, vault: CredentialVault, logger: Logger
+        connections: ConnectionDirectory, vault: CredentialVault, logger: Logger,
+        announcePending: (@Sendable (SubscriptionRecord) async throws -> Void)? = nil
     ) {
+        self.announcePending = announcePending
         self.configuration = configuration
         self.runtime = runtime
         self.subscriptions = subscriptions
@@ -211,7 +216,8 @@ public final class Handler: StreamTransform {
         guard let new = command.subscription else {
             return [deadLetter(message, code: "malformed-command", "a subscribe command must carry the subscription to create")]
         }
-        if let existing = current(command.subscriptionId) {
+        // A `pending` record is this command's own announcement from a run that did not finish.
+        if let existing = current(command.subscriptionId), existing.status != .pending {
             var existing = existing
             existing.markApplied(message)
             stage(existing)
@@ -225,11 +231,14 @@ public final class Handler: StreamTransform {
             pullUpdatesIntervalSeconds: new.pullUpdatesIntervalSeconds, fullSyncIntervalSeconds: new.fullSyncIntervalSeconds,
             createdAt: now, updatedAt: now
         )
+        let pending = subscription
         subscription.markApplied(message)
         do {
             let context = try await methodContext(for: subscription)
             switch try subscribeStrategy(for: subscription) {
             case .webhook:
+                // Not marked applied: if this handler dies now, the command runs again.
+                try await announcePending?(pending)
                 let result = try await runtime.subscribe(context, webhookUri: subscription.webhookUri)
                 subscription.state = result.state
                 subscription.nextRefreshTimestamp = result.nextRefreshTimestamp
@@ -323,11 +332,7 @@ public final class Handler: StreamTransform {
     }
 
     private func owner(of subscription: SubscriptionRecord) -> MethodOwner {
-        switch subscription.target {
-        case .event(let key): .event(key)
-        case .collection(let key, let change): .collectionEvent(key, DataCollection.EventType(rawValue: change.rawValue) ?? .created)
-        case .appEvent(let key): .event(key)
-        }
+        subscription.target.methodOwner ?? .event(subscription.target.key)
     }
 
     private func methodContext(for subscription: SubscriptionRecord) async throws -> MethodContext {
@@ -338,12 +343,7 @@ public final class Handler: StreamTransform {
         guard let connection = connections[subscription.connectionId] else {
             throw ConnectorMethodError(code: "unknown-connection", message: "connection \(subscription.connectionId) does not exist (deleted?)", file: "")
         }
-        return MethodContext(
-            connectorKey: subscription.connectorKey, owner: owner(of: subscription), parameters: subscription.config.parameters,
-            state: subscription.state, credentials: try vault.open(connection.credentials),
-            connectorParameters: connection.connectorParameters,
-            logMetadata: ["subscription": subscription.id, "customer": subscription.customerId]
-        )
+        return try subscription.methodContext(connection: connection, vault: vault)
     }
 
     /// The latest version of a subscription: this batch's, else this handler's, else the table's.

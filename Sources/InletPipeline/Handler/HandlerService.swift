@@ -3,6 +3,7 @@ import InletConnectors
 import InletKafka
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The handler role as a service: the `Handler` loop over `ingress` + `commands`, plus the
 /// refresh timer, which turns due `nextRefreshTimestamp`s of owned subscriptions into
@@ -10,6 +11,7 @@ import ServiceLifecycle
 public struct HandlerService: Service {
     private let settings: WorkerSettings
     private let handler: Handler
+    private let output: SharedProducer
     private let logger: Logger
 
     public init(
@@ -17,10 +19,16 @@ public struct HandlerService: Service {
         connections: ConnectionDirectory, vault: CredentialVault, logger: Logger
     ) {
         self.settings = settings
+        let output = SharedProducer()
+        let topic = settings.topics.subscriptions
         handler = Handler(
             configuration: .init(topics: settings.topics, publicURL: publicURL), runtime: runtime, subscriptions: subscriptions,
-            connections: connections, vault: vault, logger: logger
+            connections: connections, vault: vault, logger: logger,
+            announcePending: { record in
+                try await output.send(KafkaRecord(topic: topic, key: record.id, value: record.encoded()))
+            }
         )
+        self.output = output
         self.logger = logger
     }
 
@@ -30,6 +38,7 @@ public struct HandlerService: Service {
             configuration: settings.processor(role: "handler", inputs: [topics.ingress, topics.commands]), transform: handler, logger: logger
         )
         let producer = try KafkaProducer(configuration: settings.producer, logger: logger)
+        output.set(producer)
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await processor.run() }
@@ -60,5 +69,22 @@ public struct HandlerService: Service {
             }
             try await Task.sleep(for: .milliseconds(500))
         }
+    }
+}
+
+/// The handler's own producer (refresh commands, pending subscriptions), created when the
+/// service runs.
+final class SharedProducer: Sendable {
+    private let producer = Mutex<KafkaProducer?>(nil)
+
+    func set(_ producer: KafkaProducer) {
+        self.producer.withLock { $0 = producer }
+    }
+
+    func send(_ record: KafkaRecord) async throws {
+        guard let producer = producer.withLock({ $0 }) else {
+            throw KafkaError(kind: .shutdown, message: "the handler's producer is not running")
+        }
+        try await producer.send(record)
     }
 }

@@ -27,15 +27,18 @@ struct IngressCommand: AsyncParsableCommand {
         let services = RoleServices(
             topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: role.guarantee(default: .atLeastOnce),
             publicURL: role.publicURL(default: "http://\(configuration.host):\(configuration.port)"),
-            vault: try RoleOptions.vault(allowEphemeral: false, logger: logger), logger: logger
+            vault: try RoleOptions.vault(allowEphemeral: false, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride,
+            logger: logger
         )
         let producer = try services.ingressProducer()
         let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger)
         let connections = ConnectionDirectory(topics: topics, client: client, logger: logger)
         let replies = ReplyWaiter(topics: topics, client: client, logger: logger)
+        let scripts = ScriptEngine(configuration: .init(), logger: logger)
+        defer { scripts.shutdown() }
         let server = services.ingress(
             configuration: configuration, adminToken: try RoleOptions.adminToken(allowGenerated: false), producer: producer,
-            subscriptions: subscriptions, connections: connections, replies: replies
+            subscriptions: subscriptions, connections: connections, replies: replies, scripts: scripts
         ) { port in
             FileHandle.standardOutput.write(Data("ingress listening on http://\(configuration.host):\(port)\n".utf8))
         }

@@ -38,7 +38,8 @@ struct RoleServices {
 
     func ingress(
         configuration: IngressConfiguration, adminToken: String, producer: KafkaProducer, subscriptions: SubscriptionDirectory,
-        connections: ConnectionDirectory, replies: ReplyWaiter, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        connections: ConnectionDirectory, replies: ReplyWaiter, scripts: ScriptEngine,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some Service {
         IngressServer(
             configuration: configuration, topics: topics, producer: producer, subscriptions: subscriptions,
@@ -46,7 +47,12 @@ struct RoleServices {
                 configuration: AdminConfiguration(token: adminToken, publicURL: publicURL), workspace: workspace,
                 connections: connections, vault: vault
             ),
-            replies: replies, logger: logger
+            replies: replies,
+            handshakes: PendingHandshakes(
+                runtime: ConnectorRuntime(workspace: workspace, scripts: scripts, logger: logger, apiBaseOverride: apiBaseOverride),
+                connections: connections, vault: vault, logger: logger
+            ),
+            logger: logger
         ).application(onRunning: onRunning)
     }
 

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import InletConnectors
@@ -16,6 +17,9 @@ final class StubAPI: Sendable {
 
     let requests = Mutex<[Recorded]>([])
     private let port = Mutex<Int?>(nil)
+    /// Like Microsoft Graph: POST /subscriptions first calls the notification URL with
+    /// `?validationToken=` (rewritten to this base) and fails unless the token comes back.
+    let validateNotificationsAt = Mutex<String?>(nil)
 
     var baseURL: String? { port.withLock { $0 }.map { "http://127.0.0.1:\($0)" } }
 
@@ -29,9 +33,23 @@ final class StubAPI: Sendable {
         router.middlewares.add(Recorder(stub: self))
         router.post("/repos/:owner/:repo/hooks") { _, _ in Self.json(["id": 42, "active": true], status: .created) }
         router.delete("/repos/:owner/:repo/hooks/:id") { _, _ in Response(status: .noContent) }
-        router.post("/subscriptions") { _, _ in
+        router.post("/subscriptions") { [self] request, _ in
+            if let ingress = validateNotificationsAt.withLock({ $0 }) {
+                var request = request
+                let body = try JSONValue(parsing: Data(buffer: try await request.collectBody(upTo: 1 << 20)))
+                let url = body["notificationUrl"]?.stringValue ?? ""
+                let path = url.replacingOccurrences(of: "https://hooks.example.com", with: "")
+                let token = "v-\(UUID().uuidString.prefix(8))"
+                var validation = HTTPClientRequest(url: ingress + path + "?validationToken=" + token)
+                validation.method = .POST
+                let response = try await HTTPClient.shared.execute(validation, timeout: .seconds(10))
+                let echoed = String(buffer: try await response.body.collect(upTo: 1 << 16))
+                guard response.status == .ok, echoed == token else {
+                    return Self.json(["error": .string("notification URL validation failed: \(response.status.code) '\(echoed)'")], status: .badRequest)
+                }
+            }
             // Expires 12 h + 1 s from now: the connector renews 12 h before expiry, so now.
-            Self.json(["id": "graph-sub-1", "expirationDateTime": .string(Self.iso(Date().addingTimeInterval(12 * 3600 + 1)))], status: .created)
+            return Self.json(["id": "graph-sub-1", "expirationDateTime": .string(Self.iso(Date().addingTimeInterval(12 * 3600 + 1)))], status: .created)
         }
         router.patch("/subscriptions/:id") { _, _ in
             Self.json(["id": "graph-sub-1", "expirationDateTime": .string(Self.iso(Date().addingTimeInterval(3 * 24 * 3600)))])

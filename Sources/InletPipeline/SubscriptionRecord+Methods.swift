@@ -1,0 +1,28 @@
+import InletConnectors
+
+extension SubscriptionTarget {
+    /// The connector part whose methods serve this target (`events/<key>`, or a collection's
+    /// record event); `nil` for app events, which have no connector methods.
+    public var methodOwner: MethodOwner? {
+        switch self {
+        case .event(let key): .event(key)
+        case .collection(let key, let change): .collectionEvent(key, DataCollection.EventType(rawValue: change.rawValue) ?? .created)
+        case .appEvent: nil
+        }
+    }
+}
+
+extension SubscriptionRecord {
+    /// What a connector method of this subscription runs with: its parameters and state, and
+    /// the connection's credentials, opened with `vault`.
+    public func methodContext(connection: ConnectionRecord, vault: CredentialVault) throws -> MethodContext {
+        guard let owner = target.methodOwner else {
+            throw ConnectorMethodError(code: "method-not-found", message: "app event subscriptions have no connector methods", file: "")
+        }
+        return MethodContext(
+            connectorKey: connectorKey, owner: owner, parameters: config.parameters, state: state,
+            credentials: try vault.open(connection.credentials), connectorParameters: connection.connectorParameters,
+            logMetadata: ["subscription": id, "customer": customerId]
+        )
+    }
+}
