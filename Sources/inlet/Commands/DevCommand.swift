@@ -54,7 +54,7 @@ struct DevCommand: AsyncParsableCommand {
         let summary = workspace.summary
         let server = services.ingress(
             configuration: ingressConfiguration, adminToken: adminToken, producer: producer, subscriptions: subscriptions,
-            connections: connections, replies: replies, scripts: scripts
+            connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait
         ) { port in
             let banner = Self.banner(bootstrap: bootstrap, host: ingressConfiguration.host, port: port, topics: topics, token: adminToken, workspace: summary)
             FileHandle.standardOutput.write(Data((banner + "\n").utf8))

@@ -38,7 +38,7 @@ struct IngressCommand: AsyncParsableCommand {
         defer { scripts.shutdown() }
         let server = services.ingress(
             configuration: configuration, adminToken: try RoleOptions.adminToken(allowGenerated: false), producer: producer,
-            subscriptions: subscriptions, connections: connections, replies: replies, scripts: scripts
+            subscriptions: subscriptions, connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait
         ) { port in
             FileHandle.standardOutput.write(Data("ingress listening on http://\(configuration.host):\(port)\n".utf8))
         }

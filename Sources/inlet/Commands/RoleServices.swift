@@ -38,13 +38,13 @@ struct RoleServices {
 
     func ingress(
         configuration: IngressConfiguration, adminToken: String, producer: KafkaProducer, subscriptions: SubscriptionDirectory,
-        connections: ConnectionDirectory, replies: ReplyWaiter, scripts: ScriptEngine,
+        connections: ConnectionDirectory, replies: ReplyWaiter, scripts: ScriptEngine, adminWait: Duration,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some Service {
         IngressServer(
             configuration: configuration, topics: topics, producer: producer, subscriptions: subscriptions,
             admin: AdminSetup(
-                configuration: AdminConfiguration(token: adminToken, publicURL: publicURL), workspace: workspace,
+                configuration: AdminConfiguration(token: adminToken, publicURL: publicURL, waitTimeout: adminWait), workspace: workspace,
                 connections: connections, vault: vault
             ),
             replies: replies,
