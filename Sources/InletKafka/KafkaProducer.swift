@@ -75,8 +75,12 @@ public final class KafkaProducer: Sendable {
         } catch {
             logger.warning("producer shut down with undelivered messages: \(error)")
         }
-        pollThread.stop()
-        client.destroy()
+        // Joining the poll thread and destroying the handle block: keep them off the
+        // cooperative pool.
+        await client.blocking { [pollThread, client] in
+            pollThread.stop()
+            client.destroy()
+        }
     }
 
     // MARK: - Enqueueing

@@ -46,88 +46,98 @@ struct MultiProcessTests {
             var handlers = try (0..<2).map { try RoleProcess("handler-\($0)", arguments: ["handler"], environment: environment) }
             var dispatchers = try (0..<2).map { try RoleProcess("dispatcher-\($0)", arguments: ["dispatcher"], environment: environment) }
 
-            let http = HTTPClient(eventLoopGroupProvider: .singleton)
-            let client = Client(http: http, base: base)
-            // 100 subscriptions, one connection.
-            let connection = try await client.admin(.POST, "/api/v1/connections", [
-                "connectorKey": "github", "customerId": "acme", "credentials": ["access_token": "t"],
-            ])
-            let connectionId = try #require(connection["id"]?.stringValue)
-            var subscriptions: [(id: String, path: String)] = []
-            for index in 0..<Self.subscriptionCount {
-                let created = try await client.admin(.POST, "/api/v1/subscriptions", [
-                    "connectionId": .string(connectionId), "eventKey": "issues",
-                    "parameters": ["owner": "octo", "repo": .string("repo-\(index)"), "secret": .string(Self.secret)],
+            let client = Client(http: HTTPClient.shared, base: base)
+            var processes = [ingress] + handlers + dispatchers
+            do {
+                // 100 subscriptions, one connection.
+                let connection = try await client.admin(.POST, "/api/v1/connections", [
+                    "connectorKey": "github", "customerId": "acme", "credentials": ["access_token": "t"],
                 ])
-                let id = try #require(created["id"]?.stringValue, "subscription \(index): \(created)")
-                let url = try #require(created["webhookUrl"]?.stringValue)
-                subscriptions.append((id, String(url.dropFirst("https://hooks.example.com".count))))
-            }
+                let connectionId = try #require(connection["id"]?.stringValue)
+                var subscriptions: [(id: String, path: String)] = []
+                for index in 0..<Self.subscriptionCount {
+                    var created = try await client.admin(.POST, "/api/v1/subscriptions", [
+                        "connectionId": .string(connectionId), "eventKey": "issues",
+                        "parameters": ["owner": "octo", "repo": .string("repo-\(index)"), "secret": .string(Self.secret)],
+                    ])
+                    let id = try #require(created["id"]?.stringValue, "subscription \(index): \(created)")
+                    // 202 on a slow machine: poll the subscription until the handler made it active.
+                    let deadline = ContinuousClock.now + .seconds(120)
+                    while created["status"] != "active" && ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(100))
+                        created = try await client.admin(.GET, "/api/v1/subscriptions/\(id)", nil)
+                    }
+                    let url = try #require(created["webhookUrl"]?.stringValue, "subscription \(index): \(created)")
+                    subscriptions.append((id, String(url.dropFirst("https://hooks.example.com".count))))
+                }
 
-            // 20 senders, each owning 5 subscriptions and sending their webhooks in order.
-            let accepted = Shared<[String: [Int]]>([:])
-            let sent = Shared(0)
-            let killed = Shared(false)
-            let victims = (handlers[0], dispatchers[0])
-            try await withThrowingTaskGroup(of: Void.self) { senders in
-                for sender in 0..<20 {
-                    let owned = Array(subscriptions[(sender * 5)..<(sender * 5 + 5)])
-                    senders.addTask {
-                        for sequence in 0..<Self.webhooksPerSubscription {
-                            for subscription in owned {
-                                let body = Self.delivery(sequence: sequence)
-                                let status = try await client.webhook(subscription.path, body: body, signature: Self.signature(body))
-                                if status == 200 { accepted.value.withLock { $0[subscription.id, default: []].append(sequence) } }
-                                sent.value.withLock { $0 += 1 }
+                // 20 senders, each owning 5 subscriptions and sending their webhooks in order.
+                let accepted = Shared<[String: [Int]]>([:])
+                let sent = Shared(0)
+                let killed = Shared(false)
+                let victims = (handlers[0], dispatchers[0])
+                try await withThrowingTaskGroup(of: Void.self) { senders in
+                    for sender in 0..<20 {
+                        let owned = Array(subscriptions[(sender * 5)..<(sender * 5 + 5)])
+                        senders.addTask {
+                            for sequence in 0..<Self.webhooksPerSubscription {
+                                for subscription in owned {
+                                    let body = Self.delivery(sequence: sequence)
+                                    let status = try await client.webhook(subscription.path, body: body, signature: Self.signature(body))
+                                    if status == 200 { accepted.value.withLock { $0[subscription.id, default: []].append(sequence) } }
+                                    sent.value.withLock { $0 += 1 }
+                                }
                             }
                         }
                     }
+                    // Midway: kill one handler and one dispatcher, then start replacements.
+                    senders.addTask {
+                        while sent.value.withLock({ $0 }) < Self.subscriptionCount * Self.webhooksPerSubscription / 2 { try await Task.sleep(for: .milliseconds(20)) }
+                        victims.0.kill()
+                        victims.1.kill()
+                        killed.value.withLock { $0 = true }
+                    }
+                    try await senders.waitForAll()
                 }
-                // Midway: kill one handler and one dispatcher, then start replacements.
-                senders.addTask {
-                    while sent.value.withLock({ $0 }) < Self.subscriptionCount * Self.webhooksPerSubscription / 2 { try await Task.sleep(for: .milliseconds(20)) }
-                    victims.0.kill()
-                    victims.1.kill()
-                    killed.value.withLock { $0 = true }
-                }
-                try await senders.waitForAll()
-            }
-            #expect(killed.value.withLock { $0 })
-            handlers[0] = try RoleProcess("handler-0b", arguments: ["handler"], environment: environment)
-            dispatchers[0] = try RoleProcess("dispatcher-0b", arguments: ["dispatcher"], environment: environment)
+                #expect(killed.value.withLock { $0 })
+                handlers[0] = try RoleProcess("handler-0b", arguments: ["handler"], environment: environment)
+                dispatchers[0] = try RoleProcess("dispatcher-0b", arguments: ["dispatcher"], environment: environment)
+                processes += [handlers[0], dispatchers[0]]
 
-            let acceptedCount = accepted.value.withLock { $0.values.map(\.count).reduce(0, +) }
-            // Read every normalized event until each accepted webhook has one.
-            let events = try await Self.readEvents(cluster: cluster, topics: topics, logger: logger, until: acceptedCount)
-            var firstIds: [String: [Int: String]] = [:]
-            var order: [String: [Int]] = [:]
-            var repeats = 0
-            var repeatsWithOtherId = 0
-            for event in events {
-                guard let sequence = event.data.record["fields"]?["number"]?.integerValue.map(Int.init) else { continue }
-                let subscription = event.data.subscriptionId
-                if let original = firstIds[subscription]?[sequence] {
-                    repeats += 1
-                    if original != event.id { repeatsWithOtherId += 1 }
-                } else {
-                    firstIds[subscription, default: [:]][sequence] = event.id
-                    order[subscription, default: []].append(sequence)
+                let acceptedCount = accepted.value.withLock { $0.values.map(\.count).reduce(0, +) }
+                // Read every normalized event until each accepted webhook has one.
+                let events = try await Self.readEvents(cluster: cluster, topics: topics, logger: logger, until: acceptedCount)
+                var firstIds: [String: [Int: String]] = [:]
+                var order: [String: [Int]] = [:]
+                var repeats = 0
+                var repeatsWithOtherId = 0
+                for event in events {
+                    guard let sequence = event.data.record["fields"]?["number"]?.integerValue.map(Int.init) else { continue }
+                    let subscription = event.data.subscriptionId
+                    if let original = firstIds[subscription]?[sequence] {
+                        repeats += 1
+                        if original != event.id { repeatsWithOtherId += 1 }
+                    } else {
+                        firstIds[subscription, default: [:]][sequence] = event.id
+                        order[subscription, default: []].append(sequence)
+                    }
                 }
+                let delivered = firstIds.values.map(\.count).reduce(0, +)
+                let acceptedBySubscription = accepted.value.withLock { $0 }
+                let lost = acceptedBySubscription.reduce(0) { total, entry in
+                    total + entry.value.filter { firstIds[entry.key]?[$0] == nil }.count
+                }
+                let outOfOrder = order.values.filter { $0 != $0.sorted() }.count
+                print("multi-process: sent \(sent.value.withLock { $0 }), accepted \(acceptedCount), delivered \(delivered), events read \(events.count), distinct ids \(Set(events.map(\.id)).count), repeats \(repeats), repeats with another id \(repeatsWithOtherId), lost \(lost), subscriptions out of order \(outOfOrder)")
+                #expect(acceptedCount == Self.subscriptionCount * Self.webhooksPerSubscription, "ingress accepted every webhook")
+                #expect(lost == 0, "every accepted webhook yields its event")
+                #expect(outOfOrder == 0, "events are in order per subscription")
+                #expect(repeatsWithOtherId == 0, "a repeat carries its original's id")
+            } catch {
+                for process in processes { await process.stop() }
+                throw error
             }
-            let delivered = firstIds.values.map(\.count).reduce(0, +)
-            let acceptedBySubscription = accepted.value.withLock { $0 }
-            let lost = acceptedBySubscription.reduce(0) { total, entry in
-                total + entry.value.filter { firstIds[entry.key]?[$0] == nil }.count
-            }
-            let outOfOrder = order.values.filter { $0 != $0.sorted() }.count
-            print("multi-process: sent \(sent.value.withLock { $0 }), accepted \(acceptedCount), delivered \(delivered), events read \(events.count), distinct ids \(Set(events.map(\.id)).count), repeats \(repeats), repeats with another id \(repeatsWithOtherId), lost \(lost), subscriptions out of order \(outOfOrder)")
-            #expect(acceptedCount == Self.subscriptionCount * Self.webhooksPerSubscription, "ingress accepted every webhook")
-            #expect(lost == 0, "every accepted webhook yields its event")
-            #expect(outOfOrder == 0, "events are in order per subscription")
-            #expect(repeatsWithOtherId == 0, "a repeat carries its original's id")
-
-            try await http.shutdown()
-            for process in [ingress] + handlers + dispatchers { await process.stop() }
+            for process in processes { await process.stop() }
             tasks.cancelAll()
         }
     }
@@ -173,12 +183,12 @@ struct MultiProcessTests {
         let http: HTTPClient
         let base: String
 
-        func admin(_ method: HTTPMethod, _ path: String, _ body: JSONValue) async throws -> JSONValue {
+        func admin(_ method: HTTPMethod, _ path: String, _ body: JSONValue?) async throws -> JSONValue {
             var request = HTTPClientRequest(url: base + path)
             request.method = method
             request.headers.add(name: "Authorization", value: "Bearer \(MultiProcessTests.adminToken)")
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(data: body.serialized()))
+            if let body { request.body = .bytes(ByteBuffer(data: body.serialized())) }
             let response = try await http.execute(request, timeout: .seconds(60))
             let bytes = try await response.body.collect(upTo: 1 << 20)
             return (try? JSONValue(parsing: Data(buffer: bytes))) ?? .null
