@@ -24,7 +24,7 @@ final class RoleProcess: Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("inlet-\(name)-\(UUID().uuidString.prefix(6)).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: log)
         pipe.fileHandleForReading.readabilityHandler = { [output] handle in
             let data = handle.availableData
