@@ -55,7 +55,7 @@ struct AdminRoutes: Sendable {
             name: body["name"]?.stringValue, credentials: try vault.seal(credentials), connectorParameters: connectorParameters,
             createdAt: now, updatedAt: now
         )
-        try await append(KafkaRecord(topic: topics.connections, key: record.id, value: record.encoded()))
+        try await producer.appendOrUnavailable(KafkaRecord(topic: topics.connections, key: record.id, value: record.encoded()))
         // Answer once this process can see it, so a subscription may use it right away.
         try? await connections.sync(timeout: configuration.waitTimeout)
         return .json(present(record), status: .created)
@@ -82,7 +82,7 @@ struct AdminRoutes: Sendable {
         if let user = subscriptions.all().first(where: { $0.connectionId == id && $0.isLive }) {
             throw ProblemDetails(.conflict, detail: "subscription \(user.id) still uses this connection; delete it first")
         }
-        try await append(KafkaRecord(topic: topics.connections, key: id, value: nil))
+        try await producer.appendOrUnavailable(KafkaRecord(topic: topics.connections, key: id, value: nil))
         return Response(status: .noContent)
     }
 
@@ -142,7 +142,7 @@ struct AdminRoutes: Sendable {
                 config: .init(parameters: parameters), webhookToken: Self.randomToken(bytes: 24)
             )
         )
-        try await append(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
+        try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
         return try await outcome(of: id, created: true) { $0.status != .pending }
     }
 
@@ -167,7 +167,7 @@ struct AdminRoutes: Sendable {
         guard let record = subscriptions[id] else { throw ProblemDetails(.notFound, detail: "no subscription '\(id)'") }
         if record.status == .archived { return .json(present(record)) }
         let command = Command(type: .unsubscribe, subscriptionId: id, issuedAt: Date())
-        try await append(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
+        try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
         return try await outcome(of: id, created: false) { $0.status == .archived }
     }
 
@@ -232,14 +232,6 @@ struct AdminRoutes: Sendable {
         ProblemDetails(.unprocessableContent, title: "Invalid parameters", detail: detail, extensions: [
             "errors": .array(errors.map { ["path": .string($0.instancePath), "keyword": .string($0.keyword), "message": .string($0.message)] }),
         ])
-    }
-
-    private func append(_ record: KafkaRecord) async throws {
-        do {
-            try await producer.send(record)
-        } catch {
-            throw ProblemDetails(.serviceUnavailable, title: "Broker unavailable", detail: "nothing was stored (\(error)); retry later", headers: [.retryAfter: "5"])
-        }
     }
 
     static func randomToken(bytes count: Int) -> String {

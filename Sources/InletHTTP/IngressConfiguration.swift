@@ -6,20 +6,17 @@ public struct IngressConfiguration: Sendable, Hashable {
     public var port: Int
     /// Largest accepted request body; larger ones get 413. Default 1 MiB.
     public var maxBodyBytes: Int
-    /// How long a request waits for the broker's acknowledgement before 503.
-    public var brokerTimeout: Duration
     /// How long a webhook whose `handle` may answer it waits for that answer before the
     /// default acknowledgement (the request is already safe either way).
     public var replyTimeout: Duration
 
     public init(
-        host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, brokerTimeout: Duration = .seconds(10),
+        host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20,
         replyTimeout: Duration = .seconds(5)
     ) {
         self.replyTimeout = replyTimeout
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
-        self.brokerTimeout = brokerTimeout
     }
 }

@@ -52,18 +52,18 @@ struct IngressRoutes: Sendable {
         )
         let accepted = Response.json(["status": "accepted", "requestId": .string(raw.requestId)])
         if subscription.status == .pending, let handshakes {
-            try await append(KafkaRecord(topic: topics.ingress, key: subscription.id, value: raw.encoded()))
+            try await producer.appendOrUnavailable(KafkaRecord(topic: topics.ingress, key: subscription.id, value: raw.encoded()))
             guard let response = await handshakes.response(for: subscription, request: raw) else { return accepted }
             return Self.httpResponse(status: response.status, headers: response.headers, body: response.body, contentType: response.contentType)
         }
         guard let replies, replies.isReady, mayRespond(subscription) else {
-            try await append(KafkaRecord(topic: topics.ingress, key: subscription.id, value: raw.encoded()))
+            try await producer.appendOrUnavailable(KafkaRecord(topic: topics.ingress, key: subscription.id, value: raw.encoded()))
             return accepted
         }
         raw.replyExpected = true
         let appended = raw
         let reply = try await replies.reply(to: raw.requestId, timeout: configuration.replyTimeout) {
-            try await append(KafkaRecord(topic: topics.ingress, key: subscription.id, value: appended.encoded()))
+            try await producer.appendOrUnavailable(KafkaRecord(topic: topics.ingress, key: subscription.id, value: appended.encoded()))
         }
         guard let reply else { return accepted }
         return Self.httpResponse(status: reply.status, headers: reply.headers, body: reply.body, contentType: reply.contentType)
@@ -106,7 +106,7 @@ struct IngressRoutes: Sendable {
             receivedAt: Date(),
             requestId: UUID().uuidString.lowercased()
         )
-        try await append(KafkaRecord(topic: topics.ingressAppEvents, key: message.kafkaKey, value: message.encoded()))
+        try await producer.appendOrUnavailable(KafkaRecord(topic: topics.ingressAppEvents, key: message.kafkaKey, value: message.encoded()))
         return .json(["status": "accepted", "requestId": .string(message.requestId ?? ""), "events": .integer(Int64(message.events.count))])
     }
 
@@ -126,19 +126,6 @@ struct IngressRoutes: Sendable {
 
     private func bodyTooLarge() -> ProblemDetails {
         ProblemDetails(.contentTooLarge, title: "Body too large", detail: "the body exceeds \(configuration.maxBodyBytes) bytes (INLET_INGRESS_MAX_BODY_BYTES)")
-    }
-
-    /// Appends to the broker and waits for the acknowledgement; 503 when it does not come.
-    private func append(_ record: KafkaRecord) async throws {
-        do {
-            try await producer.send(record)
-        } catch {
-            throw ProblemDetails(
-                .serviceUnavailable, title: "Broker unavailable",
-                detail: "the request could not be stored (\(error)); it was not accepted, retry later",
-                headers: [.retryAfter: "5"]
-            )
-        }
     }
 
     /// Names the customer of an app event sent over HTTP.

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import InletConnectors
+import InletKafka
 
 /// An HTTP error answered with an RFC 9457 problem body (`application/problem+json`):
 /// the one error-to-HTTP mapping of Inlet's HTTP surface.
@@ -60,5 +61,22 @@ extension Response {
     /// A JSON response.
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: value.serialized())))
+    }
+}
+
+extension KafkaProducer {
+    /// Appends `record` and waits for the broker's acknowledgement; when none comes, a 503
+    /// with `Retry-After` saying nothing was stored. The one place HTTP turns a failed append
+    /// into an answer.
+    func appendOrUnavailable(_ record: KafkaRecord) async throws {
+        do {
+            try await send(record)
+        } catch {
+            throw ProblemDetails(
+                .serviceUnavailable, title: "Broker unavailable",
+                detail: "the request could not be stored (\(error)); nothing was accepted, retry later",
+                headers: [.retryAfter: "5"]
+            )
+        }
     }
 }

@@ -20,35 +20,17 @@ public struct DeadLetterStore: Sendable {
     /// Every dead letter currently in the topic, oldest first per partition. Values that do
     /// not decode are skipped with a warning.
     public func all() async throws -> [DeadLetter] {
-        let configuration = KafkaConsumerConfiguration(client: client, groupId: "inlet-dlq-reader")
-        let probe = try KafkaConsumer(configuration: configuration, topics: [], logger: logger)
-        var ends: [Int32: Int64] = [:]
-        var starts: [TopicPartition] = []
-        for partition in 0..<Int32(topics.partitions) {
-            let (low, high) = try await probe.watermarks(topic: topics.dlq, partition: partition)
-            if high > low {
-                ends[partition] = high
-                starts.append(TopicPartition(topic: topics.dlq, partition: partition, offset: low))
+        let messages = try await KafkaSnapshotReader(client: client, logger: logger)
+            .read(topic: topics.dlq, partitions: Array(0..<Int32(topics.partitions)), timeout: .seconds(120))
+        return messages.compactMap { message in
+            guard let value = message.value else { return nil }
+            do {
+                return try DeadLetter.decoded(from: value)
+            } catch {
+                logger.warning("dlq message \(message.partition)@\(message.offset) is not a dead letter: \(error)")
+                return nil
             }
         }
-        await probe.close()
-        guard !starts.isEmpty else { return [] }
-        let reader = try KafkaConsumer(assigning: starts, configuration: configuration, logger: logger)
-        var letters: [DeadLetter] = []
-        let deadline = ContinuousClock.now + .seconds(120)
-        while !ends.isEmpty && ContinuousClock.now < deadline {
-            for case .message(let message) in try await reader.poll(maxMessages: 1000, timeout: .milliseconds(200)) {
-                if let end = ends[message.partition], message.offset + 1 >= end { ends[message.partition] = nil }
-                guard let value = message.value else { continue }
-                do {
-                    letters.append(try DeadLetter.decoded(from: value))
-                } catch {
-                    logger.warning("dlq message \(message.partition)@\(message.offset) is not a dead letter: \(error)")
-                }
-            }
-        }
-        await reader.close()
-        return letters
     }
 
     /// The message to produce to replay `letter`: its original topic, key, headers and value,

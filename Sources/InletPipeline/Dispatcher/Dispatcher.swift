@@ -129,32 +129,15 @@ public final class Dispatcher: StreamTransform {
     /// Reads back the last `rebuildTail` events of each output topic's partition `partition`
     /// (outputs are keyed by subscription like the inputs, so they share partition numbers).
     private func rebuild(partition: Int32) async throws {
+        let reader = KafkaSnapshotReader(client: configuration.client, logger: logger)
         var found: [(String, String)] = []
         for topic in configuration.routing.allTopics {
-            let reader = try KafkaConsumer(
-                assigning: [], configuration: KafkaConsumerConfiguration(client: configuration.client, groupId: "inlet-dispatcher-rebuild"),
-                logger: logger
-            )
-            let (low, high) = try await reader.watermarks(topic: topic, partition: partition)
-            await reader.close()
-            guard high > low else { continue }
-            let start = max(low, high - configuration.rebuildTail)
-            let tail = try KafkaConsumer(
-                assigning: [TopicPartition(topic: topic, partition: partition, offset: start)],
-                configuration: KafkaConsumerConfiguration(client: configuration.client, groupId: "inlet-dispatcher-rebuild"),
-                logger: logger
-            )
-            var position = start
-            let deadline = ContinuousClock.now + .seconds(60)
-            while position < high && ContinuousClock.now < deadline {
-                for case .message(let message) in try await tail.poll(maxMessages: 5000, timeout: .milliseconds(200)) {
-                    position = message.offset + 1
-                    if let value = message.value, let event = try? NormalizedEvent.decoded(from: value) {
-                        found.append((event.id, event.data.subscriptionId))
-                    }
+            let tail = try await reader.read(topic: topic, partitions: [partition]) { _, high in high - configuration.rebuildTail }
+            for message in tail {
+                if let value = message.value, let event = try? NormalizedEvent.decoded(from: value) {
+                    found.append((event.id, event.data.subscriptionId))
                 }
             }
-            await tail.close()
         }
         state.withLock { state in
             for (id, subscription) in found {

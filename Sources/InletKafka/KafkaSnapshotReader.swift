@@ -1,0 +1,60 @@
+import Logging
+
+/// Reads what partitions of a topic hold *now* — from a start offset up to the end offset
+/// at the time of the call — without joining a group (the dead-letter listing, the
+/// dispatcher reading back the tail of its output).
+public struct KafkaSnapshotReader: Sendable {
+    let client: KafkaClientConfiguration
+    let logger: Logger
+
+    public init(client: KafkaClientConfiguration, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// The messages of `partitions` of `topic`, each partition read from
+    /// `start(low, high)` (clamped to its retained range) up to its current end, in offset
+    /// order per partition. Gives up after `timeout`, returning what it read.
+    public func read(
+        topic: String, partitions: [Int32], timeout: Duration = .seconds(60),
+        start: (_ low: Int64, _ high: Int64) -> Int64 = { low, _ in low }
+    ) async throws -> [KafkaMessage] {
+        let configuration = KafkaConsumerConfiguration(client: client, groupId: "inlet-snapshot-reader")
+        let probe = try KafkaConsumer(configuration: configuration, topics: [], logger: logger)
+        var ends: [Int32: Int64] = [:]
+        var starts: [TopicPartition] = []
+        do {
+            for partition in partitions {
+                let (low, high) = try await probe.watermarks(topic: topic, partition: partition)
+                let first = min(max(low, start(low, high)), high)
+                if high > first {
+                    ends[partition] = high
+                    starts.append(TopicPartition(topic: topic, partition: partition, offset: first))
+                }
+            }
+        } catch {
+            await probe.close()
+            throw error
+        }
+        await probe.close()
+        guard !starts.isEmpty else { return [] }
+        let reader = try KafkaConsumer(assigning: starts, configuration: configuration, logger: logger)
+        var messages: [KafkaMessage] = []
+        let deadline = ContinuousClock.now + timeout
+        do {
+            while !ends.isEmpty && ContinuousClock.now < deadline {
+                for case .message(let message) in try await reader.poll(maxMessages: 5000, timeout: .milliseconds(200)) {
+                    guard let end = ends[message.partition] else { continue }
+                    if message.offset < end { messages.append(message) }
+                    if message.offset + 1 >= end { ends[message.partition] = nil }
+                }
+            }
+        } catch {
+            await reader.close()
+            throw error
+        }
+        await reader.close()
+        if !ends.isEmpty { logger.warning("snapshot of \(topic) incomplete after \(timeout): partitions \(ends.keys.sorted()) not read to the end") }
+        return messages
+    }
+}
