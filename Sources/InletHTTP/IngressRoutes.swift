@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import InletConnectors
-import InletConnectors
 import InletKafka
 import InletPipeline
 import Logging
@@ -13,7 +12,7 @@ import NIOCore
 struct IngressRoutes: Sendable {
     let topics: InletTopics
     let configuration: IngressConfiguration
-    let producer: KafkaProducer
+    let appender: IngressAppender
     let subscriptions: SubscriptionDirectory
     /// Present when webhook responses from `handle` are supported (needs the workspace).
     let replies: ReplyWaiter?
@@ -37,6 +36,15 @@ struct IngressRoutes: Sendable {
     private func webhook(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let token = context.parameters.get("token") ?? ""
         guard let subscription = subscriptions.subscription(forToken: token) else {
+            if !subscriptions.isLoaded {
+                // The token may belong to a subscription not read yet; senders such as GitHub
+                // do not redeliver after a 404, so ask for a retry instead.
+                throw ProblemDetails(
+                    .serviceUnavailable, title: "Starting",
+                    detail: "ingress is still loading its subscriptions; nothing was accepted, retry after 1 s",
+                    headers: [.retryAfter: "1"]
+                )
+            }
             throw ProblemDetails(.notFound, title: "Unknown webhook", detail: "no active subscription has this webhook URL; it may have been deleted")
         }
         let body = try await collectBody(request)
@@ -52,18 +60,18 @@ struct IngressRoutes: Sendable {
         )
         let accepted = Response.json(["status": "accepted", "requestId": .string(raw.requestId)])
         if subscription.status == .pending, let handshakes {
-            try await producer.appendOrUnavailable(KafkaRecord(topic: topics.ingress, key: subscription.id, value: raw.encoded()))
+            try await appender.append(KafkaRecord(topic: topics.ingress, key: subscription.id, value: raw.encoded()))
             guard let response = await handshakes.response(for: subscription, request: raw) else { return accepted }
             return Self.httpResponse(status: response.status, headers: response.headers, body: response.body, contentType: response.contentType)
         }
         guard let replies, replies.isReady, mayRespond(subscription) else {
-            try await producer.appendOrUnavailable(KafkaRecord(topic: topics.ingress, key: subscription.id, value: raw.encoded()))
+            try await appender.append(KafkaRecord(topic: topics.ingress, key: subscription.id, value: raw.encoded()))
             return accepted
         }
         raw.replyExpected = true
         let appended = raw
         let reply = try await replies.reply(to: raw.requestId, timeout: configuration.replyTimeout) {
-            try await producer.appendOrUnavailable(KafkaRecord(topic: topics.ingress, key: subscription.id, value: appended.encoded()))
+            try await appender.append(KafkaRecord(topic: topics.ingress, key: subscription.id, value: appended.encoded()))
         }
         guard let reply else { return accepted }
         return Self.httpResponse(status: reply.status, headers: reply.headers, body: reply.body, contentType: reply.contentType)
@@ -106,7 +114,7 @@ struct IngressRoutes: Sendable {
             receivedAt: Date(),
             requestId: UUID().uuidString.lowercased()
         )
-        try await producer.appendOrUnavailable(KafkaRecord(topic: topics.ingressAppEvents, key: message.kafkaKey, value: message.encoded()))
+        try await appender.append(KafkaRecord(topic: topics.ingressAppEvents, key: message.kafkaKey, value: message.encoded()))
         return .json(["status": "accepted", "requestId": .string(message.requestId ?? ""), "events": .integer(Int64(message.events.count))])
     }
 

@@ -30,11 +30,13 @@ public struct IngressServer: Sendable {
 
     public init(
         configuration: IngressConfiguration, topics: InletTopics, producer: KafkaProducer, subscriptions: SubscriptionDirectory,
-        admin: AdminSetup? = nil, replies: ReplyWaiter? = nil, handshakes: PendingHandshakes? = nil, logger: Logger
+        admin: AdminSetup? = nil, replies: ReplyWaiter? = nil, handshakes: PendingHandshakes? = nil, backlog: BacklogGuard? = nil,
+        logger: Logger
     ) {
         self.configuration = configuration
         routes = IngressRoutes(
-            topics: topics, configuration: configuration, producer: producer, subscriptions: subscriptions, replies: replies,
+            topics: topics, configuration: configuration,
+            appender: IngressAppender(producer: producer, backlog: backlog, retryAfterSeconds: 1), subscriptions: subscriptions, replies: replies,
             workspace: admin?.workspace, handshakes: handshakes
         )
         self.admin = admin.map {
@@ -50,7 +52,23 @@ public struct IngressServer: Sendable {
     public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: ProblemMiddleware())
+        // Liveness: the process answers. Readiness: it can tell a valid webhook from an
+        // unknown one, i.e. its tables are loaded (until then webhooks get 503 + Retry-After).
         router.get("/health") { _, _ in Response.json(["status": "ok"]) }
+        let subscriptions = routes.subscriptions
+        let connections = admin?.connections
+        router.get("/health/ready") { _, _ in
+            let loading = [
+                subscriptions.isLoaded ? nil : "subscriptions",
+                connections.map { $0.isLoaded ? nil : "connections" } ?? nil,
+            ].compactMap { $0 }
+            if loading.isEmpty { return Response.json(["status": "ready"]) }
+            throw ProblemDetails(
+                .serviceUnavailable, title: "Not ready",
+                detail: "still loading \(loading.joined(separator: " and ")) from Kafka; retry after 1 s",
+                headers: [.retryAfter: "1"]
+            )
+        }
         routes.register(on: router)
         admin?.register(on: router)
         return Application(

@@ -68,9 +68,10 @@ extension KafkaProducer {
     /// Appends `record` and waits for the broker's acknowledgement; when none comes, a 503
     /// with `Retry-After` saying nothing was stored. The one place HTTP turns a failed append
     /// into an answer.
-    func appendOrUnavailable(_ record: KafkaRecord) async throws {
+    @discardableResult
+    func appendOrUnavailable(_ record: KafkaRecord) async throws -> KafkaDeliveryReport {
         do {
-            try await send(record)
+            return try await send(record)
         } catch {
             throw ProblemDetails(
                 .serviceUnavailable, title: "Broker unavailable",

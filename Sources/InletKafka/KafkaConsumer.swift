@@ -21,8 +21,16 @@ public final class KafkaConsumer: Sendable {
 
     /// Creates a consumer and subscribes it to `topics` (none: it only answers metadata
     /// questions such as `watermarks`).
-    public init(configuration: KafkaConsumerConfiguration, topics: [String], logger: Logger) throws {
-        client = try RDKafkaClient(role: .consumer, properties: configuration.librdkafkaProperties, logger: logger, rebalance: true)
+    ///
+    /// With `defersRevocation`, revoked partitions stay this member's until
+    /// `releaseRevokedPartitions()` is called, and `poll` returns right after a revocation: the
+    /// caller finishes and commits what it took from them first, so no new owner reads them
+    /// while it still works on them. The group's rebalance waits for the release (bounded by
+    /// `max.poll.interval.ms`).
+    public init(configuration: KafkaConsumerConfiguration, topics: [String], logger: Logger, defersRevocation: Bool = false) throws {
+        client = try RDKafkaClient(
+            role: .consumer, properties: configuration.librdkafkaProperties, logger: logger, rebalance: true, defersRevocation: defersRevocation
+        )
         self.logger = logger
         rd_kafka_poll_set_consumer(client.handle)
         if topics.isEmpty { return }
@@ -55,7 +63,8 @@ public final class KafkaConsumer: Sendable {
 
     /// Waits until at least one message or rebalance is available (or `timeout` passes, or
     /// the task is cancelled), then returns up to `maxMessages` messages available without
-    /// further waiting, with rebalances in order. Returns `[]` on timeout or cancellation.
+    /// further waiting, with rebalances (and end-of-partition events, when configured) in
+    /// order. Returns `[]` on timeout or cancellation.
     public func poll(maxMessages: Int = 500, timeout: Duration = .milliseconds(500)) async throws -> [KafkaConsumerEvent] {
         let cancelled = CancellationFlag()
         let timeoutMilliseconds = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
@@ -74,17 +83,35 @@ public final class KafkaConsumer: Sendable {
         if closed.withLock({ $0 }) { throw KafkaError(kind: .shutdown, message: "the consumer is closed") }
         var events: [KafkaConsumerEvent] = []
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeoutMilliseconds) * 1_000_000
-        var waitMilliseconds: Int32 = 50
+        var waitMilliseconds = Int32(min(50, timeoutMilliseconds))
         while events.count < maxMessages {
+            // A deferred revocation must be released before anything else is read.
+            if client.callbacks.isRevocationPending { break }
             let message = rd_kafka_consumer_poll(client.handle, waitMilliseconds)
-            events += client.callbacks.takeRebalances().map(KafkaConsumerEvent.rebalance)
+            let rebalances = client.callbacks.takeRebalances()
+            events += rebalances.map(KafkaConsumerEvent.rebalance)
+            if client.callbacks.isRevocationPending {
+                // The rebalance callback ran inside this poll. With the eager protocol every
+                // partition is revoked, so a message returned with it is not ours to process:
+                // left uncommitted, the next owner reads it.
+                if let message { rd_kafka_message_destroy(message) }
+                break
+            }
             if let message {
                 defer { rd_kafka_message_destroy(message) }
                 let error = message.pointee.err
                 if error == RD_KAFKA_RESP_ERR_NO_ERROR {
                     events.append(.message(MessageReader.read(message)))
+                } else if error == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    let raw = message.pointee
+                    let topic = raw.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+                    events.append(.endOfPartition(TopicPartition(topic: topic, partition: raw.partition, offset: raw.offset)))
                 } else if let fatal = client.fatalError() {
                     throw fatal
+                } else if error == RD_KAFKA_RESP_ERR__MAX_POLL_EXCEEDED {
+                    logger.error(
+                        "consumer: \(KafkaError.text(of: error.rawValue)); this member left its group and its partitions go to others. Processing between polls took longer than max.poll.interval.ms: lower the batch size or duration, or raise the interval"
+                    )
                 } else {
                     logger.debug("consumer: \(KafkaError.text(of: error.rawValue))")
                 }
@@ -151,6 +178,39 @@ public final class KafkaConsumer: Sendable {
         if let error { throw error }
     }
 
+    /// The consumer's current position in `partitions`: per partition, the offset of the next
+    /// message `poll` will return (`offset` nil when not known yet, e.g. before the first
+    /// message). Unlike "last message + 1", it moves past transaction markers the consumer
+    /// read. Answered locally, without asking the broker; all offsets nil once closed.
+    public func positions(_ partitions: [TopicPartition]) -> [TopicPartition] {
+        let unknown = partitions.map(\.withoutOffset)
+        // Holding the lock keeps `close()` from destroying the handle during the call.
+        return closed.withLock { closed -> [TopicPartition] in
+            if closed { return unknown }
+            return TopicPartitionList.with(unknown) { list in
+                guard rd_kafka_position(client.handle, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return unknown }
+                return TopicPartitionList.read(list)
+            }
+        }
+    }
+
+    /// Completes a deferred revocation (see `init(configuration:topics:logger:defersRevocation:)`):
+    /// the revoked partitions are given up and the group's rebalance goes on.
+    public func releaseRevokedPartitions() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            pollQueue.async { [self] in
+                if !closed.withLock({ $0 }) { client.releaseRevokedPartitions() }
+                continuation.resume()
+            }
+        }
+    }
+
+    /// The low and high watermarks of a partition as last seen in this consumer's fetch
+    /// responses (no request to the broker); `nil` before it fetched the partition.
+    public func cachedWatermarks(topic: String, partition: Int32) -> (low: Int64, high: Int64)? {
+        client.cachedWatermarks(topic: topic, partition: partition)
+    }
+
     /// The low and high watermark offsets of a partition, asked of the broker
     /// (high: the offset the next message will get). `high - committed` is the lag.
     public func watermarks(topic: String, partition: Int32) async throws -> (low: Int64, high: Int64) {
@@ -178,6 +238,9 @@ public final class KafkaConsumer: Sendable {
         guard !wasClosed else { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             pollQueue.async { [client] in
+                // Nobody is left to release a revocation: closing releases at once.
+                client.callbacks.stopDeferringRevocations()
+                client.releaseRevokedPartitions()
                 rd_kafka_consumer_close(client.handle)
                 client.destroy()
                 continuation.resume()

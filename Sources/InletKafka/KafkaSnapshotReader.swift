@@ -19,7 +19,9 @@ public struct KafkaSnapshotReader: Sendable {
         topic: String, partitions: [Int32], timeout: Duration = .seconds(60),
         start: (_ low: Int64, _ high: Int64) -> Int64 = { low, _ in low }
     ) async throws -> [KafkaMessage] {
-        let configuration = KafkaConsumerConfiguration(client: client, groupId: "inlet-snapshot-reader")
+        // End-of-partition events finish partitions whose last offsets are transaction
+        // markers or compacted away, which no message ever reaches.
+        let configuration = KafkaConsumerConfiguration(client: client, groupId: "inlet-snapshot-reader", reportEndOfPartition: true)
         let probe = try KafkaConsumer(configuration: configuration, topics: [], logger: logger)
         var ends: [Int32: Int64] = [:]
         var starts: [TopicPartition] = []
@@ -39,14 +41,27 @@ public struct KafkaSnapshotReader: Sendable {
         await probe.close()
         guard !starts.isEmpty else { return [] }
         let reader = try KafkaConsumer(assigning: starts, configuration: configuration, logger: logger)
+        var progress = PartitionCatchUp(targets: ends)
         var messages: [KafkaMessage] = []
         let deadline = ContinuousClock.now + timeout
         do {
-            while !ends.isEmpty && ContinuousClock.now < deadline {
-                for case .message(let message) in try await reader.poll(maxMessages: 5000, timeout: .milliseconds(200)) {
-                    guard let end = ends[message.partition] else { continue }
-                    if message.offset < end { messages.append(message) }
-                    if message.offset + 1 >= end { ends[message.partition] = nil }
+            while !progress.isCaughtUp && ContinuousClock.now < deadline {
+                for event in try await reader.poll(maxMessages: 5000, timeout: .milliseconds(200)) {
+                    switch event {
+                    case .message(let message):
+                        guard let end = ends[message.partition], !progress.hasCaughtUp(partition: message.partition) else { continue }
+                        if message.offset < end { messages.append(message) }
+                        progress.delivered(partition: message.partition, offset: message.offset)
+                    case .endOfPartition(let end):
+                        if let offset = end.offset { progress.reachedEnd(partition: end.partition, offset: offset) }
+                    case .rebalance:
+                        break
+                    }
+                }
+                // The poll that consumes a trailing transaction marker returns nothing, yet
+                // moves the position past it.
+                for position in reader.positions(starts) {
+                    progress.position(partition: position.partition, offset: position.offset)
                 }
             }
         } catch {
@@ -54,7 +69,8 @@ public struct KafkaSnapshotReader: Sendable {
             throw error
         }
         await reader.close()
-        if !ends.isEmpty { logger.warning("snapshot of \(topic) incomplete after \(timeout): partitions \(ends.keys.sorted()) not read to the end") }
+        let remaining = progress.remaining
+        if !remaining.isEmpty { logger.warning("snapshot of \(topic) incomplete after \(timeout): partitions \(remaining) not read to the end") }
         return messages
     }
 }

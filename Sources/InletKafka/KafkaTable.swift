@@ -16,8 +16,11 @@ public final class KafkaTable<Value: Sendable>: Service, Sendable {
         var caughtUp = false
         var waiters: [CheckedContinuation<Void, Never>] = []
         var failure: KafkaError?
-        /// Per partition, the offset after the last applied message.
+        /// Per partition, the position of the reader: every offset below it is applied or
+        /// holds nothing to apply (a transaction marker, a compacted record).
         var positions: [Int32: Int64] = [:]
+        /// Each key's origin (and, when republishing, its latest raw copy).
+        var log: TableLog
     }
 
     private let topic: String
@@ -25,15 +28,18 @@ public final class KafkaTable<Value: Sendable>: Service, Sendable {
     private let decode: Decode
     private let onChange: (@Sendable (String, Value?) -> Void)?
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     /// - Parameters:
+    ///   - keepsCopies: keep each key's raw latest value so that `copiesDue` can republish it
+    ///     (a broker that trims by size, see `TableLog`).
     ///   - onChange: called (on the table's reader task) after each applied change, with the
     ///     key and its new value (`nil`: removed).
     public init(
-        topic: String, configuration: KafkaClientConfiguration, logger: Logger,
+        topic: String, configuration: KafkaClientConfiguration, logger: Logger, keepsCopies: Bool = false,
         onChange: (@Sendable (String, Value?) -> Void)? = nil, decode: @escaping Decode
     ) {
+        self.state = Mutex(State(log: TableLog(keepsCopies: keepsCopies)))
         self.topic = topic
         self.configuration = configuration
         self.decode = decode
@@ -51,6 +57,15 @@ public final class KafkaTable<Value: Sendable>: Service, Sendable {
     /// A copy of the whole table.
     public func snapshot() -> [String: Value] {
         state.withLock { $0.values }
+    }
+
+    /// The topic this table reads.
+    public var topicName: String { topic }
+
+    /// Copies to produce of every key whose latest copy has at least `bytes` bytes or
+    /// `messages` messages after it on its partition (only with `keepsCopies`).
+    public func copiesDue(afterBytes bytes: Int, afterMessages messages: Int) -> [KafkaRecord] {
+        state.withLock { $0.log.copiesDue(topic: topic, afterBytes: bytes, afterMessages: messages) }
     }
 
     /// Whether the initial load reached the end of the topic as it was at start.
@@ -77,7 +92,7 @@ public final class KafkaTable<Value: Sendable>: Service, Sendable {
         let targets = try await ends()?.targets ?? [:]
         let deadline = ContinuousClock.now + timeout
         while true {
-            let reached = state.withLock { state in targets.allSatisfy { state.positions[$0.key, default: 0] >= $0.value } }
+            let reached = state.withLock { PartitionCatchUp(targets: targets, positions: $0.positions).isCaughtUp }
             if reached { return }
             if let failure = state.withLock({ $0.failure }) { throw failure }
             guard ContinuousClock.now < deadline else {
@@ -137,19 +152,22 @@ public final class KafkaTable<Value: Sendable>: Service, Sendable {
     }
 
     private func follow() async throws {
+        // End-of-partition events finish partitions whose last offsets are compacted away.
         let consumerConfiguration = KafkaConsumerConfiguration(
-            client: configuration, groupId: "inlet-table-\(UUID().uuidString)", offsetReset: .earliest
+            client: configuration, groupId: "inlet-table-\(UUID().uuidString)", offsetReset: .earliest,
+            reportEndOfPartition: true
         )
-        guard let (partitionCount, initialTargets) = try await ends() else {
+        guard let (partitionCount, targets) = try await ends() else {
             throw KafkaError(kind: .admin, message: "topic '\(topic)' does not exist; create it first (`inlet topics create`)")
         }
-        var targets = initialTargets
+        // The initial load is done once every partition reaches its end at start; the
+        // positions it gathers are what `sync` compares against later ends.
+        var progress = PartitionCatchUp(targets: targets)
 
-        let consumer = try KafkaConsumer(
-            assigning: (0..<Int32(partitionCount)).map { TopicPartition(topic: topic, partition: $0) },
-            configuration: consumerConfiguration, logger: logger
-        )
-        markCaughtUpIf(targets.isEmpty)
+        let partitions = (0..<Int32(partitionCount)).map { TopicPartition(topic: topic, partition: $0) }
+        let consumer = try KafkaConsumer(assigning: partitions, configuration: consumerConfiguration, logger: logger)
+        var loaded = progress.isCaughtUp
+        if loaded { markCaughtUp() }
         while !Task.isCancelled {
             let events: [KafkaConsumerEvent]
             do {
@@ -158,13 +176,27 @@ public final class KafkaTable<Value: Sendable>: Service, Sendable {
                 await consumer.close()
                 throw error
             }
-            for case .message(let message) in events {
-                apply(message)
-                advance(message)
-                if let target = targets[message.partition], message.offset + 1 >= target {
-                    targets[message.partition] = nil
-                    markCaughtUpIf(targets.isEmpty)
+            for event in events {
+                switch event {
+                case .message(let message):
+                    apply(message)
+                    progress.delivered(partition: message.partition, offset: message.offset)
+                case .endOfPartition(let end):
+                    if let offset = end.offset { progress.reachedEnd(partition: end.partition, offset: offset) }
+                case .rebalance:
+                    break
                 }
+            }
+            // Asked after every poll, empty ones included: the poll that consumes a trailing
+            // transaction marker returns nothing, yet moves the position past it.
+            for position in consumer.positions(partitions) {
+                progress.position(partition: position.partition, offset: position.offset)
+            }
+            let positions = progress.positions
+            state.withLock { $0.positions = positions }
+            if !loaded && progress.isCaughtUp {
+                loaded = true
+                markCaughtUp()
             }
         }
         await consumer.close()
@@ -175,6 +207,10 @@ public final class KafkaTable<Value: Sendable>: Service, Sendable {
             logger.warning("table \(topic): message without key at \(message.partition)@\(message.offset) ignored")
             return
         }
+        let verdict = state.withLock {
+            $0.log.read(key: key, value: message.value, headers: message.headers, partition: message.partition, offset: message.offset)
+        }
+        guard verdict == .apply else { return }
         let newValue: Value?
         if let data = message.value {
             do {
@@ -190,12 +226,7 @@ public final class KafkaTable<Value: Sendable>: Service, Sendable {
         onChange?(key, newValue)
     }
 
-    private func advance(_ message: KafkaMessage) {
-        state.withLock { $0.positions[message.partition] = message.offset + 1 }
-    }
-
-    private func markCaughtUpIf(_ condition: Bool) {
-        guard condition else { return }
+    private func markCaughtUp() {
         let waiters = state.withLock { state in
             state.caughtUp = true
             defer { state.waiters.removeAll() }

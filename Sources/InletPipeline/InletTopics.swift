@@ -42,6 +42,20 @@ public struct InletTopics: Sendable, Hashable {
         ]
     }
 
+    /// Every topic as the embedded broker gets them: the two tables have four times the
+    /// partitions, since that broker keeps about 5 MiB per partition and does not compact, so
+    /// the live records of a table must fit in its partitions (re-published before they are
+    /// trimmed). With 8 partitions: 32 per table, room for about 200,000 subscriptions of
+    /// 566 B. Readers learn a table's partition count from the broker.
+    public var allForEmbeddedBroker: [KafkaTopicSpec] {
+        all.map { spec in
+            guard spec.name == subscriptions || spec.name == connections else { return spec }
+            var table = spec
+            table.partitions = partitions * 4
+            return table
+        }
+    }
+
     /// The topic name for a message type's unprefixed topic name (`"ingress"`).
     public func named(_ unprefixed: String) -> String { prefix + unprefixed }
 }

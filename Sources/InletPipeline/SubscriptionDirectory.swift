@@ -9,25 +9,37 @@ import Synchronization
 public final class SubscriptionDirectory: Service, Sendable {
     private let table: KafkaTable<SubscriptionRecord>
     private let tokens: TokenIndex
+    private let republisher: TableRepublisher<SubscriptionRecord>?
 
-    public init(topics: InletTopics, client: KafkaClientConfiguration, logger: Logger) {
+    /// - Parameter republishing: the retention of a broker that trims by size (the embedded
+    ///   one); when given, this directory also re-publishes subscriptions before it could trim
+    ///   them (one process per broker is enough; more only write more copies).
+    public init(topics: InletTopics, client: KafkaClientConfiguration, logger: Logger, republishing: PartitionRetention? = nil) {
         let tokens = TokenIndex()
         self.tokens = tokens
-        table = KafkaTable(
-            topic: topics.subscriptions, configuration: client, logger: logger,
+        let table = KafkaTable(
+            topic: topics.subscriptions, configuration: client, logger: logger, keepsCopies: republishing != nil,
             onChange: { id, record in tokens.update(id: id, token: record.flatMap { $0.isLive ? $0.webhookToken : nil }) },
             decode: { try SubscriptionRecord.decoded(from: $0) }
         )
+        self.table = table
+        republisher = republishing.map {
+            TableRepublisher(table: table, client: client, retention: $0, logger: logger)
+        }
     }
 
     public func run() async throws {
-        try await table.run()
+        try await table.run(republishing: republisher)
     }
 
     /// Waits until the initial load is complete.
     public func waitUntilLoaded() async throws {
         try await table.waitUntilCaughtUp()
     }
+
+    /// Whether the initial load reached the end of the topic (until then an unknown token
+    /// may belong to a subscription not read yet).
+    public var isLoaded: Bool { table.isCaughtUp }
 
     /// Waits until every subscription write made so far is visible here.
     public func sync(timeout: Duration = .seconds(30)) async throws { try await table.sync(timeout: timeout) }

@@ -14,10 +14,13 @@ public struct WorkerSettings: Sendable {
         self.maxBatchSize = maxBatchSize
     }
 
+    /// The consumer group of a role: `<prefix><role>`.
+    public func groupId(role: String) -> String { "\(topics.prefix)\(role)" }
+
     /// The loop configuration for a role's consumer group (`<prefix><role>`).
     public func processor(role: String, inputs: [String]) -> StreamProcessorConfiguration {
         StreamProcessorConfiguration(
-            consumer: KafkaConsumerConfiguration(client: client, groupId: "\(topics.prefix)\(role)"),
+            consumer: KafkaConsumerConfiguration(client: client, groupId: groupId(role: role)),
             producer: producer,
             topics: inputs,
             guarantee: guarantee,

@@ -31,6 +31,8 @@ struct ConsumerGroupTests {
                         case .assigned(let partitions): assignment.withLock { $0 = Set(partitions.map(\.withoutOffset)) }
                         case .revoked: assignment.withLock { $0 = [] }
                         }
+                    case .endOfPartition:
+                        break
                     }
                 }
                 received.withLock { $0 += batch }

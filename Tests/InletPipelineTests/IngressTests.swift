@@ -19,7 +19,7 @@ struct IngressHarness {
 
     init() throws {
         var logger = Logger(label: "inlet.test")
-        logger.logLevel = .critical
+        logger.logLevel = ProcessInfo.processInfo.environment["INLET_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
         self.logger = logger
         cluster = try EmbeddedKafkaCluster(logger: logger)
         topics = InletTopics(prefix: "t\(UUID().uuidString.prefix(6)).", partitions: 2)
@@ -122,16 +122,48 @@ struct IngressTests {
     @Test("an unknown token gets 404 with a problem body and nothing reaches a topic")
     func unknownToken() async throws {
         let harness = try IngressHarness()
-        try await harness.server().application().test(.live) { client in
-            try await client.execute(uri: "/webhooks/nope", method: .post, body: ByteBuffer(string: "{}")) { response in
-                #expect(response.status == .notFound)
-                #expect(response.headers[.contentType] == "application/problem+json")
-                let problem = try JSONValue(parsing: Data(buffer: response.body))
-                #expect(problem["status"] == 404)
-                #expect(problem["detail"]?.stringValue?.isEmpty == false)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await harness.subscriptions.run() }
+            try await harness.subscriptions.waitUntilLoaded()
+            try await harness.server().application().test(.live) { client in
+                try await client.execute(uri: "/webhooks/nope", method: .post, body: ByteBuffer(string: "{}")) { response in
+                    #expect(response.status == .notFound)
+                    #expect(response.headers[.contentType] == "application/problem+json")
+                    let problem = try JSONValue(parsing: Data(buffer: response.body))
+                    #expect(problem["status"] == 404)
+                    #expect(problem["detail"]?.stringValue?.isEmpty == false)
+                }
             }
+            tasks.cancelAll()
         }
         #expect(try await harness.messageCount(harness.topics.ingress) == 0)
+        await harness.stop()
+    }
+
+    @Test("until its subscriptions are loaded, ingress answers webhooks and /health/ready with 503 + Retry-After, never 404; /health stays 200")
+    func notReadyUntilLoaded() async throws {
+        let harness = try IngressHarness()
+        try await harness.addSubscription(id: "sub-1", token: "tok-early")
+        try await harness.server().application().test(.live) { client in
+            try await client.execute(uri: "/webhooks/tok-early", method: .post, body: ByteBuffer(string: "{}")) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[.retryAfter] == "1")
+                #expect(response.headers[.contentType] == "application/problem+json")
+            }
+            try await client.execute(uri: "/health/ready", method: .get) { #expect($0.status == .serviceUnavailable) }
+            try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
+            #expect(try await harness.messageCount(harness.topics.ingress) == 0, "nothing was appended")
+
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await harness.subscriptions.run() }
+                try await harness.subscriptions.waitUntilLoaded()
+                try await eventually { harness.subscriptions.subscription(forToken: "tok-early") != nil }
+                try await client.execute(uri: "/health/ready", method: .get) { #expect($0.status == .ok) }
+                try await client.execute(uri: "/webhooks/tok-early", method: .post, body: ByteBuffer(string: "{}")) { #expect($0.status == .ok) }
+                try await client.execute(uri: "/webhooks/nope", method: .post, body: ByteBuffer(string: "{}")) { #expect($0.status == .notFound) }
+                tasks.cancelAll()
+            }
+        }
         await harness.stop()
     }
 

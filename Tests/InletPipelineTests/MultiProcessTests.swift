@@ -26,7 +26,7 @@ struct MultiProcessTests {
         let topics = InletTopics(prefix: "mp\(UUID().uuidString.prefix(4)).", partitions: 8)
         let cluster = try EmbeddedKafkaCluster(logger: logger)
         defer { cluster.stop() }
-        try cluster.createTopics(topics.all)
+        try cluster.createTopics(topics.allForEmbeddedBroker)
         let stub = StubAPI()
         let root = RoleProcess.binary.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -40,7 +40,7 @@ struct MultiProcessTests {
                 "INLET_WORKSPACE": root.path, "INLET_PROCESSING_GUARANTEE": "at-least-once", "INLET_LOG_LEVEL": "warning",
                 "INLET_PUBLIC_URL": "https://hooks.example.com", "INLET_KAFKA_FETCH_WAIT_MAX_MS": "10",
             ]
-            let ingress = try RoleProcess("ingress", arguments: ["ingress", "--port", "0"], environment: environment)
+            let ingress = try RoleProcess("ingress", arguments: ["ingress", "--port", "0", "--embedded-broker"], environment: environment)
             let port = try await ingress.waitForLine(containing: "ingress listening on").split(separator: ":").last.map(String.init) ?? ""
             let base = "http://127.0.0.1:\(port)"
             var handlers = try (0..<2).map { try RoleProcess("handler-\($0)", arguments: ["handler"], environment: environment) }

@@ -21,9 +21,15 @@ final class RDKafkaClient: @unchecked Sendable {
     private let blockingQueue: DispatchQueue
     private let destroyed = Mutex(false)
 
-    init(role: Role, properties: [(String, String)], logger: Logger, deliveryReports: Bool = false, rebalance: Bool = false) throws {
+    /// - Parameter defersRevocation: with `rebalance`, revoked partitions stay assigned until
+    ///   `releaseRevokedPartitions()` is called, so the batch fetched for them can be finished
+    ///   and committed first (the group waits for that call before it rebalances).
+    init(
+        role: Role, properties: [(String, String)], logger: Logger, deliveryReports: Bool = false, rebalance: Bool = false,
+        defersRevocation: Bool = false
+    ) throws {
         let conf = try RDKafkaConfig.make(properties)
-        let callbacks = RDKafkaCallbacks(logger: logger)
+        let callbacks = RDKafkaCallbacks(logger: logger, defersRevocation: defersRevocation)
         let opaque = Unmanaged.passUnretained(callbacks).toOpaque()
         rd_kafka_conf_set_opaque(conf, opaque)
         rd_kafka_conf_set_log_cb(conf, rdKafkaLogCallback)
@@ -92,6 +98,23 @@ final class RDKafkaClient: @unchecked Sendable {
         }.get()
     }
 
+    /// Low and high watermarks as last seen in fetch responses (no request); `nil` until
+    /// this consumer fetched the partition.
+    func cachedWatermarks(topic: String, partition: Int32) -> (low: Int64, high: Int64)? {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        let error = rd_kafka_get_watermark_offsets(handle, topic, partition, &low, &high)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR, low >= 0, high >= 0 else { return nil }
+        return (low, high)
+    }
+
+    /// Gives up the partitions of a deferred revocation (see `defersRevocation`); the group
+    /// then completes its rebalance. Does nothing when no revocation is pending.
+    func releaseRevokedPartitions() {
+        guard callbacks.takePendingRevocation() else { return }
+        rd_kafka_assign(handle, nil)
+    }
+
     /// Destroys the handle. Safe to call more than once.
     func destroy() {
         let alreadyDestroyed = destroyed.withLock { destroyed in
@@ -110,11 +133,38 @@ final class RDKafkaClient: @unchecked Sendable {
 /// The Swift side of librdkafka's callbacks, reached through the configuration opaque.
 final class RDKafkaCallbacks: Sendable {
     let logger: Logger
+    private let defers: Mutex<Bool>
     private let pendingRebalances = Mutex<[KafkaRebalance]>([])
+    private let revocationPending = Mutex(false)
 
-    init(logger: Logger) {
+    init(logger: Logger, defersRevocation: Bool = false) {
         self.logger = logger
+        self.defers = Mutex(defersRevocation)
     }
+
+    /// Whether revocations wait for `releaseRevokedPartitions()`.
+    var defersRevocation: Bool { defers.withLock { $0 } }
+
+    /// From now on revocations are released at once (closing: nobody is left to release them).
+    func stopDeferringRevocations() {
+        defers.withLock { $0 = false }
+    }
+
+    /// Marks a revocation whose `rd_kafka_assign(NULL)` is left to `releaseRevokedPartitions()`.
+    func deferRevocation() {
+        revocationPending.withLock { $0 = true }
+    }
+
+    /// Whether a deferred revocation was pending (and clears it).
+    func takePendingRevocation() -> Bool {
+        revocationPending.withLock { pending in
+            defer { pending = false }
+            return pending
+        }
+    }
+
+    /// Whether a revocation waits for `releaseRevokedPartitions()`.
+    var isRevocationPending: Bool { revocationPending.withLock { $0 } }
 
     func recordRebalance(_ rebalance: KafkaRebalance) {
         pendingRebalances.withLock { $0.append(rebalance) }
@@ -183,7 +233,13 @@ private let rdKafkaRebalanceCallback: @convention(c) (
         callbacks?.recordRebalance(.assigned(list))
     case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
         callbacks?.recordRebalance(.revoked(list))
-        rd_kafka_assign(handle, nil)
+        if let callbacks, callbacks.defersRevocation {
+            // The owner finishes and commits the batch it fetched for these partitions, then
+            // calls `releaseRevokedPartitions()`; until then no new owner can read them.
+            callbacks.deferRevocation()
+        } else {
+            rd_kafka_assign(handle, nil)
+        }
     default:
         callbacks?.logger.warning("rebalance failed: \(KafkaError.text(of: error.rawValue)); dropping the assignment")
         callbacks?.recordRebalance(.revoked(list))

@@ -30,6 +30,9 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
     /// How long processing of one batch may take before the member is removed
     /// (`max.poll.interval.ms`).
     public var maxPollIntervalMilliseconds: Int
+    /// Whether `poll` yields `.endOfPartition` each time the consumer reaches the end of a
+    /// partition (`enable.partition.eof`); for readers that must know when they caught up.
+    public var reportEndOfPartition: Bool
 
     public init(
         client: KafkaClientConfiguration,
@@ -38,7 +41,8 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
         isolationLevel: IsolationLevel = .readCommitted,
         assignmentStrategy: AssignmentStrategy = .range,
         sessionTimeoutMilliseconds: Int = 10_000,
-        maxPollIntervalMilliseconds: Int = 300_000
+        maxPollIntervalMilliseconds: Int = 300_000,
+        reportEndOfPartition: Bool = false
     ) {
         self.client = client
         self.groupId = groupId
@@ -47,6 +51,7 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
         self.assignmentStrategy = assignmentStrategy
         self.sessionTimeoutMilliseconds = sessionTimeoutMilliseconds
         self.maxPollIntervalMilliseconds = maxPollIntervalMilliseconds
+        self.reportEndOfPartition = reportEndOfPartition
     }
 
     var librdkafkaProperties: [(String, String)] {
@@ -61,7 +66,7 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
             // Offsets are stored and committed by the caller once outputs are acknowledged.
             ("enable.auto.commit", "false"),
             ("enable.auto.offset.store", "false"),
-            ("enable.partition.eof", "false"),
+            ("enable.partition.eof", reportEndOfPartition ? "true" : "false"),
         ] + (client.consumerFetchWaitMilliseconds.map { [("fetch.wait.max.ms", String($0))] } ?? [])
             + client.additionalProperties.sorted { $0.key < $1.key }
     }

@@ -17,7 +17,16 @@ import Synchronization
 /// `maxBatchAttempts` failures `run()` throws without committing, and the next owner of the
 /// partitions reads the batch again.
 ///
-/// A rebalance is handled between batches: the batch in progress is finished first.
+/// A batch stops taking messages once it has run for `maxBatchDuration`; what was fetched
+/// and not processed waits for the next batch, with a poll in between, so slow connector
+/// methods never keep the worker from polling for longer than `max.poll.interval.ms`.
+///
+/// Rebalances happen only between batches: partitions are revoked only after every batch
+/// taken from them has been committed (the consumer defers the revocation until this loop
+/// releases it), and what was fetched for them but not processed is left to the next owner.
+///
+/// A consumer whose next message was trimmed by the broker's retention before it was read
+/// logs an error with the count lost and counts it in `messagesLost`.
 public final class StreamProcessor: Service, Sendable {
     private let configuration: StreamProcessorConfiguration
     private let transform: any StreamTransform
@@ -38,7 +47,9 @@ public final class StreamProcessor: Service, Sendable {
     /// Runs until the task is cancelled (or graceful shutdown), or a batch fails
     /// `maxBatchAttempts` times, or the producer is fenced.
     public func run() async throws {
-        let consumer = try KafkaConsumer(configuration: configuration.consumer, topics: configuration.topics, logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: configuration.consumer, topics: configuration.topics, logger: logger, defersRevocation: true
+        )
         let output: Output
         do {
             output = try await makeOutput()
@@ -60,63 +71,120 @@ public final class StreamProcessor: Service, Sendable {
         await output.shutdown()
     }
 
+    /// How long one batch may take messages for: `maxBatchDuration`, and at most a third of
+    /// `max.poll.interval.ms` so that the commit and the next poll fit too.
+    var batchDuration: Duration {
+        min(configuration.maxBatchDuration, .milliseconds(configuration.consumer.maxPollIntervalMilliseconds / 3))
+    }
+
     private func loop(consumer: KafkaConsumer, output: Output) async throws {
+        var pending: [KafkaMessage] = []
+        var continuity = RetentionLossDetector()
         while !Task.isCancelled {
-            let events = try await consumer.poll(maxMessages: configuration.maxBatchSize, timeout: .milliseconds(250))
-            var batch: [KafkaMessage] = []
+            let events = try await consumer.poll(
+                maxMessages: max(1, configuration.maxBatchSize - pending.count),
+                timeout: pending.isEmpty ? .milliseconds(250) : .zero
+            )
             for event in events {
                 switch event {
                 case .message(let message):
-                    batch.append(message)
-                case .rebalance(let rebalance):
-                    try await process(batch, consumer: consumer, output: output)
-                    batch.removeAll()
-                    try await handle(rebalance)
+                    await checkContinuity(of: message, detector: &continuity, consumer: consumer)
+                    pending.append(message)
+                case .rebalance(.assigned(let partitions)):
+                    logger.info("assigned \(partitions.map(\.description).joined(separator: ", "))")
+                    try await transform.partitionsAssigned(partitions)
+                    for committed in (try? await consumer.committed(partitions)) ?? [] {
+                        continuity.start(committed, at: committed.offset)
+                    }
+                case .rebalance(.revoked(let partitions)):
+                    logger.info("revoked \(partitions.map(\.description).joined(separator: ", "))")
+                    // Every batch taken so far is committed; what was fetched and not
+                    // processed is the next owner's to read.
+                    let revoked = Set(partitions.map(\.withoutOffset))
+                    pending.removeAll { revoked.contains(TopicPartition(topic: $0.topic, partition: $0.partition)) }
+                    revoked.forEach { continuity.stop($0) }
+                    await transform.partitionsRevoked(partitions)
+                    await consumer.releaseRevokedPartitions()
+                case .endOfPartition:
+                    break
                 }
             }
-            try await process(batch, consumer: consumer, output: output)
+            if !pending.isEmpty {
+                let processed = try await process(pending, consumer: consumer, output: output)
+                pending.removeFirst(processed)
+            }
         }
     }
 
-    private func handle(_ rebalance: KafkaRebalance) async throws {
-        switch rebalance {
-        case .assigned(let partitions):
-            logger.info("assigned \(partitions.map(\.description).joined(separator: ", "))")
-            try await transform.partitionsAssigned(partitions)
-        case .revoked(let partitions):
-            logger.info("revoked \(partitions.map(\.description).joined(separator: ", "))")
-            await transform.partitionsRevoked(partitions)
+    /// Counts and reports messages trimmed by retention before this consumer read them.
+    private func checkContinuity(of message: KafkaMessage, detector: inout RetentionLossDetector, consumer: KafkaConsumer) async {
+        let partition = TopicPartition(topic: message.topic, partition: message.partition)
+        guard let gap = detector.read(partition, offset: message.offset) else { return }
+        let low: Int64
+        if let cached = consumer.cachedWatermarks(topic: message.topic, partition: message.partition) {
+            low = cached.low
+        } else if let asked = try? await consumer.watermarks(topic: message.topic, partition: message.partition) {
+            low = asked.low
+        } else {
+            return
         }
+        let lost = RetentionLossDetector.lost(in: gap, lowWatermark: low)
+        guard lost > 0 else { return }
+        statistics.withLock { $0.messagesLost += Int(lost) }
+        logger.error(
+            "\(lost) messages of \(partition) (offsets \(gap.offsets.lowerBound)..<\(gap.offsets.lowerBound + lost)) were removed by the broker's retention before this consumer group read them; they are lost",
+            metadata: ["kafka.topic": "\(message.topic)", "kafka.partition": "\(message.partition)", "inlet.lost": "\(lost)"]
+        )
     }
 
     // MARK: - One batch
 
-    private func process(_ batch: [KafkaMessage], consumer: KafkaConsumer, output: Output) async throws {
-        guard !batch.isEmpty else { return }
+    /// Processes a batch taken from the front of `pending` (as many messages as fit in the
+    /// batch duration, at least one) and commits it; returns how many messages it took.
+    private func process(_ pending: [KafkaMessage], consumer: KafkaConsumer, output: Output) async throws -> Int {
+        var taken: Int? = nil
         var attempt = 1
         while true {
+            var attempted = 0
             do {
-                try await attemptBatch(batch, consumer: consumer, output: output)
+                let count = try await attemptBatch(pending, count: taken, attempted: &attempted, consumer: consumer, output: output)
                 await transform.batchCommitted()
                 statistics.withLock { $0.batchesCommitted += 1 }
-                return
+                return count
             } catch let error as KafkaError where error.kind == .fatal {
                 throw error
             } catch {
                 statistics.withLock { $0.batchesRolledBack += 1 }
                 await transform.batchAborted()
                 guard attempt < configuration.maxBatchAttempts, !Task.isCancelled else { throw error }
-                logger.warning("batch of \(batch.count) rolled back (attempt \(attempt)): \(error); retrying")
+                // The retry takes the same messages (those attempted, at least one), so the
+                // batch does not shrink or grow between attempts.
+                taken = taken ?? max(1, attempted)
+                logger.warning("batch of \(taken!) rolled back (attempt \(attempt)): \(error); retrying")
                 try await Task.sleep(for: .milliseconds(100 * (1 << min(attempt, 6))))
                 attempt += 1
             }
         }
     }
 
-    private func attemptBatch(_ batch: [KafkaMessage], consumer: KafkaConsumer, output: Output) async throws {
+    /// Runs the transform over the first `count` messages (or, when `nil`, over as many as
+    /// fit in the batch duration) and makes the outputs and offsets durable.
+    private func attemptBatch(
+        _ pending: [KafkaMessage], count: Int?, attempted: inout Int, consumer: KafkaConsumer, output: Output
+    ) async throws -> Int {
         var records: [KafkaRecord] = []
-        for message in batch {
-            records += try await transform.process(message)
+        let deadline = ContinuousClock.now + batchDuration
+        let limit = min(count ?? pending.count, pending.count)
+        var index = 0
+        while index < limit {
+            attempted = index + 1
+            records += try await transform.process(pending[index])
+            index += 1
+            if count == nil && ContinuousClock.now >= deadline { break }
+        }
+        let batch = pending[..<index]
+        if index < pending.count && count == nil {
+            logger.info("batch stopped after \(index) messages and \(batchDuration); \(pending.count - index) wait for the next batch")
         }
         let offsets = Self.nextOffsets(of: batch)
         statistics.withLock {
@@ -141,6 +209,7 @@ public final class StreamProcessor: Service, Sendable {
         case .transactional(let producer):
             try await runTransaction(producer: producer, consumer: consumer, records: records, offsets: offsets)
         }
+        return index
     }
 
     private func runTransaction(
@@ -187,7 +256,7 @@ public final class StreamProcessor: Service, Sendable {
 
     // MARK: - Offsets
 
-    static func nextOffsets(of batch: [KafkaMessage]) -> [TopicPartition] {
+    static func nextOffsets(of batch: some Collection<KafkaMessage>) -> [TopicPartition] {
         var next: [TopicPartition: Int64] = [:]
         for message in batch {
             let key = TopicPartition(topic: message.topic, partition: message.partition)

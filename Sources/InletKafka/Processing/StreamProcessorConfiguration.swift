@@ -7,6 +7,9 @@ public struct StreamProcessorConfiguration: Sendable {
     public var guarantee: ProcessingGuarantee
     /// At most this many input messages per batch (one commit or transaction per batch).
     public var maxBatchSize: Int
+    /// How long one batch keeps taking messages before it is committed (it ends after the
+    /// message in progress); capped at a third of `max.poll.interval.ms`.
+    public var maxBatchDuration: Duration
     /// Prefix of the transactional id (exactly-once); a unique suffix is added per instance.
     public var transactionalIdPrefix: String
     /// How often a failed batch is retried before `run()` gives up and throws.
@@ -21,6 +24,7 @@ public struct StreamProcessorConfiguration: Sendable {
         topics: [String],
         guarantee: ProcessingGuarantee = .atLeastOnce,
         maxBatchSize: Int = 500,
+        maxBatchDuration: Duration = .seconds(30),
         transactionalIdPrefix: String = "inlet",
         maxBatchAttempts: Int = 5,
         beforeCommit: (@Sendable ([TopicPartition]) async throws -> Void)? = nil
@@ -30,6 +34,7 @@ public struct StreamProcessorConfiguration: Sendable {
         self.topics = topics
         self.guarantee = guarantee
         self.maxBatchSize = maxBatchSize
+        self.maxBatchDuration = maxBatchDuration
         self.transactionalIdPrefix = transactionalIdPrefix
         self.maxBatchAttempts = maxBatchAttempts
         self.beforeCommit = beforeCommit

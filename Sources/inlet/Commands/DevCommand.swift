@@ -31,7 +31,7 @@ struct DevCommand: AsyncParsableCommand {
         let workspace = try role.loadWorkspace()
         let cluster = try EmbeddedKafkaCluster(brokers: topicOptions.brokers, logger: logger)
         defer { cluster.stop() }
-        try cluster.createTopics(topics.all)
+        try cluster.createTopics(topics.allForEmbeddedBroker)
         var client = KafkaClientConfiguration(bootstrapServers: [cluster.bootstrapServers], clientId: "inlet-dev")
         client.consumerFetchWaitMilliseconds = Environment.int("INLET_KAFKA_FETCH_WAIT_MAX_MS") ?? 10
         let ingressConfiguration = ingress.configuration
@@ -45,16 +45,20 @@ struct DevCommand: AsyncParsableCommand {
         )
         let adminToken = try RoleOptions.adminToken(allowGenerated: true)
         let producer = try services.ingressProducer()
-        let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger)
-        let connections = ConnectionDirectory(topics: topics, client: client, logger: logger)
+        // The embedded broker trims by size and does not compact: this process re-publishes
+        // the tables' records before they could be trimmed.
+        let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger, republishing: .embeddedBroker)
+        let connections = ConnectionDirectory(topics: topics, client: client, logger: logger, republishing: .embeddedBroker)
         let replies = ReplyWaiter(topics: topics, client: client, logger: logger)
         let scripts = ScriptEngine(configuration: .init(), logger: logger)
         defer { scripts.shutdown() }
+        let backlog = services.backlogGuard()
         let bootstrap = cluster.bootstrapServers
         let summary = workspace.summary
         let server = services.ingress(
             configuration: ingressConfiguration, adminToken: adminToken, producer: producer, subscriptions: subscriptions,
-            connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait
+            connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait,
+            backlog: backlog
         ) { port in
             let banner = Self.banner(bootstrap: bootstrap, host: ingressConfiguration.host, port: port, topics: topics, token: adminToken, workspace: summary)
             FileHandle.standardOutput.write(Data((banner + "\n").utf8))
@@ -66,7 +70,7 @@ struct DevCommand: AsyncParsableCommand {
         do {
             try await RoleServices.run(
                 [
-                    subscriptions, connections, replies,
+                    subscriptions, connections, replies, backlog,
                     services.handler(subscriptions: subscriptions, connections: connections, scripts: scripts),
                     services.dispatcher(routing: try role.routing(topics: topics)), appEvents, server,
                 ],
@@ -109,7 +113,7 @@ struct BrokerCommand: AsyncParsableCommand {
         let logger = Logger(label: "inlet.broker")
         let topics = topicOptions.topics
         let cluster = try EmbeddedKafkaCluster(brokers: topicOptions.brokers, logger: logger)
-        try cluster.createTopics(topics.all)
+        try cluster.createTopics(topics.allForEmbeddedBroker)
         FileHandle.standardOutput.write(Data("bootstrap.servers=\(cluster.bootstrapServers)\n".utf8))
         try await RoleServices.run([UntilShutdown()], logger: logger)
         cluster.stop()

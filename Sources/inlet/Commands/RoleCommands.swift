@@ -31,19 +31,24 @@ struct IngressCommand: AsyncParsableCommand {
             logger: logger
         )
         let producer = try services.ingressProducer()
-        let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger)
-        let connections = ConnectionDirectory(topics: topics, client: client, logger: logger)
+        // Against `inlet broker`, ingress re-publishes the tables' records before the broker
+        // could trim them (it writes connections; the handler writes subscriptions).
+        let retention: PartitionRetention? = ingress.isEmbeddedBroker ? .embeddedBroker : nil
+        let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger, republishing: retention)
+        let connections = ConnectionDirectory(topics: topics, client: client, logger: logger, republishing: retention)
         let replies = ReplyWaiter(topics: topics, client: client, logger: logger)
         let scripts = ScriptEngine(configuration: .init(), logger: logger)
         defer { scripts.shutdown() }
+        let backlog = ingress.isEmbeddedBroker ? services.backlogGuard() : nil
         let server = services.ingress(
             configuration: configuration, adminToken: try RoleOptions.adminToken(allowGenerated: false), producer: producer,
-            subscriptions: subscriptions, connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait
+            subscriptions: subscriptions, connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait,
+            backlog: backlog
         ) { port in
             FileHandle.standardOutput.write(Data("ingress listening on http://\(configuration.host):\(port)\n".utf8))
         }
         do {
-            try await RoleServices.run([subscriptions, connections, replies, server], logger: logger)
+            try await RoleServices.run([subscriptions, connections, replies, server] + (backlog.map { [$0] } ?? []), logger: logger)
         } catch {
             await producer.shutdown()
             throw error

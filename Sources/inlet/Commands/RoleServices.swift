@@ -36,9 +36,23 @@ struct RoleServices {
         )
     }
 
+    /// The backpressure of ingress against the embedded broker's size-based retention: the
+    /// ingress topics may hold at most half of what the broker keeps per partition beyond
+    /// what their consumer groups (the handler, the app-event pass-through) have committed.
+    func backlogGuard() -> BacklogGuard {
+        BacklogGuard(
+            client: client,
+            watches: [
+                .init(topic: topics.ingress, partitions: topics.partitions, groups: [settings.groupId(role: "handler")]),
+                .init(topic: topics.ingressAppEvents, partitions: topics.partitions, groups: [settings.groupId(role: "app-events")]),
+            ],
+            limits: .within(.embeddedBroker), logger: logger
+        )
+    }
+
     func ingress(
         configuration: IngressConfiguration, adminToken: String, producer: KafkaProducer, subscriptions: SubscriptionDirectory,
-        connections: ConnectionDirectory, replies: ReplyWaiter, scripts: ScriptEngine, adminWait: Duration,
+        connections: ConnectionDirectory, replies: ReplyWaiter, scripts: ScriptEngine, adminWait: Duration, backlog: BacklogGuard?,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some Service {
         IngressServer(
@@ -52,6 +66,7 @@ struct RoleServices {
                 runtime: ConnectorRuntime(workspace: workspace, scripts: scripts, logger: logger, apiBaseOverride: apiBaseOverride),
                 connections: connections, vault: vault, logger: logger
             ),
+            backlog: backlog,
             logger: logger
         ).application(onRunning: onRunning)
     }
