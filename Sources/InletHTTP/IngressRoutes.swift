@@ -35,7 +35,14 @@ struct IngressRoutes: Sendable {
 
     private func webhook(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let token = context.parameters.get("token") ?? ""
-        guard let subscription = subscriptions.subscription(forToken: token) else {
+        var found = subscriptions.subscription(forToken: token)
+        if found == nil && subscriptions.isLoaded {
+            // A subscription created a moment ago (its handshake may come while subscribe is
+            // still running) may be stored but not read here yet: catch up before a 404.
+            try? await subscriptions.sync(timeout: .seconds(2))
+            found = subscriptions.subscription(forToken: token)
+        }
+        guard let subscription = found else {
             if !subscriptions.isLoaded {
                 // The token may belong to a subscription not read yet; senders such as GitHub
                 // do not redeliver after a 404, so ask for a retry instead.

@@ -32,45 +32,10 @@ struct WebhookEndToEndTests {
 
     /// Runs the handler, dispatcher, tables and the stand-in API around `body`.
     func withPipeline(_ body: @escaping @Sendable (IngressHarness, StubAPI, any TestClientProtocol) async throws -> Void) async throws {
-        let harness = try IngressHarness()
-        let stub = StubAPI()
-        let workspace = try Self.workspace()
-        let vault = CredentialVault(secret: "end-to-end-test-key")
-        let connections = ConnectionDirectory(topics: harness.topics, client: harness.client, logger: harness.logger)
-        let scripts = ScriptEngine(configuration: .init(timeLimit: .seconds(5)), logger: harness.logger)
-        defer { scripts.shutdown() }
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await stub.run() }
-            try await stub.waitUntilRunning()
-            let runtime = ConnectorRuntime(workspace: workspace, scripts: scripts, logger: harness.logger, apiBaseOverride: stub.baseURL)
-            let settings = WorkerSettings(topics: harness.topics, client: harness.client)
-            let handler = HandlerService(
-                settings: settings, publicURL: "https://hooks.example.com", runtime: runtime, subscriptions: harness.subscriptions,
-                connections: connections, vault: vault, logger: harness.logger
-            )
-            let dispatcher = DispatcherService(settings: settings, routing: EventRouting(topics: harness.topics), workspace: workspace, logger: harness.logger)
-            tasks.addTask { try await harness.subscriptions.run() }
-            tasks.addTask { try await connections.run() }
-            tasks.addTask { try await handler.run() }
-            tasks.addTask { try await dispatcher.run() }
-            let replies = ReplyWaiter(topics: harness.topics, client: harness.client, logger: harness.logger)
-            tasks.addTask { try await replies.run() }
-            let server = IngressServer(
-                configuration: IngressConfiguration(port: 0), topics: harness.topics, producer: harness.producer, subscriptions: harness.subscriptions,
-                admin: AdminSetup(
-                    configuration: AdminConfiguration(token: Self.adminToken, publicURL: "https://hooks.example.com", waitTimeout: .seconds(30)),
-                    workspace: workspace, connections: connections, vault: vault
-                ),
-                replies: replies,
-                handshakes: PendingHandshakes(runtime: runtime, connections: connections, vault: vault, logger: harness.logger),
-                logger: harness.logger
-            )
-            try await server.application().test(.live) { client in
-                try await body(harness, stub, client)
-            }
-            tasks.cancelAll()
+        let pipeline = try TestPipeline()
+        try await pipeline.run { client in
+            try await body(pipeline.harness, pipeline.stub, client)
         }
-        await harness.stop()
     }
 
     func admin(_ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, _ body: JSONValue? = nil) async throws -> (HTTPResponse.Status, JSONValue) {

@@ -98,6 +98,7 @@ public final class StreamProcessor: Service, Sendable {
                     }
                 case .rebalance(.revoked(let partitions)):
                     logger.info("revoked \(partitions.map(\.description).joined(separator: ", "))")
+                    statistics.withLock { $0.revocations += 1 }
                     // Every batch taken so far is committed; what was fetched and not
                     // processed is the next owner's to read.
                     let revoked = Set(partitions.map(\.withoutOffset))

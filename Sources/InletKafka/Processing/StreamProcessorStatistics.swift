@@ -12,6 +12,9 @@ public struct StreamProcessorStatistics: Sendable, Hashable {
     public var retriedCalls = 0
     /// Offset commits that failed (the inputs will be re-delivered to the next owner).
     public var failedCommits = 0
+    /// Times partitions were taken away from this member (rebalances, leaving the group after
+    /// exceeding `max.poll.interval.ms`).
+    public var revocations = 0
     /// Messages the broker's retention removed before this group read them.
     public var messagesLost = 0
 

@@ -13,6 +13,7 @@ public struct HandlerService: Service {
     private let handler: Handler
     private let output: SharedProducer
     private let logger: Logger
+    private let processor: StreamProcessor
 
     public init(
         settings: WorkerSettings, publicURL: String, runtime: ConnectorRuntime, subscriptions: SubscriptionDirectory,
@@ -30,13 +31,16 @@ public struct HandlerService: Service {
         )
         self.output = output
         self.logger = logger
+        processor = StreamProcessor(
+            configuration: settings.processor(role: "handler", inputs: [settings.topics.ingress, settings.topics.commands]), transform: handler,
+            logger: logger
+        )
     }
 
+    /// The counters of the handler's consume-transform-produce loop.
+    public var statistics: StreamProcessorStatistics { processor.currentStatistics }
+
     public func run() async throws {
-        let topics = settings.topics
-        let processor = StreamProcessor(
-            configuration: settings.processor(role: "handler", inputs: [topics.ingress, topics.commands]), transform: handler, logger: logger
-        )
         let producer = try KafkaProducer(configuration: settings.producer, logger: logger)
         output.set(producer)
         do {

@@ -21,6 +21,9 @@ final class StubAPI: Sendable {
     /// `?validationToken=` (rewritten to this base) and fails unless the token comes back.
     let validateNotificationsAt = Mutex<String?>(nil)
 
+    /// How long `GET /me/messages/:id` takes to answer (a slow API).
+    let messageDelay = Mutex<Duration>(.zero)
+
     var baseURL: String? { port.withLock { $0 }.map { "http://127.0.0.1:\($0)" } }
 
     func received(_ method: String, _ pathPrefix: String) -> [Recorded] {
@@ -55,6 +58,14 @@ final class StubAPI: Sendable {
             Self.json(["id": "graph-sub-1", "expirationDateTime": .string(Self.iso(Date().addingTimeInterval(3 * 24 * 3600)))])
         }
         router.delete("/subscriptions/:id") { _, _ in Response(status: .noContent) }
+        router.get("/me/messages/:id") { [self] _, context in
+            try await Task.sleep(for: messageDelay.withLock { $0 })
+            let id = context.parameters.get("id") ?? ""
+            return Self.json([
+                "id": .string(id), "subject": .string("Message \(id)"), "receivedDateTime": "2026-11-27T10:00:00Z",
+                "from": ["emailAddress": ["address": "ada@example.com"]], "bodyPreview": "", "isRead": false, "webLink": "",
+            ])
+        }
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { [self] channel in self.port.withLock { $0 = channel.localAddress?.port } },

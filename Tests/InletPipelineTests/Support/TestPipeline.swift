@@ -1,0 +1,130 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import InletConnectors
+import InletHTTP
+import InletKafka
+import InletPipeline
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+
+/// The webhook pipeline in one process, with handlers started and stopped by the test:
+/// embedded broker, tables, dispatcher, the stand-in API, and ingress with the admin API.
+final class TestPipeline: Sendable {
+    let harness: IngressHarness
+    let stub = StubAPI()
+    let workspace: Workspace
+    let vault = CredentialVault(secret: "test-pipeline-key")
+    let connections: ConnectionDirectory
+    let scripts: ScriptEngine
+    let settings: WorkerSettings
+    /// Events read live from `events` (the broker trims it, so it is read during the test).
+    let events = Mutex<[NormalizedEvent]>([])
+    private let handlers = Mutex<[(service: HandlerService, task: Task<Void, any Error>)]>([])
+
+    /// The loop counters of every handler started so far.
+    var handlerStatistics: [StreamProcessorStatistics] { handlers.withLock { $0.map(\.service.statistics) } }
+
+    init(settings configure: (inout WorkerSettings) -> Void = { _ in }) throws {
+        harness = try IngressHarness()
+        workspace = try WebhookEndToEndTests.workspace()
+        connections = ConnectionDirectory(topics: harness.topics, client: harness.client, logger: harness.logger)
+        scripts = ScriptEngine(configuration: .init(timeLimit: .seconds(5)), logger: harness.logger)
+        var settings = WorkerSettings(topics: harness.topics, client: harness.client)
+        configure(&settings)
+        self.settings = settings
+    }
+
+    var runtime: ConnectorRuntime {
+        ConnectorRuntime(workspace: workspace, scripts: scripts, logger: harness.logger, apiBaseOverride: stub.baseURL)
+    }
+
+    /// Starts one more handler (a member of the handler group).
+    @discardableResult
+    func startHandler() -> Task<Void, any Error> {
+        let handler = HandlerService(
+            settings: settings, publicURL: "https://hooks.example.com", runtime: runtime, subscriptions: harness.subscriptions,
+            connections: connections, vault: vault, logger: harness.logger
+        )
+        let task = Task { try await handler.run() }
+        handlers.withLock { $0.append((handler, task)) }
+        return task
+    }
+
+    /// Stops every handler started so far.
+    func stopHandlers() async {
+        let running = handlers.withLock { tasks in
+            defer { tasks.removeAll() }
+            return tasks
+        }
+        for (_, task) in running {
+            task.cancel()
+            _ = await task.result
+        }
+    }
+
+    /// Runs the stand-in API, tables, dispatcher, one handler and ingress around `body`.
+    /// Without `replies`, ingress answers every webhook as soon as it is stored, instead of
+    /// waiting for `handle`'s own response where a connector may give one.
+    func run(backlog: BacklogGuard? = nil, replies withReplies: Bool = true, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        defer { scripts.shutdown() }
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await self.stub.run() }
+            try await stub.waitUntilRunning()
+            let dispatcher = DispatcherService(settings: settings, routing: EventRouting(topics: harness.topics), workspace: workspace, logger: harness.logger)
+            tasks.addTask { try await self.harness.subscriptions.run() }
+            tasks.addTask { try await self.connections.run() }
+            tasks.addTask { try await dispatcher.run() }
+            if let backlog { tasks.addTask { try await backlog.run() } }
+            tasks.addTask { try await self.readEvents() }
+            startHandler()
+            let replies = ReplyWaiter(topics: harness.topics, client: harness.client, logger: harness.logger)
+            tasks.addTask { try await replies.run() }
+            let server = IngressServer(
+                configuration: IngressConfiguration(port: 0), topics: harness.topics, producer: harness.producer, subscriptions: harness.subscriptions,
+                admin: AdminSetup(
+                    configuration: AdminConfiguration(token: WebhookEndToEndTests.adminToken, publicURL: "https://hooks.example.com", waitTimeout: .seconds(30)),
+                    workspace: workspace, connections: connections, vault: vault
+                ),
+                replies: withReplies ? replies : nil,
+                handshakes: PendingHandshakes(runtime: runtime, connections: connections, vault: vault, logger: harness.logger),
+                backlog: backlog, logger: harness.logger
+            )
+            try await server.application().test(.live) { client in
+                try await body(client)
+            }
+            await stopHandlers()
+            tasks.cancelAll()
+        }
+        await harness.stop()
+    }
+
+    private func readEvents() async throws {
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(client: harness.client, groupId: "events-\(UUID())"), topics: [harness.topics.events],
+            logger: harness.logger
+        )
+        while !Task.isCancelled {
+            for case .message(let message) in (try? await consumer.poll(timeout: .milliseconds(100))) ?? [] {
+                guard let value = message.value, let event = try? NormalizedEvent.decoded(from: value) else { continue }
+                events.withLock { $0.append(event) }
+            }
+        }
+        await consumer.close()
+    }
+
+    /// POSTs `body` to a webhook path of the ingress at `base` with `headers`; the status.
+    static func post(_ base: String, _ path: String, body: String, headers: [String: String]) async throws -> (status: UInt, retryAfter: String?, body: String) {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let answer = try await response.body.collect(upTo: 1 << 16)
+        return (response.status.code, response.headers.first(name: "Retry-After"), String(buffer: answer))
+    }
+}
