@@ -167,8 +167,12 @@ struct AdminRoutes: Sendable {
         guard let record = subscriptions[id] else { throw ProblemDetails(.notFound, detail: "no subscription '\(id)'") }
         if record.status == .archived { return .json(present(record)) }
         let command = Command(type: .unsubscribe, subscriptionId: id, issuedAt: Date())
-        try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
-        return try await outcome(of: id, created: false) { $0.status == .archived }
+        let stored = try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
+        // Done once the handler applied this command: archived, or in error (the hook may still
+        // be registered at the app; the reason says what to do).
+        return try await outcome(of: id, created: false) {
+            $0.status == .archived || $0.hasApplied(topic: stored.topic, partition: Int(stored.partition), offset: stored.offset)
+        }
     }
 
     /// Waits (bounded) until the handler wrote a subscription record satisfying `done`.
@@ -177,9 +181,10 @@ struct AdminRoutes: Sendable {
         while ContinuousClock.now < deadline {
             if let record = subscriptions[id], done(record) {
                 if record.status == .error {
+                    let method = created ? "subscribe" : "unsubscribe"
                     var problem = ProblemDetails(
-                        .badGateway, title: "Subscribe failed",
-                        detail: "the connector's subscribe method failed: \(record.error?.message ?? "unknown error")"
+                        .badGateway, title: created ? "Subscribe failed" : "Unsubscribe failed",
+                        detail: "the connector's \(method) method failed: \(record.error?.message ?? "unknown error")"
                     )
                     problem.extensions["subscription"] = present(record)
                     throw problem

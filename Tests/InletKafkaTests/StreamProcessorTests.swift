@@ -169,3 +169,77 @@ final class Counter: Sendable {
         }
     }
 }
+
+/// Records the batches it sees; isolates inputs whose value starts with `cmd`, and defers the
+/// input `m3` twice before it goes through.
+final class BatchRecordingTransform: StreamTransform {
+    let output: String
+    let batches = Mutex<[[String]]>([])
+    let current = Mutex<[String]>([])
+    let deferrals = Mutex(0)
+
+    init(output: String) { self.output = output }
+
+    func isolates(_ message: KafkaMessage) -> Bool {
+        String(decoding: message.value ?? Data(), as: UTF8.self).hasPrefix("cmd")
+    }
+
+    func process(_ message: KafkaMessage) async throws -> [KafkaRecord] {
+        let text = String(decoding: message.value ?? Data(), as: UTF8.self)
+        if text == "m3" {
+            let deferred = deferrals.withLock { count -> Bool in
+                guard count < 2 else { return false }
+                count += 1
+                return true
+            }
+            if deferred { throw RetryLater(after: .milliseconds(100), reason: "the API is down") }
+        }
+        current.withLock { $0.append(text) }
+        return [KafkaRecord(topic: output, key: message.key, value: message.value)]
+    }
+
+    func batchCommitted() async {
+        let batch = current.withLock { batch in
+            defer { batch.removeAll() }
+            return batch
+        }
+        if !batch.isEmpty { batches.withLock { $0.append(batch) } }
+    }
+
+    func batchAborted() async { current.withLock { $0.removeAll() } }
+}
+
+@Suite("Consume-transform-produce loop: isolation, deferral, shutdown")
+struct StreamProcessorBatchingTests {
+    @Test("an isolated input is committed in a batch of its own; a deferred input is retried after the inputs before it were committed; order holds")
+    func isolationAndDeferral() async throws {
+        let test = try TestCluster()
+        defer { test.cluster.stop() }
+        let input = try test.topic("in", partitions: 1)
+        let output = try test.topic("out", partitions: 1)
+        let values = ["m0", "m1", "cmd-a", "m2", "m3", "m4", "cmd-b", "cmd-c", "m5"]
+        let producer = try KafkaProducer(configuration: test.producerConfiguration, logger: test.logger)
+        try await producer.sendAll(values.map { KafkaRecord(topic: input, key: "k", value: Data($0.utf8)) })
+        await producer.shutdown()
+
+        let transform = BatchRecordingTransform(output: output)
+        let processor = StreamProcessor(
+            configuration: StreamProcessorConfiguration(
+                consumer: test.consumerConfiguration(group: "batches-\(input)"), producer: test.producerConfiguration, topics: [input]
+            ),
+            transform: transform, logger: test.logger
+        )
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await processor.run() }
+            try await eventually("every input processed") { transform.batches.withLock { $0.joined().count } >= values.count }
+            tasks.cancelAll()
+        }
+        let batches = transform.batches.withLock { $0 }
+        #expect(Array(batches.joined()) == values, "each input once, in order")
+        for command in ["cmd-a", "cmd-b", "cmd-c"] {
+            #expect(batches.contains([command]), "\(command) alone in its batch: \(batches)")
+        }
+        #expect(batches.contains { $0.last == "m2" }, "the inputs before the deferred m3 were committed first: \(batches)")
+        #expect(processor.currentStatistics.retriesLater == 2)
+    }
+}

@@ -96,7 +96,7 @@ final class MethodRunner: Sendable {
         case let error as APIError:
             return apiError(error, file: file)
         case is CancellationError:
-            return ConnectorMethodError(code: ConnectorMethodError.timeout, message: ConnectorMethodError.located(file, line: nil, "cancelled"), file: file)
+            return ConnectorMethodError(code: ConnectorMethodError.cancelled, message: ConnectorMethodError.located(file, line: nil, "cancelled"), file: file)
         default:
             return ConnectorMethodError(code: ConnectorMethodError.handleError, message: ConnectorMethodError.located(file, line: nil, "\(error)"), file: file)
         }

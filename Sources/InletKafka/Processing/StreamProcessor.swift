@@ -32,6 +32,8 @@ public final class StreamProcessor: Service, Sendable {
     private let transform: any StreamTransform
     private let logger: Logger
     private let statistics = Mutex(StreamProcessorStatistics())
+    /// Set on graceful shutdown: finish the batch in progress, take no more.
+    private let stopping = Mutex(false)
 
     public init(configuration: StreamProcessorConfiguration, transform: any StreamTransform, logger: Logger) {
         self.configuration = configuration
@@ -58,9 +60,7 @@ public final class StreamProcessor: Service, Sendable {
             throw error
         }
         do {
-            try await cancelWhenGracefulShutdown {
-                try await self.loop(consumer: consumer, output: output)
-            }
+            try await runUntilStopped(consumer: consumer, output: output)
         } catch is CancellationError {
         } catch {
             await consumer.close()
@@ -71,6 +71,36 @@ public final class StreamProcessor: Service, Sendable {
         await output.shutdown()
     }
 
+    /// Runs the loop until cancelled; on graceful shutdown (SIGTERM) the batch in progress
+    /// stops taking messages and is committed, and the loop ends — or, past
+    /// `shutdownDeadline`, is cancelled (its batch is then not committed and the next owner
+    /// reads it again).
+    private func runUntilStopped(consumer: KafkaConsumer, output: Output) async throws {
+        stopping.withLock { $0 = false }
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                try await self.loop(consumer: consumer, output: output)
+            }
+            tasks.addTask {
+                try await withGracefulShutdownHandler {
+                    try await Task.sleep(for: .seconds(365 * 24 * 3600))
+                } onGracefulShutdown: {
+                    self.stopping.withLock { $0 = true }
+                }
+            }
+            tasks.addTask { [configuration] in
+                // After graceful shutdown began, give the batch in progress until the deadline.
+                while !self.isStopping { try await Task.sleep(for: .milliseconds(50)) }
+                try await Task.sleep(for: configuration.shutdownDeadline)
+                throw CancellationError()
+            }
+            try await tasks.next()
+            tasks.cancelAll()
+        }
+    }
+
+    private var isStopping: Bool { stopping.withLock { $0 } }
+
     /// How long one batch may take messages for: `maxBatchDuration`, and at most a third of
     /// `max.poll.interval.ms` so that the commit and the next poll fit too.
     var batchDuration: Duration {
@@ -80,7 +110,7 @@ public final class StreamProcessor: Service, Sendable {
     private func loop(consumer: KafkaConsumer, output: Output) async throws {
         var pending: [KafkaMessage] = []
         var continuity = RetentionLossDetector()
-        while !Task.isCancelled {
+        while !Task.isCancelled && !isStopping {
             let events = try await consumer.poll(
                 maxMessages: max(1, configuration.maxBatchSize - pending.count),
                 timeout: pending.isEmpty ? .milliseconds(250) : .zero
@@ -110,9 +140,16 @@ public final class StreamProcessor: Service, Sendable {
                     break
                 }
             }
-            if !pending.isEmpty {
-                let processed = try await process(pending, consumer: consumer, output: output)
+            if !pending.isEmpty && !isStopping {
+                let (processed, retry) = try await process(pending, consumer: consumer, output: output)
                 pending.removeFirst(processed)
+                if let retry {
+                    // Inputs before it are committed; this one is given again after the delay
+                    // (kept short enough for the next poll to come in time).
+                    statistics.withLock { $0.retriesLater += 1 }
+                    logger.info("input deferred: \(retry)")
+                    try await Task.sleep(for: min(retry.delay, batchDuration))
+                }
             }
         }
     }
@@ -141,17 +178,18 @@ public final class StreamProcessor: Service, Sendable {
     // MARK: - One batch
 
     /// Processes a batch taken from the front of `pending` (as many messages as fit in the
-    /// batch duration, at least one) and commits it; returns how many messages it took.
-    private func process(_ pending: [KafkaMessage], consumer: KafkaConsumer, output: Output) async throws -> Int {
+    /// batch duration, at least one, unless the first is deferred) and commits it; returns how
+    /// many messages it took, and the deferral of the message after them, if any.
+    private func process(_ pending: [KafkaMessage], consumer: KafkaConsumer, output: Output) async throws -> (Int, RetryLater?) {
         var taken: Int? = nil
         var attempt = 1
         while true {
             var attempted = 0
             do {
-                let count = try await attemptBatch(pending, count: taken, attempted: &attempted, consumer: consumer, output: output)
+                let (count, retry) = try await attemptBatch(pending, count: taken, attempted: &attempted, consumer: consumer, output: output)
                 await transform.batchCommitted()
                 statistics.withLock { $0.batchesCommitted += 1 }
-                return count
+                return (count, retry)
             } catch let error as KafkaError where error.kind == .fatal {
                 throw error
             } catch {
@@ -169,19 +207,28 @@ public final class StreamProcessor: Service, Sendable {
     }
 
     /// Runs the transform over the first `count` messages (or, when `nil`, over as many as
-    /// fit in the batch duration) and makes the outputs and offsets durable.
+    /// fit in the batch duration; an isolated message alone) and makes the outputs and offsets
+    /// durable. Stops before a message the transform defers (`RetryLater`).
     private func attemptBatch(
         _ pending: [KafkaMessage], count: Int?, attempted: inout Int, consumer: KafkaConsumer, output: Output
-    ) async throws -> Int {
+    ) async throws -> (Int, RetryLater?) {
         var records: [KafkaRecord] = []
+        var retry: RetryLater?
         let deadline = ContinuousClock.now + batchDuration
         let limit = min(count ?? pending.count, pending.count)
         var index = 0
         while index < limit {
+            let isolated = transform.isolates(pending[index])
+            if isolated && index > 0 { break }
             attempted = index + 1
-            records += try await transform.process(pending[index])
+            do {
+                records += try await transform.process(pending[index])
+            } catch let deferral as RetryLater {
+                retry = deferral
+                break
+            }
             index += 1
-            if count == nil && ContinuousClock.now >= deadline { break }
+            if isolated || (count == nil && (ContinuousClock.now >= deadline || isStopping)) { break }
         }
         let batch = pending[..<index]
         if index < pending.count && count == nil {
@@ -210,7 +257,7 @@ public final class StreamProcessor: Service, Sendable {
         case .transactional(let producer):
             try await runTransaction(producer: producer, consumer: consumer, records: records, offsets: offsets)
         }
-        return index
+        return (index, retry)
     }
 
     private func runTransaction(
@@ -224,9 +271,11 @@ public final class StreamProcessor: Service, Sendable {
             let final = try await transform.finalRecords()
             try await producer.sendAll(final)
             statistics.withLock { $0.recordsOut += final.count }
-            let metadata = try consumer.groupMetadata()
-            try await retrying { try await producer.sendOffsets(offsets, groupMetadata: metadata) }
-            statistics.withLock { $0.transactionOffsetsSent += 1 }
+            if !offsets.isEmpty {
+                let metadata = try consumer.groupMetadata()
+                try await retrying { try await producer.sendOffsets(offsets, groupMetadata: metadata) }
+                statistics.withLock { $0.transactionOffsetsSent += 1 }
+            }
             try await configuration.beforeCommit?(offsets)
             try await retrying { try await producer.commitTransaction() }
             statistics.withLock { $0.transactionsCommitted += 1 }

@@ -10,6 +10,9 @@ public struct StreamProcessorConfiguration: Sendable {
     /// How long one batch keeps taking messages before it is committed (it ends after the
     /// message in progress); capped at a third of `max.poll.interval.ms`.
     public var maxBatchDuration: Duration
+    /// On graceful shutdown, how long the batch in progress may take to finish and commit
+    /// before the loop is cancelled.
+    public var shutdownDeadline: Duration = .seconds(10)
     /// Prefix of the transactional id (exactly-once); a unique suffix is added per instance.
     public var transactionalIdPrefix: String
     /// How often a failed batch is retried before `run()` gives up and throws.

@@ -6,9 +6,16 @@
 /// delivered again, and state changed by the aborted batch must be discarded.
 public protocol StreamTransform: Sendable {
     /// Turns one input into the records to produce. Called sequentially, in input order.
-    /// Throwing means "cannot process now": the batch is rolled back and retried.
-    /// Business failures (bad input) should become DLQ records instead.
+    /// Throwing `RetryLater` means "not now, through no fault of the input" (e.g. the API is
+    /// down): the inputs before it are committed (with `finalRecords`), and this one is given
+    /// again after the delay. Throwing anything else means "cannot process now": the batch is
+    /// rolled back and retried. Business failures (bad input) should become DLQ records.
     func process(_ message: KafkaMessage) async throws -> [KafkaRecord]
+
+    /// Whether `message` must be alone in its batch, committed as soon as it is processed:
+    /// for inputs whose processing has side effects outside Kafka (registering a webhook), so
+    /// that a failure later in the same batch cannot make them run again.
+    func isolates(_ message: KafkaMessage) -> Bool
 
     /// Records to write only after every record `process` returned for this batch is
     /// acknowledged — e.g. state that marks the batch's inputs as applied, which must never
@@ -28,7 +35,22 @@ public protocol StreamTransform: Sendable {
     func partitionsRevoked(_ partitions: [TopicPartition]) async
 }
 
+/// Thrown by `StreamTransform.process` for an input that cannot be processed now through no
+/// fault of its own; the loop commits what came before it and gives it again after `delay`.
+public struct RetryLater: Error, Sendable, CustomStringConvertible {
+    public var delay: Duration
+    public var reason: String
+
+    public init(after delay: Duration, reason: String) {
+        self.delay = delay
+        self.reason = reason
+    }
+
+    public var description: String { "retry after \(delay): \(reason)" }
+}
+
 extension StreamTransform {
+    public func isolates(_ message: KafkaMessage) -> Bool { false }
     public func finalRecords() async throws -> [KafkaRecord] { [] }
     public func batchCommitted() async {}
     public func batchAborted() async {}

@@ -21,11 +21,23 @@ public final class Handler: StreamTransform {
         public var publicURL: String
         /// After a failed refresh, when to try again.
         public var refreshRetryDelay: Duration
+        /// How long an input whose method keeps failing transiently (API unreachable, 5xx,
+        /// rate limited) is retried before it goes to the DLQ (`retries-exhausted`), so that
+        /// one dead API cannot hold up its partition for ever.
+        public var maxRetryDuration: Duration
+        /// The first delay between retries of a transiently failing input; doubled each time,
+        /// up to 30 s.
+        public var firstRetryDelay: Duration
 
-        public init(topics: InletTopics, publicURL: String, refreshRetryDelay: Duration = .seconds(60)) {
+        public init(
+            topics: InletTopics, publicURL: String, refreshRetryDelay: Duration = .seconds(60), maxRetryDuration: Duration = .seconds(15 * 60),
+            firstRetryDelay: Duration = .seconds(1)
+        ) {
             self.topics = topics
             self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
             self.refreshRetryDelay = refreshRetryDelay
+            self.maxRetryDuration = maxRetryDuration
+            self.firstRetryDelay = firstRetryDelay
         }
 
         func webhookURI(token: String) -> String { "\(publicURL)/webhooks/\(token)" }
@@ -39,6 +51,8 @@ public final class Handler: StreamTransform {
         var pending: [String: SubscriptionRecord] = [:]
         /// Refresh commands already sent, by subscription: the timestamp they were for.
         var refreshRequested: [String: Int64] = [:]
+        /// Inputs failing transiently, by `topic/partition/offset`: since when, how often.
+        var retries: [String: (since: ContinuousClock.Instant, attempts: Int)] = [:]
     }
 
     private let configuration: Configuration
@@ -86,6 +100,12 @@ public final class Handler: StreamTransform {
         }
     }
 
+    /// Commands (subscribe, unsubscribe, refresh) call the external API: each is committed
+    /// on its own, so a failure later in a batch cannot run it again.
+    public func isolates(_ message: KafkaMessage) -> Bool {
+        message.topic == topics.commands
+    }
+
     public func finalRecords() async throws -> [KafkaRecord] {
         state.withLock { $0.pending }.values.sorted { $0.id < $1.id }.map { record in
             KafkaRecord(topic: topics.subscriptions, key: record.id, value: record.encoded())
@@ -129,13 +149,18 @@ public final class Handler: StreamTransform {
 
     // MARK: - Refresh timers
 
+    /// The refresh command for `id` could not be sent: ask for it again on the next check.
+    public func refreshRequestFailed(_ id: String) {
+        state.withLock { _ = $0.refreshRequested.removeValue(forKey: id) }
+    }
+
     /// Owned active subscriptions whose `nextRefreshTimestamp` is due and for which no refresh
     /// was requested yet; marks them requested.
     public func takeDueRefreshes(now: Date = Date()) -> [String] {
         let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
         return state.withLock { state in
             var due: [String] = []
-            for (id, record) in state.owned where record.status == .active {
+            for (id, record) in state.owned where record.isReceiving {
                 guard let next = record.nextRefreshTimestamp, next <= nowMilliseconds, state.refreshRequested[id] != next else { continue }
                 state.refreshRequested[id] = next
                 due.append(id)
@@ -151,8 +176,9 @@ public final class Handler: StreamTransform {
             return [deadLetter(message, code: "unknown-subscription", "no subscription '\(request.subscriptionId ?? "?")' for this webhook")]
         }
         if subscription.hasApplied(topic: message.topic, partition: Int(message.partition), offset: message.offset) { return [] }
+        let unapplied = subscription
         subscription.markApplied(message)
-        guard subscription.status == .active else {
+        guard subscription.isReceiving else {
             stage(subscription)
             return [deadLetter(message, code: "subscription-inactive", "subscription \(subscription.id) is \(subscription.status.rawValue); the webhook was not handled", subscription: subscription)]
         }
@@ -165,9 +191,11 @@ public final class Handler: StreamTransform {
             )
             result = try await runtime.handle(context, request: webhookRequest)
         } catch {
+            let exhausted = try deferIfTransient(error, message: message, subscription: unapplied, method: "handle")
             stage(subscription)
-            return [deadLetter(message, code: Self.code(of: error), "handle failed: \(error)", subscription: subscription)]
+            return [deadLetter(message, code: exhausted ?? Self.code(of: error), "handle failed: \(error)", subscription: subscription)]
         }
+        succeeded(message, subscription: &subscription)
         if let newState = result.state { subscription.state = newState }
         stage(subscription)
         var outputs = result.events.enumerated().map { index, event in
@@ -204,15 +232,15 @@ public final class Handler: StreamTransform {
             return []
         }
         switch command.type {
-        case .subscribe: return await subscribe(command, message: message)
-        case .unsubscribe: return await unsubscribe(command, message: message)
-        case .refresh: return await refresh(command, message: message)
+        case .subscribe: return try await subscribe(command, message: message)
+        case .unsubscribe: return try await unsubscribe(command, message: message)
+        case .refresh: return try await refresh(command, message: message)
         case .pull:
             return [deadLetter(message, code: "unsupported", "pull commands are not supported yet (pull strategies are a later capability)")]
         }
     }
 
-    private func subscribe(_ command: Command, message: KafkaMessage) async -> [KafkaRecord] {
+    private func subscribe(_ command: Command, message: KafkaMessage) async throws -> [KafkaRecord] {
         guard let new = command.subscription else {
             return [deadLetter(message, code: "malformed-command", "a subscribe command must carry the subscription to create")]
         }
@@ -251,30 +279,45 @@ public final class Handler: StreamTransform {
             }
             subscription.status = .active
         } catch {
+            // Transient: the pending subscription stays as it is and subscribe runs again later.
+            try deferIfTransient(error, message: message, subscription: nil, method: "subscribe")
             subscription.status = .error
             subscription.error = .init(message: "\(error)", code: Self.code(of: error).rawValue, at: Date())
             logger.warning("handler: subscribe \(subscription.id) failed: \(error)")
         }
+        clearRetries(message)
         subscription.updatedAt = Date()
         stage(subscription)
         return []
     }
 
-    private func unsubscribe(_ command: Command, message: KafkaMessage) async -> [KafkaRecord] {
+    private func unsubscribe(_ command: Command, message: KafkaMessage) async throws -> [KafkaRecord] {
         guard var subscription = current(command.subscriptionId) else {
             return [deadLetter(message, code: "unknown-subscription", "no subscription '\(command.subscriptionId)' to unsubscribe")]
         }
+        let unapplied = subscription
         subscription.markApplied(message)
-        if subscription.status == .active, (try? subscribeStrategy(for: subscription)) == .webhook,
+        if subscription.isReceiving || subscription.status == .error, (try? subscribeStrategy(for: subscription)) == .webhook,
             runtime.hasMethod(owner(of: subscription), "unsubscribe", connectorKey: subscription.connectorKey)
         {
             do {
                 try await runtime.unsubscribe(try await methodContext(for: subscription))
             } catch {
-                subscription.error = .init(message: "unsubscribe failed: \(error)", code: Self.code(of: error).rawValue, at: Date())
+                try deferIfTransient(error, message: message, subscription: unapplied, method: "unsubscribe")
+                // The external hook may still be registered: never archive it silently.
+                subscription.status = .error
+                subscription.error = .init(
+                    message: "unsubscribe failed: \(error); the hook may still be registered at the app: fix the cause and DELETE the subscription again",
+                    code: Self.code(of: error).rawValue, at: Date()
+                )
+                subscription.updatedAt = Date()
                 logger.warning("handler: unsubscribe \(subscription.id) failed: \(error)")
+                stage(subscription)
+                return []
             }
         }
+        clearRetries(message)
+        subscription.error = nil
         subscription.status = .archived
         subscription.archivedAt = Date()
         subscription.updatedAt = Date()
@@ -283,12 +326,12 @@ public final class Handler: StreamTransform {
         return []
     }
 
-    private func refresh(_ command: Command, message: KafkaMessage) async -> [KafkaRecord] {
+    private func refresh(_ command: Command, message: KafkaMessage) async throws -> [KafkaRecord] {
         guard var subscription = current(command.subscriptionId) else {
             return [deadLetter(message, code: "unknown-subscription", "no subscription '\(command.subscriptionId)' to refresh")]
         }
         subscription.markApplied(message)
-        guard subscription.status == .active, runtime.hasMethod(owner(of: subscription), "refresh", connectorKey: subscription.connectorKey) else {
+        guard subscription.isReceiving, runtime.hasMethod(owner(of: subscription), "refresh", connectorKey: subscription.connectorKey) else {
             subscription.nextRefreshTimestamp = nil
             stage(subscription)
             return []
@@ -298,7 +341,10 @@ public final class Handler: StreamTransform {
             if let newState = result.state { subscription.state = newState }
             subscription.nextRefreshTimestamp = result.nextRefreshTimestamp
             subscription.error = nil
+            subscription.status = .active
         } catch {
+            if Task.isCancelled { throw CancellationError() }
+            if (error as? ConnectorMethodError)?.isTransient == true { subscription.status = .degraded }
             let retry = Date().addingTimeInterval(Double(configuration.refreshRetryDelay.components.seconds))
             subscription.nextRefreshTimestamp = Int64(retry.timeIntervalSince1970 * 1000)
             subscription.error = .init(message: "refresh failed: \(error)", code: Self.code(of: error).rawValue, at: Date())
@@ -308,6 +354,62 @@ public final class Handler: StreamTransform {
         stage(subscription)
         return []
     }
+
+    // MARK: - Transient failures
+
+    /// For a transient failure (API unreachable, 5xx, rate limited, or shutdown), throws: on
+    /// shutdown `CancellationError` (the input is read again by the next owner), otherwise
+    /// `RetryLater` with a growing delay, after staging `subscription` (when given) as
+    /// `degraded` with the reason. Returns `nil` for permanent failures, and
+    /// `.retriesExhausted` once the input has been retried for `maxRetryDuration` (it then
+    /// goes to the DLQ with that code).
+    @discardableResult
+    private func deferIfTransient(_ error: any Error, message: KafkaMessage, subscription: SubscriptionRecord?, method: String) throws -> DeadLetter.Code? {
+        if Task.isCancelled || error is CancellationError || (error as? ConnectorMethodError)?.code == ConnectorMethodError.cancelled {
+            throw CancellationError()
+        }
+        guard let failure = error as? ConnectorMethodError, failure.isTransient else { return nil }
+        let key = Self.retryKey(message)
+        let now = ContinuousClock.now
+        let attempts = state.withLock { state -> Int? in
+            let entry = state.retries[key] ?? (now, 0)
+            guard now - entry.since < configuration.maxRetryDuration else {
+                state.retries[key] = nil
+                return nil
+            }
+            state.retries[key] = (entry.since, entry.attempts + 1)
+            return entry.attempts + 1
+        }
+        guard let attempts else {
+            logger.error("handler: \(method) kept failing transiently for \(configuration.maxRetryDuration); giving up on \(key): \(failure)")
+            return .retriesExhausted
+        }
+        if var subscription {
+            subscription.status = .degraded
+            subscription.error = .init(message: "\(method) failed, retrying (attempt \(attempts)): \(failure)", code: failure.code, at: Date())
+            subscription.updatedAt = Date()
+            stage(subscription)
+        }
+        let delay = min(configuration.firstRetryDelay * (1 << min(attempts - 1, 5)), .seconds(30))
+        logger.warning("handler: \(method) failed transiently for \(key) (attempt \(attempts)), retrying in \(delay): \(failure)")
+        throw RetryLater(after: delay, reason: "\(method) failed transiently: \(failure)")
+    }
+
+    /// The input went through: forget its retries, and a degraded subscription is active again.
+    private func succeeded(_ message: KafkaMessage, subscription: inout SubscriptionRecord) {
+        clearRetries(message)
+        if subscription.status == .degraded {
+            subscription.status = .active
+            subscription.error = nil
+            subscription.updatedAt = Date()
+        }
+    }
+
+    private func clearRetries(_ message: KafkaMessage) {
+        state.withLock { _ = $0.retries.removeValue(forKey: Self.retryKey(message)) }
+    }
+
+    private static func retryKey(_ message: KafkaMessage) -> String { "\(message.topic)/\(message.partition)/\(message.offset)" }
 
     // MARK: - Helpers
 

@@ -68,7 +68,8 @@ public struct HandlerService: Service {
                     try await producer.send(KafkaRecord(topic: settings.topics.commands, key: id, value: command.encoded()))
                     logger.info("handler: refresh of \(id) is due")
                 } catch {
-                    logger.warning("handler: could not request the refresh of \(id): \(error)")
+                    handler.refreshRequestFailed(id)
+                    logger.warning("handler: could not request the refresh of \(id), trying again: \(error)")
                 }
             }
             try await Task.sleep(for: .milliseconds(500))

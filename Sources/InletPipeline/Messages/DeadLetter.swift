@@ -45,6 +45,9 @@ public struct DeadLetter: TopicMessage {
         public static let decodeError: Code = "decode-error"
         /// The connector, event, collection or app event type is not in the workspace.
         public static let unknownConnector: Code = "unknown-connector"
+        /// A connector method kept failing transiently (API unreachable, 5xx, rate limited)
+        /// for the handler's whole retry period.
+        public static let retriesExhausted: Code = "retries-exhausted"
         /// Producing the output failed after retries.
         public static let produceError: Code = "produce-error"
     }

@@ -20,6 +20,10 @@ public struct SubscriptionRecord: TopicMessage {
         case pending
         /// Receiving events.
         case active
+        /// Receiving events, but the connector's API failed transiently (unreachable, 5xx,
+        /// rate limited) and inputs wait for retries; see ``SubscriptionRecord/error``. Back
+        /// to `active` on the next success.
+        case degraded
         /// A method failed; see ``SubscriptionRecord/error``. Retried on the next refresh or pull.
         case error
         /// Unsubscribed; kept for history until tombstoned.
@@ -229,6 +233,10 @@ public struct SubscriptionRecord: TopicMessage {
 
     /// Whether the handler should treat the subscription as live (not archived).
     public var isLive: Bool { status != .archived }
+
+    /// Whether its webhooks are handled: `active`, or `degraded` (retrying after transient
+    /// API failures).
+    public var isReceiving: Bool { status == .active || status == .degraded }
 
     private enum CodingKeys: String, CodingKey {
         case id, status, connectionId, customerId, connectorKey, target, config, state

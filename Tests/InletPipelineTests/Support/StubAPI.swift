@@ -21,6 +21,10 @@ final class StubAPI: Sendable {
     /// `?validationToken=` (rewritten to this base) and fails unless the token comes back.
     let validateNotificationsAt = Mutex<String?>(nil)
 
+    /// Statuses to answer, in order, before a route answers normally, by `"METHOD path"`
+    /// (e.g. `"GET /me/messages/m-1": [503, 503]`).
+    let failures = Mutex<[String: [Int]]>([:])
+
     /// How long `GET /me/messages/:id` takes to answer (a slow API).
     let messageDelay = Mutex<Duration>(.zero)
 
@@ -101,6 +105,13 @@ final class StubAPI: Sendable {
             stub.requests.withLock {
                 $0.append(Recorded(method: request.method.rawValue, path: request.uri.path, headers: headers, body: try? JSONValue(parsing: Data(buffer: body))))
             }
+            let failure = stub.failures.withLock { failures -> Int? in
+                let key = "\(request.method.rawValue) \(request.uri.path)"
+                guard let status = failures[key]?.first else { return nil }
+                failures[key]?.removeFirst()
+                return status
+            }
+            if let failure { return StubAPI.json(["error": "injected failure"], status: .init(code: failure)) }
             return try await next(request, context)
         }
     }
