@@ -10,6 +10,7 @@ public final class SubscriptionDirectory: Service, Sendable {
     private let table: KafkaTable<SubscriptionRecord>
     private let tokens: TokenIndex
     private let republisher: TableRepublisher<SubscriptionRecord>?
+    private let syncs = Mutex<(running: Task<Void, any Error>?, finished: ContinuousClock.Instant?)>((nil, nil))
 
     /// - Parameter republishing: the retention of a broker that trims by size (the embedded
     ///   one); when given, this directory also re-publishes subscriptions before it could trim
@@ -40,6 +41,23 @@ public final class SubscriptionDirectory: Service, Sendable {
     /// Whether the initial load reached the end of the topic (until then an unknown token
     /// may belong to a subscription not read yet).
     public var isLoaded: Bool { table.isCaughtUp }
+
+    /// Like `sync`, but shared: callers arriving while one runs wait for it, and a sync that
+    /// finished less than `maxAge` ago counts as done — so a flood of requests for unknown
+    /// webhook URLs costs at most a few syncs per second.
+    public func recentSync(maxAge: Duration = .milliseconds(250), timeout: Duration = .seconds(2)) async throws {
+        let task = syncs.withLock { state -> Task<Void, any Error>? in
+            if let finished = state.finished, ContinuousClock.now - finished < maxAge { return nil }
+            if let running = state.running { return running }
+            let running = Task { [table] in
+                defer { self.syncs.withLock { $0.running = nil; $0.finished = .now } }
+                try await table.sync(timeout: timeout)
+            }
+            state.running = running
+            return running
+        }
+        try await task?.value
+    }
 
     /// Waits until every subscription write made so far is visible here.
     public func sync(timeout: Duration = .seconds(30)) async throws { try await table.sync(timeout: timeout) }

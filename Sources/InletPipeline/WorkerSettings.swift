@@ -1,4 +1,5 @@
 import InletKafka
+import Logging
 
 /// What every worker role needs to build its consume-transform-produce loop.
 public struct WorkerSettings: Sendable {
@@ -11,12 +12,29 @@ public struct WorkerSettings: Sendable {
     /// How long a member may go without polling before the group removes it
     /// (`max.poll.interval.ms`).
     public var maxPollInterval: Duration = .seconds(300)
+    /// The retention of a broker that trims by size (the embedded one), or `nil` for a real
+    /// cluster: then a worker waits before its output could be trimmed unconsumed.
+    public var embeddedRetention: PartitionRetention?
 
-    public init(topics: InletTopics, client: KafkaClientConfiguration, guarantee: ProcessingGuarantee = .atLeastOnce, maxBatchSize: Int = 500) {
+    public init(
+        topics: InletTopics, client: KafkaClientConfiguration, guarantee: ProcessingGuarantee = .atLeastOnce, maxBatchSize: Int = 500,
+        embeddedRetention: PartitionRetention? = nil
+    ) {
+        self.embeddedRetention = embeddedRetention
         self.topics = topics
         self.client = client
         self.guarantee = guarantee
         self.maxBatchSize = maxBatchSize
+    }
+
+    /// With `embeddedRetention`: a guard over `outputs`, read by the groups of `readers`
+    /// (roles), for `StreamProcessorConfiguration.outputBacklog`.
+    public func outputBacklog(_ outputs: [String], readers: [String], logger: Logger) -> BacklogGuard? {
+        guard let embeddedRetention else { return nil }
+        return BacklogGuard(
+            client: client, watches: outputs.map { .init(topic: $0, partitions: topics.partitions, groups: readers.map(groupId(role:))) },
+            limits: .within(embeddedRetention), logger: logger
+        )
     }
 
     /// The consumer group of a role: `<prefix><role>`.

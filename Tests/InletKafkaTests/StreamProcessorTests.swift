@@ -243,3 +243,55 @@ struct StreamProcessorBatchingTests {
         #expect(processor.currentStatistics.retriesLater == 2)
     }
 }
+
+@Suite("Consume-transform-produce loop: downstream backlog")
+struct StreamProcessorDownstreamTests {
+    @Test("the loop waits while its output is as far ahead of its reader group as the limits allow, and goes on once the reader commits")
+    func waitsForDownstream() async throws {
+        let test = try TestCluster()
+        defer { test.cluster.stop() }
+        let input = try test.topic("in", partitions: 1)
+        let output = try test.topic("out", partitions: 1)
+        let producer = try KafkaProducer(configuration: test.producerConfiguration, logger: test.logger)
+        try await producer.sendAll((0..<50).map { _ in KafkaRecord(topic: input, key: "k", value: Data(repeating: 65, count: 1000)) })
+        await producer.shutdown()
+
+        let reader = "reader-\(output)"
+        // About ten 1 KB outputs fit before the reader must catch up.
+        let backlog = BacklogGuard(
+            client: test.client, watches: [.init(topic: output, partitions: 1, groups: [reader])],
+            limits: BacklogLimits(maxBytes: 11_000, maxMessages: 1000), refreshInterval: .milliseconds(50), logger: test.logger
+        )
+        let transform = UppercaseTransform(output: output)
+        var configuration = StreamProcessorConfiguration(
+            consumer: test.consumerConfiguration(group: "waits-\(input)"), producer: test.producerConfiguration, topics: [input], maxBatchSize: 5
+        )
+        configuration.outputBacklog = backlog
+        let processor = StreamProcessor(configuration: configuration, transform: transform, logger: test.logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await backlog.run() }
+            tasks.addTask { try await processor.run() }
+            try await eventually("the loop waits for its reader") { processor.currentStatistics.downstreamWaits > 0 }
+            let stalled = transform.calls.withLock { $0 }
+            #expect(stalled < 50, "it stopped before processing everything")
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(transform.calls.withLock { $0 } == stalled, "and stays stopped while nobody reads its output")
+
+            // The reader consumes and commits: the loop goes on to the end.
+            let consumer = try KafkaConsumer(configuration: test.consumerConfiguration(group: reader), topics: [output], logger: test.logger)
+            var read = 0
+            try await eventually("every input processed while the reader keeps up", timeout: .seconds(60)) {
+                var last: KafkaMessage?
+                for case .message(let message) in try await consumer.poll(timeout: .milliseconds(100)) {
+                    read += 1
+                    last = message
+                }
+                if let last { try await consumer.commit([TopicPartition(topic: output, partition: last.partition, offset: last.offset + 1)]) }
+                return read >= 50
+            }
+            await consumer.close()
+            #expect(transform.calls.withLock { $0 } == 50)
+            tasks.cancelAll()
+        }
+    }
+}

@@ -34,7 +34,8 @@ struct OverloadTests {
 
     @Test("with the handler stopped and then slower than the senders, every webhook answered 2xx becomes its event; the rest get 503 + Retry-After")
     func everyAcceptedWebhookHasItsEvent() async throws {
-        let pipeline = try TestPipeline()
+        // As in `inlet dev`: the handler also waits for the dispatcher before `records` fills.
+        let pipeline = try TestPipeline { $0.embeddedRetention = .embeddedBroker }
         let backlog = BacklogGuard(
             client: pipeline.harness.client,
             watches: [

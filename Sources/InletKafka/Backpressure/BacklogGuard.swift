@@ -51,6 +51,9 @@ public final class BacklogGuard: Service, Sendable {
             case .keyOverShare(let keyBytes, let backlogBytes):
                 return "this key holds \(keyBytes) of the \(backlogBytes) bytes not yet processed on partition \(partition) of \(topic); "
                     + "its appends wait until the backlog shrinks so others on the partition still get through"
+            case .unknownBacklog(let consumed, let until):
+                return "partition \(partition) of \(topic) still holds messages from before this process started "
+                    + "(consumed up to \(consumed.map(String.init) ?? "none"), appended up to \(until))"
             }
         }
     }
@@ -96,10 +99,7 @@ public final class BacklogGuard: Service, Sendable {
                 // Another partitioner than ours placed it: count it where it went.
                 backlogs[reservation.topic]![Int(reservation.partition)].released(key: reservation.key, bytes: reservation.bytes)
                 guard Int(report.partition) < backlogs[reservation.topic]!.count else { return }
-                var backlog = backlogs[reservation.topic]![Int(report.partition)]
-                _ = backlog.reserve(key: reservation.key, bytes: reservation.bytes, limits: BacklogLimits(maxBytes: .max, maxMessages: .max))
-                backlog.stored(key: reservation.key, bytes: reservation.bytes, offset: report.offset)
-                backlogs[reservation.topic]![Int(report.partition)] = backlog
+                backlogs[reservation.topic]![Int(report.partition)].appended(key: reservation.key, bytes: reservation.bytes, offset: report.offset)
             }
         }
     }
@@ -107,6 +107,28 @@ public final class BacklogGuard: Service, Sendable {
     /// The reserved append was not stored.
     public func released(_ reservation: Reservation) {
         backlogs.withLock { $0[reservation.topic]![Int(reservation.partition)].released(key: reservation.key, bytes: reservation.bytes) }
+    }
+
+    /// Counts an append made without asking (a worker's own output, which it cannot take
+    /// back), so that `fullPartition()` sees it.
+    public func count(_ record: KafkaRecord, storedAt report: KafkaDeliveryReport) {
+        guard watches[report.topic] != nil else { return }
+        let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let bytes = PartitionRetention.countedBytes(of: record)
+        backlogs.withLock { backlogs in
+            guard Int(report.partition) < backlogs[report.topic]!.count else { return }
+            backlogs[report.topic]![Int(report.partition)].appended(key: key, bytes: bytes, offset: report.offset)
+        }
+    }
+
+    /// A watched partition whose backlog is at or past the limits, if any.
+    public func fullPartition() -> TopicPartition? {
+        backlogs.withLock { backlogs in
+            for (topic, partitions) in backlogs {
+                if let index = partitions.firstIndex(where: { $0.isFull(limits) }) { return TopicPartition(topic: topic, partition: Int32(index)) }
+            }
+            return nil
+        }
     }
 
     /// Bytes not yet consumed on `partition` of `topic` (reserved or stored).
@@ -123,6 +145,16 @@ public final class BacklogGuard: Service, Sendable {
             probes[group] = try KafkaConsumer(configuration: KafkaConsumerConfiguration(client: client, groupId: group), topics: [], logger: logger)
         }
         let all = probes
+        // What the partitions held before this process started was appended by someone else
+        // and is not measured: until the groups pass it, it counts as a full backlog.
+        if let probe = all.values.first {
+            for watch in watches.values {
+                for partition in 0..<Int32(watch.partitions) {
+                    guard let end = try? await probe.watermarks(topic: watch.topic, partition: partition).high, end > 0 else { continue }
+                    backlogs.withLock { $0[watch.topic]![Int(partition)].started(atEnd: end) }
+                }
+            }
+        }
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 for watch in self.watches.values {

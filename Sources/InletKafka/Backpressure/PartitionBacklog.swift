@@ -15,6 +15,9 @@ public struct PartitionBacklog: Sendable {
         case partitionFull(backlogBytes: Int, backlogMessages: Int)
         /// The key holds more than half of a backlog past the fair-share threshold.
         case keyOverShare(keyBytes: Int, backlogBytes: Int)
+        /// Messages appended before this process started are not consumed yet, and their size
+        /// is unknown: nothing more until the group has passed them.
+        case unknownBacklog(consumedOffset: Int64?, until: Int64)
     }
 
     private struct Entry: Sendable {
@@ -33,14 +36,32 @@ public struct PartitionBacklog: Sendable {
     private var bytesByKey: [String: Int] = [:]
     /// The slowest group's committed offset: everything below it is consumed.
     public private(set) var consumedOffset: Int64?
+    /// The partition's end when this process started: what lies below it was appended by
+    /// someone else (an earlier run) and is not counted in bytes.
+    public private(set) var startEnd: Int64?
 
     public init() {}
 
     /// Bytes `key` holds in the backlog.
     public func bytes(of key: String) -> Int { bytesByKey[key, default: 0] }
 
+    /// The partition ended at `offset` when this process started.
+    public mutating func started(atEnd offset: Int64) {
+        startEnd = offset
+    }
+
+    /// Whether the backlog is at or past `limits` (or unknown), for a writer that cannot be
+    /// refused but can wait.
+    public func isFull(_ limits: BacklogLimits) -> Bool {
+        if let startEnd, (consumedOffset ?? 0) < startEnd { return true }
+        return bytes >= limits.maxBytes || messages >= limits.maxMessages
+    }
+
     /// Counts an append of `bytes` for `key` unless `limits` refuse it.
     public mutating func reserve(key: String, bytes count: Int, limits: BacklogLimits) -> Refusal? {
+        if let startEnd, (consumedOffset ?? 0) < startEnd {
+            return .unknownBacklog(consumedOffset: consumedOffset, until: startEnd)
+        }
         let newBytes = bytes + count
         if newBytes > limits.maxBytes || messages + 1 > limits.maxMessages {
             return .partitionFull(backlogBytes: bytes, backlogMessages: messages)
@@ -63,6 +84,12 @@ public struct PartitionBacklog: Sendable {
         var index = entries.count
         while index > head && entries[index - 1].offset > offset { index -= 1 }
         entries.insert(Entry(offset: offset, bytes: count, key: key), at: index)
+    }
+
+    /// An append that was not reserved (it could not be refused) was stored at `offset`.
+    public mutating func appended(key: String, bytes count: Int, offset: Int64) {
+        add(key: key, bytes: count)
+        stored(key: key, bytes: count, offset: offset)
     }
 
     /// A reserved append was not stored.

@@ -31,16 +31,25 @@ public struct TableRepublisher<Value: Sendable>: Service {
 
     /// Republishes what is due every `interval`, once the table has loaded, until cancelled.
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            try await table.waitUntilCaughtUp()
-            let producer = try KafkaProducer(configuration: self.producer, logger: logger)
-            while !Task.isCancelled {
-                // A failed round is logged and tried again on the next one.
-                _ = try? await republishDue(with: producer)
-                guard (try? await Task.sleep(for: interval)) != nil else { break }
-            }
-            await producer.shutdown()
+        do {
+            try await cancelWhenGracefulShutdown { try await republishUntilCancelled() }
+        } catch is CancellationError {
+        } catch let error as KafkaError where error.kind == .shutdown {
+        } catch {
+            logger.error("re-publishing \(table.topicName) stopped: \(error); records older than the broker keeps will be lost")
+            throw error
         }
+    }
+
+    private func republishUntilCancelled() async throws {
+        try await table.waitUntilCaughtUp()
+        let producer = try KafkaProducer(configuration: self.producer, logger: logger)
+        while !Task.isCancelled {
+            // A failed round is logged and tried again on the next one.
+            _ = try? await republishDue(with: producer)
+            guard (try? await Task.sleep(for: interval)) != nil else { break }
+        }
+        await producer.shutdown()
     }
 
     /// Writes the copies now due and waits until the table has read them back (so they are

@@ -112,7 +112,10 @@ final class RDKafkaClient: @unchecked Sendable {
     /// then completes its rebalance. Does nothing when no revocation is pending.
     func releaseRevokedPartitions() {
         guard callbacks.takePendingRevocation() else { return }
-        rd_kafka_assign(handle, nil)
+        let error = rd_kafka_assign(handle, nil)
+        if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.error("could not give up revoked partitions: \(KafkaError.text(of: error.rawValue)); the group's rebalance waits until this member leaves")
+        }
     }
 
     /// Destroys the handle. Safe to call more than once.

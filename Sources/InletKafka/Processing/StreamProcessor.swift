@@ -101,15 +101,22 @@ public final class StreamProcessor: Service, Sendable {
 
     private var isStopping: Bool { stopping.withLock { $0 } }
 
-    /// How long one batch may take messages for: `maxBatchDuration`, and at most a third of
-    /// `max.poll.interval.ms` so that the commit and the next poll fit too.
+    /// How long one batch may take messages for: `maxBatchDuration`, at most a third of
+    /// `max.poll.interval.ms` so that the commit and the next poll fit too, and at most half
+    /// the session timeout — the embedded broker waits only that long (less a second) for
+    /// members to rejoin a rebalance, and a member learns of it only at its next poll.
     var batchDuration: Duration {
-        min(configuration.maxBatchDuration, .milliseconds(configuration.consumer.maxPollIntervalMilliseconds / 3))
+        min(
+            configuration.maxBatchDuration, .milliseconds(configuration.consumer.maxPollIntervalMilliseconds / 3),
+            .milliseconds(configuration.consumer.sessionTimeoutMilliseconds / 2)
+        )
     }
 
     private func loop(consumer: KafkaConsumer, output: Output) async throws {
         var pending: [KafkaMessage] = []
         var continuity = RetentionLossDetector()
+        var failures = 0
+        var waitingSince: ContinuousClock.Instant?
         while !Task.isCancelled && !isStopping {
             let events = try await consumer.poll(
                 maxMessages: max(1, configuration.maxBatchSize - pending.count),
@@ -140,8 +147,23 @@ public final class StreamProcessor: Service, Sendable {
                     break
                 }
             }
+            if !pending.isEmpty, let full = configuration.outputBacklog?.fullPartition() {
+                // Downstream lags: processing more would push its input past what the broker
+                // keeps. Keep polling (group membership) and wait.
+                if waitingSince == nil {
+                    waitingSince = .now
+                    logger.warning("waiting: \(full) holds as much unconsumed output as the broker can keep; the next stage must catch up")
+                }
+                statistics.withLock { $0.downstreamWaits += 1 }
+                try await Task.sleep(for: .milliseconds(200))
+                continue
+            }
+            if let since = waitingSince {
+                logger.info("downstream caught up after \(ContinuousClock.now - since)")
+                waitingSince = nil
+            }
             if !pending.isEmpty && !isStopping {
-                let (processed, retry) = try await process(pending, consumer: consumer, output: output)
+                let (processed, retry) = try await process(pending, failures: &failures, consumer: consumer, output: output)
                 pending.removeFirst(processed)
                 if let retry {
                     // Inputs before it are committed; this one is given again after the delay
@@ -179,48 +201,40 @@ public final class StreamProcessor: Service, Sendable {
 
     /// Processes a batch taken from the front of `pending` (as many messages as fit in the
     /// batch duration, at least one, unless the first is deferred) and commits it; returns how
-    /// many messages it took, and the deferral of the message after them, if any.
-    private func process(_ pending: [KafkaMessage], consumer: KafkaConsumer, output: Output) async throws -> (Int, RetryLater?) {
-        var taken: Int? = nil
-        var attempt = 1
-        while true {
-            var attempted = 0
-            do {
-                let (count, retry) = try await attemptBatch(pending, count: taken, attempted: &attempted, consumer: consumer, output: output)
-                await transform.batchCommitted()
-                statistics.withLock { $0.batchesCommitted += 1 }
-                return (count, retry)
-            } catch let error as KafkaError where error.kind == .fatal {
-                throw error
-            } catch {
-                statistics.withLock { $0.batchesRolledBack += 1 }
-                await transform.batchAborted()
-                guard attempt < configuration.maxBatchAttempts, !Task.isCancelled else { throw error }
-                // The retry takes the same messages (those attempted, at least one), so the
-                // batch does not shrink or grow between attempts.
-                taken = taken ?? max(1, attempted)
-                logger.warning("batch of \(taken!) rolled back (attempt \(attempt)): \(error); retrying")
-                try await Task.sleep(for: .milliseconds(100 * (1 << min(attempt, 6))))
-                attempt += 1
-            }
+    /// many messages it took, and the deferral of the message after them, if any. A failed
+    /// batch is rolled back and taken 0 messages: the loop polls (keeping the group
+    /// membership), waits, and cuts the batch again, up to `maxBatchAttempts` times in a row.
+    private func process(_ pending: [KafkaMessage], failures: inout Int, consumer: KafkaConsumer, output: Output) async throws -> (Int, RetryLater?) {
+        do {
+            let (count, retry) = try await attemptBatch(pending, consumer: consumer, output: output)
+            await transform.batchCommitted()
+            statistics.withLock { $0.batchesCommitted += 1 }
+            failures = 0
+            return (count, retry)
+        } catch let error as KafkaError where error.kind == .fatal {
+            throw error
+        } catch {
+            statistics.withLock { $0.batchesRolledBack += 1 }
+            await transform.batchAborted()
+            failures += 1
+            guard failures < configuration.maxBatchAttempts, !Task.isCancelled else { throw error }
+            logger.warning("batch rolled back (attempt \(failures)): \(error); retrying")
+            try await Task.sleep(for: min(.milliseconds(100 * (1 << min(failures, 6))), batchDuration))
+            return (0, nil)
         }
     }
 
-    /// Runs the transform over the first `count` messages (or, when `nil`, over as many as
-    /// fit in the batch duration; an isolated message alone) and makes the outputs and offsets
-    /// durable. Stops before a message the transform defers (`RetryLater`).
-    private func attemptBatch(
-        _ pending: [KafkaMessage], count: Int?, attempted: inout Int, consumer: KafkaConsumer, output: Output
-    ) async throws -> (Int, RetryLater?) {
+    /// Runs the transform over as many messages as fit in the batch duration (an isolated
+    /// message alone) and makes the outputs and offsets durable. Stops before a message the
+    /// transform defers (`RetryLater`).
+    private func attemptBatch(_ pending: [KafkaMessage], consumer: KafkaConsumer, output: Output) async throws -> (Int, RetryLater?) {
         var records: [KafkaRecord] = []
         var retry: RetryLater?
         let deadline = ContinuousClock.now + batchDuration
-        let limit = min(count ?? pending.count, pending.count)
         var index = 0
-        while index < limit {
+        while index < pending.count {
             let isolated = transform.isolates(pending[index])
             if isolated && index > 0 { break }
-            attempted = index + 1
             do {
                 records += try await transform.process(pending[index])
             } catch let deferral as RetryLater {
@@ -228,10 +242,10 @@ public final class StreamProcessor: Service, Sendable {
                 break
             }
             index += 1
-            if isolated || (count == nil && (ContinuousClock.now >= deadline || isStopping)) { break }
+            if isolated || ContinuousClock.now >= deadline || isStopping { break }
         }
         let batch = pending[..<index]
-        if index < pending.count && count == nil {
+        if index < pending.count && retry == nil && !transform.isolates(pending[index]) {
             logger.info("batch stopped after \(index) messages and \(batchDuration); \(pending.count - index) wait for the next batch")
         }
         let offsets = Self.nextOffsets(of: batch)
@@ -241,9 +255,9 @@ public final class StreamProcessor: Service, Sendable {
         }
         switch output {
         case .plain(let producer):
-            try await producer.sendAll(records)
+            countOutputs(records, reports: try await producer.sendAll(records))
             let final = try await transform.finalRecords()
-            try await producer.sendAll(final)
+            countOutputs(final, reports: try await producer.sendAll(final))
             statistics.withLock { $0.recordsOut += final.count }
             try await configuration.beforeCommit?(offsets)
             do {
@@ -267,9 +281,9 @@ public final class StreamProcessor: Service, Sendable {
         do {
             try producer.beginTransaction()
             statistics.withLock { $0.transactionsBegun += 1 }
-            try await producer.sendAll(records)
+            countOutputs(records, reports: try await producer.sendAll(records))
             let final = try await transform.finalRecords()
-            try await producer.sendAll(final)
+            countOutputs(final, reports: try await producer.sendAll(final))
             statistics.withLock { $0.recordsOut += final.count }
             if !offsets.isEmpty {
                 let metadata = try consumer.groupMetadata()
@@ -302,6 +316,12 @@ public final class StreamProcessor: Service, Sendable {
                 attempt += 1
             }
         }
+    }
+
+    /// Counts outputs on watched topics against the downstream backlog.
+    private func countOutputs(_ records: [KafkaRecord], reports: [KafkaDeliveryReport]) {
+        guard let backlog = configuration.outputBacklog else { return }
+        for (record, report) in zip(records, reports) { backlog.count(record, storedAt: report) }
     }
 
     // MARK: - Offsets

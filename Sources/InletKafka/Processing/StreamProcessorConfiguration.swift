@@ -10,6 +10,12 @@ public struct StreamProcessorConfiguration: Sendable {
     /// How long one batch keeps taking messages before it is committed (it ends after the
     /// message in progress); capped at a third of `max.poll.interval.ms`.
     public var maxBatchDuration: Duration
+    /// On a broker that trims by size (the embedded one): the loop's output topics and the
+    /// groups that read them. Before each batch the loop waits while any of their partitions
+    /// holds as much unconsumed output as the limits allow, so its input stays unconsumed
+    /// (and ingress refuses new work) instead of its output being trimmed. Needs `run()` of
+    /// the guard.
+    public var outputBacklog: BacklogGuard?
     /// On graceful shutdown, how long the batch in progress may take to finish and commit
     /// before the loop is cancelled.
     public var shutdownDeadline: Duration = .seconds(10)

@@ -15,6 +15,8 @@ public struct StreamProcessorStatistics: Sendable, Hashable {
     /// Times partitions were taken away from this member (rebalances, leaving the group after
     /// exceeding `max.poll.interval.ms`).
     public var revocations = 0
+    /// Times the loop waited because a downstream partition was full (`outputBacklog`).
+    public var downstreamWaits = 0
     /// Inputs the transform deferred (`RetryLater`).
     public var retriesLater = 0
     /// Messages the broker's retention removed before this group read them.

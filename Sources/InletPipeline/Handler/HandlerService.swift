@@ -14,6 +14,7 @@ public struct HandlerService: Service {
     private let output: SharedProducer
     private let logger: Logger
     private let processor: StreamProcessor
+    private let backlog: BacklogGuard?
 
     public init(
         settings: WorkerSettings, publicURL: String, runtime: ConnectorRuntime, subscriptions: SubscriptionDirectory,
@@ -31,10 +32,13 @@ public struct HandlerService: Service {
         )
         self.output = output
         self.logger = logger
-        processor = StreamProcessor(
-            configuration: settings.processor(role: "handler", inputs: [settings.topics.ingress, settings.topics.commands]), transform: handler,
-            logger: logger
-        )
+        // On the embedded broker: wait while the dispatcher lags so far behind on `records`
+        // that more output could be trimmed before it is read.
+        let backlog = settings.outputBacklog([settings.topics.records], readers: ["dispatcher"], logger: logger)
+        var configuration = settings.processor(role: "handler", inputs: [settings.topics.ingress, settings.topics.commands])
+        configuration.outputBacklog = backlog
+        self.backlog = backlog
+        processor = StreamProcessor(configuration: configuration, transform: handler, logger: logger)
     }
 
     /// The counters of the handler's consume-transform-produce loop.
@@ -46,6 +50,7 @@ public struct HandlerService: Service {
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await processor.run() }
+                if let backlog { group.addTask { try await backlog.run() } }
                 group.addTask {
                     try await cancelWhenGracefulShutdown {
                         try await refreshTimer(producer: producer)

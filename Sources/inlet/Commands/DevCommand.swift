@@ -41,7 +41,7 @@ struct DevCommand: AsyncParsableCommand {
             guarantee: role.guarantee(default: .atLeastOnce),
             publicURL: role.publicURL(default: "http://\(ingressConfiguration.host):\(ingressConfiguration.port)"),
             vault: try RoleOptions.vault(allowEphemeral: true, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride,
-            logger: logger
+            embeddedRetention: .embeddedBroker, logger: logger
         )
         let adminToken = try RoleOptions.adminToken(allowGenerated: true)
         let producer = try services.ingressProducer()

@@ -28,18 +28,18 @@ struct IngressCommand: AsyncParsableCommand {
             topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: role.guarantee(default: .atLeastOnce),
             publicURL: role.publicURL(default: "http://\(configuration.host):\(configuration.port)"),
             vault: try RoleOptions.vault(allowEphemeral: false, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride,
-            logger: logger
+            embeddedRetention: kafka.embeddedRetention, logger: logger
         )
         let producer = try services.ingressProducer()
         // Against `inlet broker`, ingress re-publishes the tables' records before the broker
         // could trim them (it writes connections; the handler writes subscriptions).
-        let retention: PartitionRetention? = ingress.isEmbeddedBroker ? .embeddedBroker : nil
+        let retention = kafka.embeddedRetention
         let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger, republishing: retention)
         let connections = ConnectionDirectory(topics: topics, client: client, logger: logger, republishing: retention)
         let replies = ReplyWaiter(topics: topics, client: client, logger: logger)
         let scripts = ScriptEngine(configuration: .init(), logger: logger)
         defer { scripts.shutdown() }
-        let backlog = ingress.isEmbeddedBroker ? services.backlogGuard() : nil
+        let backlog = retention.map { _ in services.backlogGuard() }
         let server = services.ingress(
             configuration: configuration, adminToken: try RoleOptions.adminToken(allowGenerated: false), producer: producer,
             subscriptions: subscriptions, connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait,
@@ -80,7 +80,7 @@ struct HandlerCommand: AsyncParsableCommand {
             topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: role.guarantee(default: .exactlyOnce),
             publicURL: role.publicURL(default: "http://127.0.0.1:8080"),
             vault: try RoleOptions.vault(allowEphemeral: false, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride,
-            logger: logger
+            embeddedRetention: kafka.embeddedRetention, logger: logger
         )
         let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger)
         let connections = ConnectionDirectory(topics: topics, client: client, logger: logger)
@@ -115,7 +115,7 @@ struct DispatcherCommand: AsyncParsableCommand {
         let topics = kafka.topics()
         let services = RoleServices(
             topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: role.guarantee(default: .exactlyOnce),
-            publicURL: "", vault: .ephemeral(), logger: logger
+            publicURL: "", vault: .ephemeral(), embeddedRetention: kafka.embeddedRetention, logger: logger
         )
         try await RoleServices.run([services.dispatcher(routing: try role.routing(topics: topics))], logger: logger)
     }

@@ -15,9 +15,11 @@ struct RoleServices {
     let publicURL: String
     let vault: CredentialVault
     var apiBaseOverride: String? = nil
+    /// The embedded broker's retention when the roles run against it.
+    var embeddedRetention: PartitionRetention? = nil
     let logger: Logger
 
-    var settings: WorkerSettings { WorkerSettings(topics: topics, client: client, guarantee: guarantee) }
+    var settings: WorkerSettings { WorkerSettings(topics: topics, client: client, guarantee: guarantee, embeddedRetention: embeddedRetention) }
 
     func handler(subscriptions: SubscriptionDirectory, connections: ConnectionDirectory, scripts: ScriptEngine) -> HandlerService {
         HandlerService(

@@ -18,14 +18,6 @@ struct IngressOptions: ParsableArguments {
     @Option(help: "How long creating or deleting a subscription waits for the handler before 202, in ms (env: INLET_ADMIN_WAIT_MS).")
     var adminWaitMs: Int?
 
-    @Flag(help: ArgumentHelp(
-        "The broker is Inlet's embedded one (`inlet broker`), which trims each partition to about 5 MiB: refuse webhooks with 503 before an unconsumed backlog could be trimmed (env: INLET_EMBEDDED_BROKER=1; `inlet dev` always does)."
-    ))
-    var embeddedBroker = false
-
-    /// Whether to apply the embedded broker's retention limits.
-    var isEmbeddedBroker: Bool { embeddedBroker || Environment.string("INLET_EMBEDDED_BROKER").map { ["1", "true", "yes"].contains($0.lowercased()) } == true }
-
     var configuration: IngressConfiguration {
         IngressConfiguration(
             host: host ?? Environment.string("INLET_INGRESS_HOST") ?? "127.0.0.1",
