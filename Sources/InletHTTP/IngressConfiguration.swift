@@ -4,19 +4,28 @@ public struct IngressConfiguration: Sendable, Hashable {
     public var host: String
     /// Port to listen on; `0` picks a free port (tests).
     public var port: Int
-    /// Largest accepted request body; larger ones get 413. Default 1 MiB.
+    /// Largest accepted request body; larger ones get 413. Default: what still fits in one
+    /// Kafka message of librdkafka's default `message.max.bytes` once stored as a raw request
+    /// (`maxBodyBytes(messageMaxBytes:)`).
     public var maxBodyBytes: Int
     /// How long a webhook whose `handle` may answer it waits for that answer before the
     /// default acknowledgement (the request is already safe either way).
     public var replyTimeout: Duration
 
     public init(
-        host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20,
+        host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = IngressConfiguration.maxBodyBytes(messageMaxBytes: 1_000_000),
         replyTimeout: Duration = .seconds(5)
     ) {
         self.replyTimeout = replyTimeout
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// The largest body whose raw request (the body base64-encoded in JSON, ×4/3, plus up to
+    /// 64 KiB of headers and metadata) fits in a Kafka message of `messageMaxBytes`: larger
+    /// bodies could never be stored, so they get 413 instead of an endless 503.
+    public static func maxBodyBytes(messageMaxBytes: Int) -> Int {
+        max(0, (messageMaxBytes - 64 * 1024) * 3 / 4)
     }
 }

@@ -48,7 +48,7 @@ public struct AppEventPassThrough: StreamTransform {
     }
 
     private func deadLetter(for message: KafkaMessage, reason: String) -> KafkaRecord {
-        let letter = DeadLetter(
+        let letter = DeadLetter.bounded(
             failedAt: Date(), stage: .handler,
             reason: .init(code: "decode-error", message: "not an app event message: \(reason)"),
             original: .init(message: message)

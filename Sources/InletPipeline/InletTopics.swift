@@ -9,6 +9,7 @@ public struct InletTopics: Sendable, Hashable {
     public var prefix: String
     /// Partitions of every topic keyed by subscription (and of the others).
     public var partitions: Int
+    /// Replicas of every topic; above 1 it also sets `minInSyncReplicas`.
     public var replicationFactor: Int
 
     public init(prefix: String = "inlet.", partitions: Int = 8, replicationFactor: Int = 1) {
@@ -29,15 +30,25 @@ public struct InletTopics: Sendable, Hashable {
     public var replies: String { prefix + "replies" }
     public var dlq: String { prefix + "dlq" }
 
-    /// Every topic with its partitions and configs (compaction for the two tables).
+    /// `min.insync.replicas` of every topic: one fewer than `replicationFactor` (2 of 3). A
+    /// write acknowledged with `acks=all` is then on at least that many brokers, and one
+    /// replica may be down without stopping writes. `nil` (not set) without replication.
+    public var minInSyncReplicas: Int? {
+        replicationFactor > 1 ? max(1, replicationFactor - 1) : nil
+    }
+
+    /// Every topic with its partitions and configs (compaction for the two tables,
+    /// `min.insync.replicas` when replicated).
     public var all: [KafkaTopicSpec] {
-        let compacted = ["cleanup.policy": "compact"]
-        func spec(_ name: String, configs: [String: String] = [:]) -> KafkaTopicSpec {
-            KafkaTopicSpec(name: name, partitions: partitions, replicationFactor: replicationFactor, configs: configs)
+        let durability: [String: String] = minInSyncReplicas.map { ["min.insync.replicas": String($0)] } ?? [:]
+        func spec(_ name: String, compacted: Bool = false) -> KafkaTopicSpec {
+            var configs = durability
+            if compacted { configs["cleanup.policy"] = "compact" }
+            return KafkaTopicSpec(name: name, partitions: partitions, replicationFactor: replicationFactor, configs: configs)
         }
         return [
             spec(ingress), spec(ingressGlobal), spec(ingressAppEvents), spec(commands),
-            spec(subscriptions, configs: compacted), spec(connections, configs: compacted),
+            spec(subscriptions, compacted: true), spec(connections, compacted: true),
             spec(records), spec(events), spec(appEvents), spec(replies), spec(dlq),
         ]
     }

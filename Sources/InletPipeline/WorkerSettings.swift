@@ -15,6 +15,11 @@ public struct WorkerSettings: Sendable {
     /// The retention of a broker that trims by size (the embedded one), or `nil` for a real
     /// cluster: then a worker waits before its output could be trimmed unconsumed.
     public var embeddedRetention: PartitionRetention?
+    /// A name of this worker that stays the same across its restarts (e.g. the pod name of a
+    /// Kubernetes StatefulSet), for stable transactional ids under exactly-once: a restarted
+    /// worker then fences its predecessor's open transaction
+    /// (`StreamProcessorConfiguration.instanceId`). `nil`: a random id per run.
+    public var instanceId: String?
 
     public init(
         topics: InletTopics, client: KafkaClientConfiguration, guarantee: ProcessingGuarantee = .atLeastOnce, maxBatchSize: Int = 500,
@@ -42,7 +47,7 @@ public struct WorkerSettings: Sendable {
 
     /// The loop configuration for a role's consumer group (`<prefix><role>`).
     public func processor(role: String, inputs: [String]) -> StreamProcessorConfiguration {
-        StreamProcessorConfiguration(
+        var configuration = StreamProcessorConfiguration(
             consumer: KafkaConsumerConfiguration(
                 client: client, groupId: groupId(role: role),
                 maxPollIntervalMilliseconds: Int(maxPollInterval.components.seconds * 1000 + maxPollInterval.components.attoseconds / 1_000_000_000_000_000)
@@ -54,6 +59,8 @@ public struct WorkerSettings: Sendable {
             maxBatchDuration: maxBatchDuration,
             transactionalIdPrefix: "\(topics.prefix)\(role)"
         )
+        configuration.instanceId = instanceId
+        return configuration
     }
 
     public var producer: KafkaProducerConfiguration {

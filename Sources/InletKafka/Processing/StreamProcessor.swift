@@ -355,8 +355,35 @@ public final class StreamProcessor: Service, Sendable {
         case .atLeastOnce:
             return .plain(try KafkaProducer(configuration: configuration.producer, logger: logger))
         case .exactlyOnce:
-            let id = "\(configuration.transactionalIdPrefix)-\(configuration.consumer.groupId)-\(UUID().uuidString.prefix(8))"
+            let id = Self.transactionalId(
+                prefix: configuration.transactionalIdPrefix, groupId: configuration.consumer.groupId, instanceId: configuration.instanceId
+            )
+            if configuration.instanceId?.isEmpty ?? true, Self.firstRandomTransactionalId() {
+                logger.warning(
+                    "no instance id (inlet: --instance-id or INLET_INSTANCE_ID): transactional ids get a random suffix (\(id)), so a restarted instance cannot fence a crashed predecessor, whose open transaction then blocks read_committed readers until the transaction timeout"
+                )
+            }
             return .transactional(try await KafkaTransactionalProducer(configuration: configuration.producer, transactionalId: id, logger: logger))
+        }
+    }
+
+    /// The transactional id of a loop: `<prefix>-<groupId>-<instanceId>`, the same across
+    /// restarts so the restarted instance fences its predecessor; without an instance id (nil
+    /// or empty), a random 8-character suffix unique to this run.
+    static func transactionalId(prefix: String, groupId: String, instanceId: String?) -> String {
+        let suffix = instanceId.flatMap { $0.isEmpty ? nil : $0 } ?? String(UUID().uuidString.prefix(8))
+        return "\(prefix)-\(groupId)-\(suffix)"
+    }
+
+    /// Whether a loop of this process already took a random transactional id (the warning
+    /// about it is logged once per process, not per loop).
+    private static let tookRandomTransactionalId = Mutex(false)
+
+    /// True for the first caller in this process only.
+    private static func firstRandomTransactionalId() -> Bool {
+        tookRandomTransactionalId.withLock { took in
+            defer { took = true }
+            return !took
         }
     }
 }

@@ -19,8 +19,18 @@ public struct StreamProcessorConfiguration: Sendable {
     /// On graceful shutdown, how long the batch in progress may take to finish and commit
     /// before the loop is cancelled.
     public var shutdownDeadline: Duration = .seconds(10)
-    /// Prefix of the transactional id (exactly-once); a unique suffix is added per instance.
+    /// Prefix of the transactional id (exactly-once): the id is
+    /// `<prefix>-<groupId>-<instanceId>`, or a random suffix instead of `instanceId`.
     public var transactionalIdPrefix: String
+    /// A name of this instance that stays the same across its restarts, e.g. the pod name of
+    /// a Kubernetes StatefulSet (exactly-once only). When set, the transactional id is
+    /// `<prefix>-<groupId>-<instanceId>`, so a restarted instance fences its predecessor and
+    /// aborts the transaction it left open, instead of that transaction staying open until
+    /// the transaction timeout and blocking `read_committed` readers of its partitions
+    /// meanwhile. Two live instances must never share one: they would fence each other.
+    /// When `nil` (or empty), a random suffix per run, and a warning (logged once per
+    /// process) says a crashed predecessor cannot be fenced.
+    public var instanceId: String?
     /// How often a failed batch is retried before `run()` gives up and throws.
     public var maxBatchAttempts: Int
     /// Fault injection for tests: called after outputs are acknowledged and before input

@@ -34,10 +34,46 @@ public struct DeadLetterStore: Sendable {
     }
 
     /// The message to produce to replay `letter`: its original topic, key, headers and value,
-    /// byte for byte, plus `inlet-replayed-from: <dead letter id>`.
+    /// byte for byte, plus `inlet-replayed-from: <dead letter id>`. A value left out of the
+    /// dead letter (too large) is read from its topic; throws `DeadLetterStore.OriginalGone`
+    /// when the topic no longer holds it.
+    public func replayRecord(for letter: DeadLetter) async throws -> KafkaRecord {
+        var record = Self.replayRecord(for: letter)
+        if letter.original.valueOmitted == true { record.value = try await originalValue(of: letter) }
+        return record
+    }
+
+    /// `replayRecord(for:)` from the dead letter alone (its value as embedded).
     public static func replayRecord(for letter: DeadLetter) -> KafkaRecord {
         var headers = letter.original.headers.map { KafkaHeader(name: $0.key, value: $0.value) }
         headers.append(KafkaHeader(name: replayHeader, string: letter.id))
         return KafkaRecord(topic: letter.original.topic, key: letter.original.key, value: letter.original.value, headers: headers)
+    }
+
+    /// The original of a dead letter is no longer on its topic (retention removed it).
+    public struct OriginalGone: Error, CustomStringConvertible {
+        public var letter: DeadLetter
+        public var description: String {
+            "dead letter \(letter.id): its original, \(letter.original.topic)[\(letter.original.partition)]@\(letter.original.offset) "
+                + "(\(letter.original.valueBytes ?? 0) bytes, too large to keep in the dead letter), is no longer on the topic; it cannot be replayed"
+        }
+    }
+
+    private func originalValue(of letter: DeadLetter) async throws -> Data {
+        let original = letter.original
+        let position = TopicPartition(topic: original.topic, partition: Int32(original.partition), offset: original.offset)
+        let configuration = KafkaConsumerConfiguration(client: client, groupId: "inlet-dlq-replay")
+        let reader = try KafkaConsumer(assigning: [position], configuration: configuration, logger: logger)
+        defer { Task { await reader.close() } }
+        let (low, high) = try await reader.watermarks(topic: original.topic, partition: position.partition)
+        guard low <= original.offset, original.offset < high else { throw OriginalGone(letter: letter) }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            for case .message(let message) in try await reader.poll(maxMessages: 1, timeout: .milliseconds(200)) {
+                guard message.offset == original.offset, let value = message.value else { throw OriginalGone(letter: letter) }
+                return value
+            }
+        }
+        throw OriginalGone(letter: letter)
     }
 }

@@ -20,14 +20,24 @@ public final class Dispatcher: StreamTransform {
         public var client: KafkaClientConfiguration
         /// Ids remembered per subscription.
         public var windowSize: Int
+        /// Ids remembered over all subscriptions, the globally oldest forgotten first (about
+        /// 200 bytes each: some 40 MB at the default of 200,000).
+        public var totalWindowSize: Int
+        /// The largest message the brokers accept (`message.max.bytes`): a larger event goes
+        /// to the DLQ (`output-too-large`).
+        public var maxMessageBytes = 1_000_000
         /// How many messages per output partition are read back on assignment.
         public var rebuildTail: Int64
 
-        public init(topics: InletTopics, routing: EventRouting, client: KafkaClientConfiguration, windowSize: Int = 2000, rebuildTail: Int64 = 20_000) {
+        public init(
+            topics: InletTopics, routing: EventRouting, client: KafkaClientConfiguration, windowSize: Int = 2000,
+            totalWindowSize: Int = 200_000, rebuildTail: Int64 = 20_000
+        ) {
             self.topics = topics
             self.routing = routing
             self.client = client
             self.windowSize = windowSize
+            self.totalWindowSize = totalWindowSize
             self.rebuildTail = rebuildTail
         }
     }
@@ -50,7 +60,7 @@ public final class Dispatcher: StreamTransform {
         self.configuration = configuration
         schemas = RecordSchemas(workspace: workspace)
         self.logger = logger
-        state = Mutex(State(window: DeduplicationWindow(capacity: configuration.windowSize)))
+        state = Mutex(State(window: DeduplicationWindow(capacity: configuration.windowSize, totalCapacity: configuration.totalWindowSize)))
     }
 
     /// Repeats dropped so far (for logs and tests).
@@ -92,10 +102,20 @@ public final class Dispatcher: StreamTransform {
         }
         if isRepeat { return [] }
         let normalized = NormalizedEvent(event)
-        return [KafkaRecord(
+        let output = KafkaRecord(
             topic: configuration.routing.topic(for: event), key: event.subscriptionId, value: normalized.encoded(),
             headers: normalized.kafkaHeaders
-        )]
+        )
+        // Kafka would refuse it (message.max.bytes) and fail the batch for ever.
+        let size = PartitionRetention.countedBytes(of: output)
+        guard size <= configuration.maxMessageBytes else {
+            return [deadLetter(
+                message, code: "output-too-large",
+                "the event of record \(event.recordId) has \(size) bytes, over message.max.bytes (\(configuration.maxMessageBytes)); make the connector return smaller records",
+                event: event
+            )]
+        }
+        return [output]
     }
 
     public func batchCommitted() async {
@@ -152,7 +172,7 @@ public final class Dispatcher: StreamTransform {
 
     private func deadLetter(_ message: KafkaMessage, code: DeadLetter.Code, _ text: String, details: JSONValue? = nil, event: RecordEvent? = nil) -> KafkaRecord {
         logger.warning("dispatcher: \(code): \(text)")
-        let letter = DeadLetter(
+        let letter = DeadLetter.bounded(
             failedAt: Date(), stage: .dispatcher, reason: .init(code: code, message: text, details: details),
             original: .init(message: message), subscriptionId: event?.subscriptionId, connectorKey: event?.connectorKey
         )

@@ -28,6 +28,9 @@ public final class Handler: StreamTransform {
         /// The first delay between retries of a transiently failing input; doubled each time,
         /// up to 30 s.
         public var firstRetryDelay: Duration
+        /// The largest message the brokers accept (`message.max.bytes`): an input whose
+        /// outputs are larger goes to the DLQ (`output-too-large`).
+        public var maxMessageBytes: Int = 1_000_000
 
         public init(
             topics: InletTopics, publicURL: String, refreshRetryDelay: Duration = .seconds(60), maxRetryDuration: Duration = .seconds(15 * 60),
@@ -85,6 +88,15 @@ public final class Handler: StreamTransform {
     // MARK: - StreamTransform
 
     public func process(_ message: KafkaMessage) async throws -> [KafkaRecord] {
+        let outputs = try await outputs(of: message)
+        // An output Kafka would refuse (message.max.bytes) would fail the batch for ever:
+        // the input goes to the DLQ instead, with the sizes.
+        let sizes = outputs.map(PartitionRetention.countedBytes(of:))
+        guard let largest = sizes.max(), largest > configuration.maxMessageBytes else { return outputs }
+        return [deadLetter(message, code: "output-too-large", "an output of \(largest) bytes exceeds message.max.bytes (\(configuration.maxMessageBytes)); make the connector return smaller records")]
+    }
+
+    private func outputs(of message: KafkaMessage) async throws -> [KafkaRecord] {
         guard let value = message.value else { return [] }
         if message.topic == topics.commands {
             do {
@@ -459,7 +471,7 @@ public final class Handler: StreamTransform {
 
     private func deadLetter(_ message: KafkaMessage, code: DeadLetter.Code, _ text: String, subscription: SubscriptionRecord? = nil) -> KafkaRecord {
         logger.warning("handler: \(code): \(text)")
-        let letter = DeadLetter(
+        let letter = DeadLetter.bounded(
             failedAt: Date(), stage: .handler, reason: .init(code: code, message: text), original: .init(message: message),
             subscriptionId: subscription?.id ?? message.keyString, connectorKey: subscription?.connectorKey
         )

@@ -108,10 +108,16 @@ public struct DeadLetter: TopicMessage {
         public var key: String?
         /// Its headers, in order.
         public var headers: [Header]
-        /// Its value bytes (JSON: base64).
+        /// Its value bytes (JSON: base64); empty when ``valueOmitted`` (too large to embed).
         public var value: Data
         /// Its Kafka timestamp, when known.
         public var timestamp: Date?
+        /// Set when the value was too large to embed: `value` is empty, and `inlet dlq replay`
+        /// reads the record from `topic`/`partition`/`offset` instead (while the topic still
+        /// holds it). Absent in dead letters written before this field existed.
+        public var valueOmitted: Bool?
+        /// The value's size in bytes, when ``valueOmitted``.
+        public var valueBytes: Int?
 
         public init(
             topic: String,
@@ -130,6 +136,48 @@ public struct DeadLetter: TopicMessage {
             self.value = value
             self.timestamp = timestamp
         }
+    }
+
+    /// A dead letter small enough to produce whatever failed: values over `maxValueBytes`
+    /// are left out (replay reads them from their topic), the reason's message is cut at
+    /// 8 KiB and its details at 16 KiB (lists keep their first 20 entries).
+    public static func bounded(
+        failedAt: Date, stage: Stage, reason: Reason, original: Original, subscriptionId: String? = nil, connectorKey: String? = nil,
+        maxValueBytes: Int = 256 * 1024
+    ) -> DeadLetter {
+        var original = original
+        if original.value.count > maxValueBytes {
+            original.valueBytes = original.value.count
+            original.valueOmitted = true
+            original.value = Data()
+        }
+        var reason = reason
+        if reason.message.utf8.count > 8192 {
+            reason.message = String(decoding: Data(reason.message.utf8).prefix(8192), as: UTF8.self) + "… (cut)"
+        }
+        reason.details = reason.details.map(Self.capped)
+        return DeadLetter(failedAt: failedAt, stage: stage, reason: reason, original: original, subscriptionId: subscriptionId, connectorKey: connectorKey)
+    }
+
+    /// `details` with lists cut to their first 20 entries, and replaced by a summary when
+    /// still over 16 KiB.
+    static func capped(_ details: JSONValue) -> JSONValue {
+        func cut(_ value: JSONValue) -> JSONValue {
+            switch value {
+            case .array(let items) where items.count > 20:
+                return .array(items.prefix(20).map(cut) + [.string("… \(items.count - 20) more")])
+            case .array(let items):
+                return .array(items.map(cut))
+            case .object(let members):
+                return .object(members.mapValues(cut))
+            default:
+                return value
+            }
+        }
+        let shorter = cut(details)
+        let text = shorter.serialized()
+        guard text.count > 16 * 1024 else { return shorter }
+        return ["cut": true, "bytes": .integer(Int64(text.count)), "preview": .string(String(decoding: text.prefix(4096), as: UTF8.self))]
     }
 
     /// The dead letter's id (by default ``deterministicId(stage:original:)``, so a failure that

@@ -76,7 +76,15 @@ struct DeadLetterCommand: AsyncParsableCommand {
             let client = try kafka.client()
             let store = DeadLetterStore(topics: kafka.topics(), client: client, logger: logger)
             let chosen = try await store.all().filter(filter.matches)
-            let records = chosen.map(DeadLetterStore.replayRecord(for:))
+            var replayable: [(letter: DeadLetter, record: KafkaRecord)] = []
+            for letter in chosen {
+                do {
+                    replayable.append((letter, try await store.replayRecord(for: letter)))
+                } catch let gone as DeadLetterStore.OriginalGone {
+                    FileHandle.standardError.write(Data("inlet dlq replay: \(gone)\n".utf8))
+                }
+            }
+            let records = replayable.map(\.record)
             if !dryRun && !records.isEmpty {
                 let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client), logger: logger)
                 do {
@@ -87,10 +95,10 @@ struct DeadLetterCommand: AsyncParsableCommand {
                 }
                 await producer.shutdown()
             }
-            for (letter, record) in zip(chosen, records) {
+            for (letter, record) in replayable {
                 print("\(dryRun ? "would replay" : "replayed") \(letter.id) to \(record.topic) (\(letter.reason.code))")
             }
-            print("\(chosen.count) dead letter(s) \(dryRun ? "would be " : "")replayed")
+            print("\(replayable.count) dead letter(s) \(dryRun ? "would be " : "")replayed" + (replayable.count < chosen.count ? ", \(chosen.count - replayable.count) could not be (see above)" : ""))
         }
     }
 }

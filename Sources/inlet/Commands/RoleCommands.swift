@@ -80,7 +80,7 @@ struct HandlerCommand: AsyncParsableCommand {
             topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: role.guarantee(default: .exactlyOnce),
             publicURL: role.publicURL(default: "http://127.0.0.1:8080"),
             vault: try RoleOptions.vault(allowEphemeral: false, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride,
-            embeddedRetention: kafka.embeddedRetention, logger: logger
+            embeddedRetention: kafka.embeddedRetention, instanceId: role.resolvedInstanceId, logger: logger
         )
         let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger)
         let connections = ConnectionDirectory(topics: topics, client: client, logger: logger)
@@ -115,7 +115,8 @@ struct DispatcherCommand: AsyncParsableCommand {
         let topics = kafka.topics()
         let services = RoleServices(
             topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: role.guarantee(default: .exactlyOnce),
-            publicURL: "", vault: .ephemeral(), embeddedRetention: kafka.embeddedRetention, logger: logger
+            publicURL: "", vault: .ephemeral(), embeddedRetention: kafka.embeddedRetention, instanceId: role.resolvedInstanceId,
+            logger: logger
         )
         try await RoleServices.run([services.dispatcher(routing: try role.routing(topics: topics))], logger: logger)
     }

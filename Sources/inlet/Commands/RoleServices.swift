@@ -17,9 +17,16 @@ struct RoleServices {
     var apiBaseOverride: String? = nil
     /// The embedded broker's retention when the roles run against it.
     var embeddedRetention: PartitionRetention? = nil
+    /// A name of this process stable across its restarts, for the transactional ids of its
+    /// loops (`WorkerSettings.instanceId`).
+    var instanceId: String? = nil
     let logger: Logger
 
-    var settings: WorkerSettings { WorkerSettings(topics: topics, client: client, guarantee: guarantee, embeddedRetention: embeddedRetention) }
+    var settings: WorkerSettings {
+        var settings = WorkerSettings(topics: topics, client: client, guarantee: guarantee, embeddedRetention: embeddedRetention)
+        settings.instanceId = instanceId
+        return settings
+    }
 
     func handler(subscriptions: SubscriptionDirectory, connections: ConnectionDirectory, scripts: ScriptEngine) -> HandlerService {
         HandlerService(

@@ -20,13 +20,15 @@ struct TopicsCommand: AsyncParsableCommand {
         @Option(help: "Partitions per topic (env: INLET_TOPIC_PARTITIONS). ingress, commands and records must share one count.")
         var partitions: Int?
 
-        @Option(help: "Replication factor.")
-        var replicationFactor = 3
+        @Option(help: "Replicas per topic (env: INLET_TOPIC_REPLICATION_FACTOR; default 3). Above 1, topics get min.insync.replicas = replication factor - 1.")
+        var replicationFactor: Int?
 
         func run() async throws {
             LoggingSetup.bootstrap(level: .warning)
-            var topics = kafka.topics(partitions: partitions)
-            topics.replicationFactor = replicationFactor
+            let topics = kafka.topics(partitions: partitions, replicationFactor: replicationFactor, defaultReplicationFactor: 3)
+            guard topics.replicationFactor >= 1 else {
+                throw ValidationError("the replication factor must be at least 1 (got \(topics.replicationFactor))")
+            }
             let admin = KafkaAdmin(configuration: try kafka.client(), logger: Logger(label: "inlet.topics"))
             let outcomes = try await admin.createTopics(topics.all)
             for spec in topics.all {

@@ -22,9 +22,23 @@ struct IngressOptions: ParsableArguments {
         IngressConfiguration(
             host: host ?? Environment.string("INLET_INGRESS_HOST") ?? "127.0.0.1",
             port: port ?? Environment.int("INLET_INGRESS_PORT") ?? 8080,
-            maxBodyBytes: maxBodyBytes ?? Environment.int("INLET_INGRESS_MAX_BODY_BYTES") ?? 1 << 20,
+            maxBodyBytes: maxBodyBytes ?? Environment.int("INLET_INGRESS_MAX_BODY_BYTES") ?? largestBody,
             replyTimeout: .milliseconds(replyTimeoutMs ?? Environment.int("INLET_INGRESS_REPLY_TIMEOUT_MS") ?? 5000)
         )
+    }
+
+    /// The largest body that fits in one Kafka message (`INLET_KAFKA_MESSAGE_MAX_BYTES`,
+    /// librdkafka's default 1,000,000) once stored as a raw request.
+    var largestBody: Int {
+        IngressConfiguration.maxBodyBytes(messageMaxBytes: Environment.int("INLET_KAFKA_MESSAGE_MAX_BYTES") ?? 1_000_000)
+    }
+
+    func validate() throws {
+        if let limit = maxBodyBytes ?? Environment.int("INLET_INGRESS_MAX_BODY_BYTES"), limit > largestBody {
+            throw ValidationError(
+                "--max-body-bytes / INLET_INGRESS_MAX_BODY_BYTES is \(limit), but a body over \(largestBody) bytes cannot be stored in one Kafka message (message.max.bytes, INLET_KAFKA_MESSAGE_MAX_BYTES, default 1000000); lower it or raise message.max.bytes on the brokers and in INLET_KAFKA_MESSAGE_MAX_BYTES"
+            )
+        }
     }
 
     var adminWait: Duration { .milliseconds(adminWaitMs ?? Environment.int("INLET_ADMIN_WAIT_MS") ?? 10_000) }

@@ -39,10 +39,13 @@ struct KafkaOptions: ParsableArguments {
         return configuration
     }
 
-    func topics(partitions: Int? = nil) -> InletTopics {
+    /// Inlet's topics: the given values, then `INLET_TOPIC_*` variables, then the defaults
+    /// (replication matters only to `inlet topics create`; the roles only need the names).
+    func topics(partitions: Int? = nil, replicationFactor: Int? = nil, defaultReplicationFactor: Int = 1) -> InletTopics {
         InletTopics(
             prefix: topicPrefix ?? Environment.string("INLET_TOPIC_PREFIX") ?? "inlet.",
-            partitions: partitions ?? Environment.int("INLET_TOPIC_PARTITIONS") ?? 8
+            partitions: partitions ?? Environment.int("INLET_TOPIC_PARTITIONS") ?? 8,
+            replicationFactor: replicationFactor ?? Environment.int("INLET_TOPIC_REPLICATION_FACTOR") ?? defaultReplicationFactor
         )
     }
 }

@@ -22,7 +22,19 @@ struct RoleOptions: ParsableArguments {
     @Option(help: "Send every connector API call to this base URL instead (a local stand-in; env: INLET_API_BASE_OVERRIDE).")
     var apiBaseOverride: String?
 
+    @Option(help: ArgumentHelp(
+        "A name of this handler or dispatcher that stays the same across its restarts, for stable transactional ids under exactly-once (env: INLET_INSTANCE_ID; on Kubernetes set it to the pod name of a StatefulSet).",
+        discussion: "A restarted instance then fences its predecessor's open transaction instead of leaving it open until the transaction timeout. Two running instances must never share one: they would fence each other."
+    ))
+    var instanceId: String?
+
     var resolvedAPIBaseOverride: String? { apiBaseOverride ?? Environment.string("INLET_API_BASE_OVERRIDE") }
+
+    /// `--instance-id`, then `INLET_INSTANCE_ID`; `nil` when neither is set. Never taken from
+    /// the host name: two instances on one machine would share it and fence each other.
+    var resolvedInstanceId: String? {
+        instanceId.flatMap { $0.isEmpty ? nil : $0 } ?? Environment.string("INLET_INSTANCE_ID")
+    }
 
     /// Loads and validates the workspace; prints every problem and fails on errors.
     func loadWorkspace() throws -> Workspace {
