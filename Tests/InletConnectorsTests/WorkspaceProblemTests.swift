@@ -272,13 +272,22 @@ struct WorkspaceProblemTests {
         ])
     }
 
+    @Test("a deliveryId that is not a valid mapping is an error naming the file, line and field")
+    func invalidDeliveryId() throws {
+        let problems = try WorkspaceFixtures.problems(afterEditing: [
+            issueCreated + "spec.yml": good(issueCreated + "spec.yml", replacing: "\nschema:", with: "\ndeliveryId:\n  $nope: headers.x\nschema:"),
+        ])
+        #expect(problems.count == 1)
+        #expect(problems.first?.hasPrefix("connectors/github/events/issue-created/spec.yml:11: error: deliveryId is not a valid mapping") == true, "\(problems)")
+    }
+
     @Test("an unknown top-level key is a warning, with a did-you-mean when one is close")
     func unknownKeys() throws {
         let problems = try WorkspaceFixtures.problems(afterEditing: [
             issueCreated + "spec.yml": good(issueCreated + "spec.yml", replacing: "\nschema:", with: "\ncolor: blue\nschemma:"),
         ])
         #expect(problems == [
-            "connectors/github/events/issue-created/spec.yml:11: warning: unknown key 'color' is ignored, expected one of name, description, implementationType, parametersSchema, schema, methods",
+            "connectors/github/events/issue-created/spec.yml:11: warning: unknown key 'color' is ignored, expected one of name, description, implementationType, parametersSchema, schema, methods, deliveryId",
             "connectors/github/events/issue-created/spec.yml:12: warning: unknown key 'schemma' is ignored, did you mean 'schema'?",
         ])
     }

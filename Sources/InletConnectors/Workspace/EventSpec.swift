@@ -28,6 +28,11 @@ public struct EventSpec: Sendable {
     public let validSchema: JSONSchema?
     /// Methods by name (`subscribe`, `handle`, ... or `getEventSelector`, `handle`).
     public let methods: [String: MethodImplementation]
+    /// `deliveryId`: a mapping (a formula over `headers`, `data` and `query` of the webhook
+    /// request) naming the sender's id of one delivery, e.g. `{$var: headers.x-github-delivery}`
+    /// — the same on every redelivery, so events of a redelivered webhook keep their ids
+    /// and are dropped as repeats.
+    public var deliveryId: CompiledMapping? = nil
     /// The event folder.
     public let directory: URL
 }
@@ -35,7 +40,7 @@ public struct EventSpec: Sendable {
 // MARK: - Loading
 
 extension WorkspaceLoadContext {
-    private static let eventKeys = ["name", "description", "implementationType", "parametersSchema", "schema", "methods"]
+    private static let eventKeys = ["name", "description", "implementationType", "parametersSchema", "schema", "methods", "deliveryId"]
 
     /// Loads `events/<key>/`; a global-webhook event's selector is checked against `globalWebhookKeys`.
     mutating func loadEvent(at folder: URL, connectorKey: String, globalWebhookKeys: [String]) -> EventSpec? {
@@ -63,11 +68,23 @@ extension WorkspaceLoadContext {
                 checkGlobalWebhookKey(in: selector, known: globalWebhookKeys, connectorKey: connectorKey)
             }
         }
+        var deliveryId: CompiledMapping?
+        if let formula = object["deliveryId"], !formula.isNull {
+            do {
+                deliveryId = try CompiledMapping(formula, at: "/deliveryId")
+            } catch let problem as MappingError {
+                error(spec, at: problem.pointer.isEmpty ? "/deliveryId" : problem.pointer, "deliveryId is not a valid mapping: \(problem.message), expected a formula over headers, data and query such as {$var: headers.x-github-delivery}")
+            } catch {
+                self.error(spec, at: "/deliveryId", "deliveryId is not a valid mapping: \(error)")
+            }
+        }
         guard let name else { return nil }
-        return EventSpec(
+        var event = EventSpec(
             key: key, name: name, description: description, implementationType: type,
             parametersSchema: parameters.0, validParametersSchema: parameters.1,
             schema: recordSchema.0, validSchema: recordSchema.1, methods: methods, directory: folder)
+        event.deliveryId = deliveryId
+        return event
     }
 
     /// A required (or defaulted) enum field; reports it missing or unknown with the valid values.

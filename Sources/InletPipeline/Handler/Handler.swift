@@ -210,8 +210,12 @@ public final class Handler: StreamTransform {
         succeeded(message, subscription: &subscription)
         if let newState = result.state { subscription.state = newState }
         stage(subscription)
+        let deliveryId = deliveryId(of: request, subscription: subscription)
         var outputs = result.events.enumerated().map { index, event in
-            recordEvent(event, index: index, subscription: subscription, message: message, occurredAt: request.receivedAt, requestId: request.requestId)
+            recordEvent(
+                event, index: index, subscription: subscription, message: message, occurredAt: request.receivedAt, requestId: request.requestId,
+                deliveryId: deliveryId
+            )
         }
         if request.replyExpected, let response = result.response {
             let reply = Reply(
@@ -223,10 +227,36 @@ public final class Handler: StreamTransform {
         return outputs
     }
 
+    /// The sender's id of this delivery, from the event spec's `deliveryId` formula over the
+    /// request's `headers`, `data` (the body, when JSON) and `query`; `nil` when the spec
+    /// has none or it yields nothing (ids then come from the input's offset).
+    private func deliveryId(of request: RawRequest, subscription: SubscriptionRecord) -> String? {
+        guard case .event(let eventKey) = subscription.target,
+            let formula = runtime.workspace.connectors[subscription.connectorKey]?.events[eventKey]?.deliveryId
+        else { return nil }
+        let variables: JSONValue = [
+            "headers": .object(request.headers.mapValues(JSONValue.string)),
+            "data": (try? JSONValue(parsing: request.body)) ?? .null,
+            "query": .object(request.query.mapValues(\.jsonValue)),
+        ]
+        do {
+            switch try formula.evaluate(variables: variables) {
+            case .string(let id) where !id.isEmpty: return id
+            case .integer(let id): return String(id)
+            default: return nil
+            }
+        } catch {
+            logger.warning("handler: deliveryId of \(subscription.connectorKey)/\(eventKey) failed: \(error); event ids come from the input's offset")
+            return nil
+        }
+    }
+
     private func recordEvent(
-        _ event: ExtractedEvent, index: Int, subscription: SubscriptionRecord, message: KafkaMessage, occurredAt: Date, requestId: String?
+        _ event: ExtractedEvent, index: Int, subscription: SubscriptionRecord, message: KafkaMessage, occurredAt: Date, requestId: String?,
+        deliveryId: String?
     ) -> KafkaRecord {
         let record = RecordEvent(
+            id: deliveryId.map { RecordEvent.deterministicId(subscriptionId: subscription.id, deliveryId: $0, index: index) },
             subscriptionId: subscription.id, customerId: subscription.customerId, connectorKey: subscription.connectorKey,
             target: subscription.target, type: event.type.flatMap(RecordChangeType.init(rawValue:)), record: event.record,
             source: .init(topic: message.topic, partition: Int(message.partition), offset: message.offset, index: index),

@@ -92,6 +92,14 @@ public struct RecordEvent: TopicMessage {
         MessageDigest.id([topic, String(partition), String(offset), String(index)])
     }
 
+    /// The id of the event at position `index` of the result of a webhook delivery the
+    /// sender identified as `deliveryId` (the event spec's `deliveryId`): a redelivery of the
+    /// same webhook — a new input at another offset — yields the same ids, so it is dropped
+    /// as a repeat within the dispatcher's de-duplication window.
+    public static func deterministicId(subscriptionId: String, deliveryId: String, index: Int) -> String {
+        MessageDigest.id(["delivery", subscriptionId, deliveryId, String(index)])
+    }
+
     /// The record's `id` as a string (an integer id is written in decimal).
     public var recordId: String {
         Self.recordId(of: record) ?? ""
