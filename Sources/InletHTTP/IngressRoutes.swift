@@ -39,7 +39,7 @@ struct IngressRoutes: Sendable {
         if found == nil && subscriptions.isLoaded {
             // A subscription created a moment ago (its handshake may come while subscribe is
             // still running) may be stored but not read here yet: catch up before a 404.
-            try? await subscriptions.recentSync()
+            try? await subscriptions.sharedSync()
             found = subscriptions.subscription(forToken: token)
         }
         guard let subscription = found else {

@@ -10,7 +10,7 @@ public final class SubscriptionDirectory: Service, Sendable {
     private let table: KafkaTable<SubscriptionRecord>
     private let tokens: TokenIndex
     private let republisher: TableRepublisher<SubscriptionRecord>?
-    private let syncs = Mutex<(running: Task<Void, any Error>?, finished: ContinuousClock.Instant?)>((nil, nil))
+    private let syncs = Mutex(SharedSyncs())
 
     /// - Parameter republishing: the retention of a broker that trims by size (the embedded
     ///   one); when given, this directory also re-publishes subscriptions before it could trim
@@ -42,21 +42,28 @@ public final class SubscriptionDirectory: Service, Sendable {
     /// may belong to a subscription not read yet).
     public var isLoaded: Bool { table.isCaughtUp }
 
-    /// Like `sync`, but shared: callers arriving while one runs wait for it, and a sync that
-    /// finished less than `maxAge` ago counts as done — so a flood of requests for unknown
-    /// webhook URLs costs at most a few syncs per second.
-    public func recentSync(maxAge: Duration = .milliseconds(250), timeout: Duration = .seconds(2)) async throws {
-        let task = syncs.withLock { state -> Task<Void, any Error>? in
-            if let finished = state.finished, ContinuousClock.now - finished < maxAge { return nil }
-            if let running = state.running { return running }
-            let running = Task { [table] in
-                defer { self.syncs.withLock { $0.running = nil; $0.finished = .now } }
-                try await table.sync(timeout: timeout)
+    /// Like `sync`, but shared: one sync runs at a time, and every caller waits for one that
+    /// started after it arrived (callers arriving together share it) — so a flood of requests
+    /// for unknown webhook URLs costs one sync after another, never one each.
+    public func sharedSync(timeout: Duration = .seconds(5)) async throws {
+        let arrival = ContinuousClock.now
+        while true {
+            let (task, covers) = syncs.withLock { state -> (Task<Void, any Error>, Bool) in
+                if let running = state.running { return (running.task, running.startedAt >= arrival) }
+                state.generation += 1
+                let generation = state.generation
+                let task = Task { [table] in
+                    defer { self.syncs.withLock { if $0.generation == generation { $0.running = nil } } }
+                    try await table.sync(timeout: timeout)
+                }
+                state.running = (task, .now)
+                return (task, true)
             }
-            state.running = running
-            return running
+            if covers { return try await task.value }
+            // Started before this caller arrived: it may miss a write made just before; wait
+            // for it, then join or start the next one.
+            _ = try? await task.value
         }
-        try await task?.value
     }
 
     /// Waits until every subscription write made so far is visible here.
@@ -94,4 +101,10 @@ private final class TokenIndex: Sendable {
     func id(forToken token: String) -> String? {
         index.withLock { $0.idByToken[token] }
     }
+}
+
+/// The sync `SubscriptionDirectory.sharedSync` callers share.
+private struct SharedSyncs {
+    var running: (task: Task<Void, any Error>, startedAt: ContinuousClock.Instant)?
+    var generation = 0
 }

@@ -14,21 +14,28 @@ import Testing
 /// workers killed by SIGKILL in the middle of the traffic.
 @Suite("Multi-process pipeline", .serialized, .enabled(if: RoleProcess.binaryExists, "needs the inlet binary (swift build)"))
 struct MultiProcessTests {
-    static let subscriptionCount = 100
+    static let subscriptionCount = 200
     static let webhooksPerSubscription = 100
     static let secret = "multi-process-secret-0123456789"
     static let adminToken = "multi-process-admin"
 
-    @Test("1 ingress, 2 handlers, 2 dispatchers; 10,000 webhooks over 100 subscriptions; a handler and a dispatcher SIGKILLed and restarted: none lost, in order, repeats keep their ids")
+    @Test("1 ingress, 2 handlers, 2 dispatchers; 20,000 webhooks over 200 subscriptions; ingress, then a handler and a dispatcher SIGKILLed at random points and restarted: none lost, in order, repeats keep their ids")
     func killAndRestart() async throws {
-        var logger = Logger(label: "multi-process")
-        logger.logLevel = .critical
+        let logger = {
+            var logger = Logger(label: "multi-process")
+            logger.logLevel = .critical
+            return logger
+        }()
         let topics = InletTopics(prefix: "mp\(UUID().uuidString.prefix(4)).", partitions: 8)
         let cluster = try EmbeddedKafkaCluster(logger: logger)
         defer { cluster.stop() }
         try cluster.createTopics(topics.allForEmbeddedBroker)
         let stub = StubAPI()
         let root = RoleProcess.binary.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let total = Self.subscriptionCount * Self.webhooksPerSubscription
+        // Random kill points (printed with the results).
+        let ingressKillAt = Int.random(in: (total * 2 / 10)...(total * 4 / 10))
+        let workerKillAt = Int.random(in: (total * 5 / 10)...(total * 7 / 10))
 
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await stub.run() }
@@ -38,80 +45,95 @@ struct MultiProcessTests {
                 "INLET_TOPIC_PARTITIONS": String(topics.partitions), "INLET_SECRET_KEY": "multi-process-key",
                 "INLET_ADMIN_TOKEN": Self.adminToken, "INLET_API_BASE_OVERRIDE": stub.baseURL ?? "",
                 "INLET_WORKSPACE": root.path, "INLET_PROCESSING_GUARANTEE": "at-least-once", "INLET_LOG_LEVEL": "warning",
-                "INLET_PUBLIC_URL": "https://hooks.example.com", "INLET_KAFKA_FETCH_WAIT_MAX_MS": "10",
+                "INLET_PUBLIC_URL": "https://hooks.example.com", "INLET_KAFKA_FETCH_WAIT_MAX_MS": "10", "INLET_EMBEDDED_BROKER": "1",
             ]
-            let ingress = try RoleProcess("ingress", arguments: ["ingress", "--port", "0", "--embedded-broker"], environment: environment)
-            let port = try await ingress.waitForLine(containing: "ingress listening on").split(separator: ":").last.map(String.init) ?? ""
-            let base = "http://127.0.0.1:\(port)"
-            var handlers = try (0..<2).map { try RoleProcess("handler-\($0)", arguments: ["handler"], environment: environment) }
-            var dispatchers = try (0..<2).map { try RoleProcess("dispatcher-\($0)", arguments: ["dispatcher"], environment: environment) }
-
-            let client = Client(http: HTTPClient.shared, base: base)
-            var processes = [ingress] + handlers + dispatchers
+            let processes = Shared<[RoleProcess]>([])
+            @Sendable func start(_ name: String, _ arguments: [String]) throws -> RoleProcess {
+                let process = try RoleProcess(name, arguments: arguments, environment: environment)
+                processes.value.withLock { $0.append(process) }
+                return process
+            }
+            @Sendable func startIngress(_ name: String) async throws -> (RoleProcess, String) {
+                let ingress = try start(name, ["ingress", "--port", "0"])
+                let port = try await ingress.waitForLine(containing: "ingress listening on").split(separator: ":").last.map(String.init) ?? ""
+                return (ingress, "http://127.0.0.1:\(port)")
+            }
+            let (ingress, base) = try await startIngress("ingress")
+            let handlers = try (0..<2).map { try start("handler-\($0)", ["handler"]) }
+            let dispatchers = try (0..<2).map { try start("dispatcher-\($0)", ["dispatcher"]) }
+            let client = Client(http: HTTPClient.shared, base: Shared(base))
+            // Events are counted while they are produced: the broker keeps only ~5 MiB per partition.
+            let events = Shared<[NormalizedEvent]>([])
+            tasks.addTask { try await Self.readEvents(cluster: cluster, topics: topics, logger: logger, into: events) }
             do {
-                // 100 subscriptions, one connection.
                 let connection = try await client.admin(.POST, "/api/v1/connections", [
                     "connectorKey": "github", "customerId": "acme", "credentials": ["access_token": "t"],
                 ])
                 let connectionId = try #require(connection["id"]?.stringValue)
-                var subscriptions: [(id: String, path: String)] = []
-                for index in 0..<Self.subscriptionCount {
-                    var created = try await client.admin(.POST, "/api/v1/subscriptions", [
-                        "connectionId": .string(connectionId), "eventKey": "issues",
-                        "parameters": ["owner": "octo", "repo": .string("repo-\(index)"), "secret": .string(Self.secret)],
-                    ])
-                    let id = try #require(created["id"]?.stringValue, "subscription \(index): \(created)")
-                    // 202 on a slow machine: poll the subscription until the handler made it active.
-                    let deadline = ContinuousClock.now + .seconds(120)
-                    while created["status"] != "active" && ContinuousClock.now < deadline {
-                        try await Task.sleep(for: .milliseconds(100))
-                        created = try await client.admin(.GET, "/api/v1/subscriptions/\(id)", nil)
+                let subscriptions = try await withThrowingTaskGroup(of: [(Int, String, String)].self) { creators in
+                    for creator in 0..<10 {
+                        creators.addTask {
+                            var made: [(Int, String, String)] = []
+                            for index in stride(from: creator, to: Self.subscriptionCount, by: 10) {
+                                let (id, path) = try await client.subscribe(connectionId: connectionId, index: index)
+                                made.append((index, id, path))
+                            }
+                            return made
+                        }
                     }
-                    let url = try #require(created["webhookUrl"]?.stringValue, "subscription \(index): \(created)")
-                    subscriptions.append((id, String(url.dropFirst("https://hooks.example.com".count))))
+                    return try await creators.reduce(into: []) { $0 += $1 }.sorted { $0.0 < $1.0 }.map { (id: $0.1, path: $0.2) }
                 }
 
-                // 20 senders, each owning 5 subscriptions and sending their webhooks in order.
+                // 20 senders, each owning 10 subscriptions and sending their webhooks in order;
+                // a webhook is sent again (same X-GitHub-Delivery) until it is answered 200.
                 let accepted = Shared<[String: [Int]]>([:])
                 let sent = Shared(0)
-                let killed = Shared(false)
-                let victims = (handlers[0], dispatchers[0])
+                let resent = Shared(0)
                 try await withThrowingTaskGroup(of: Void.self) { senders in
                     for sender in 0..<20 {
-                        let owned = Array(subscriptions[(sender * 5)..<(sender * 5 + 5)])
+                        let owned = Array(subscriptions[(sender * 10)..<(sender * 10 + 10)])
                         senders.addTask {
                             for sequence in 0..<Self.webhooksPerSubscription {
                                 for subscription in owned {
                                     let body = Self.delivery(sequence: sequence)
-                                    let status = try await client.webhook(subscription.path, body: body, signature: Self.signature(body))
-                                    if status == 200 { accepted.value.withLock { $0[subscription.id, default: []].append(sequence) } }
+                                    let attempts = try await client.deliver(
+                                        subscription.path, body: body, signature: Self.signature(body), delivery: "\(subscription.id)-\(sequence)"
+                                    )
+                                    accepted.value.withLock { $0[subscription.id, default: []].append(sequence) }
                                     sent.value.withLock { $0 += 1 }
+                                    if attempts > 1 { resent.value.withLock { $0 += attempts - 1 } }
                                 }
                             }
                         }
                     }
-                    // Midway: kill one handler and one dispatcher, then start replacements.
                     senders.addTask {
-                        while sent.value.withLock({ $0 }) < Self.subscriptionCount * Self.webhooksPerSubscription / 2 { try await Task.sleep(for: .milliseconds(20)) }
-                        victims.0.kill()
-                        victims.1.kill()
-                        killed.value.withLock { $0 = true }
+                        while sent.value.withLock({ $0 }) < ingressKillAt { try await Task.sleep(for: .milliseconds(10)) }
+                        ingress.kill()
+                        try await Task.sleep(for: .milliseconds(500))
+                        let (_, newBase) = try await startIngress("ingress-b")
+                        client.base.value.withLock { $0 = newBase }
+                        while sent.value.withLock({ $0 }) < workerKillAt { try await Task.sleep(for: .milliseconds(10)) }
+                        handlers[0].kill()
+                        dispatchers[0].kill()
+                        _ = try start("handler-0b", ["handler"])
+                        _ = try start("dispatcher-0b", ["dispatcher"])
                     }
                     try await senders.waitForAll()
                 }
-                #expect(killed.value.withLock { $0 })
-                handlers[0] = try RoleProcess("handler-0b", arguments: ["handler"], environment: environment)
-                dispatchers[0] = try RoleProcess("dispatcher-0b", arguments: ["dispatcher"], environment: environment)
-                processes += [handlers[0], dispatchers[0]]
 
-                let acceptedCount = accepted.value.withLock { $0.values.map(\.count).reduce(0, +) }
-                // Read every normalized event until each accepted webhook has one.
-                let events = try await Self.readEvents(cluster: cluster, topics: topics, logger: logger, until: acceptedCount)
+                let acceptedBySubscription = accepted.value.withLock { $0 }
+                let acceptedCount = acceptedBySubscription.values.map(\.count).reduce(0, +)
+                let distinct = { Set(events.value.withLock { $0.map { "\($0.data.subscriptionId)/\($0.data.recordId)" } }).count }
+                let deadline = ContinuousClock.now + .seconds(300)
+                while distinct() < acceptedCount && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
+                // Late repeats still in flight.
+                try await Task.sleep(for: .seconds(2))
+
                 var firstIds: [String: [Int: String]] = [:]
                 var order: [String: [Int]] = [:]
                 var repeats = 0
                 var repeatsWithOtherId = 0
-                for event in events {
+                for event in events.value.withLock({ $0 }) {
                     guard let sequence = event.data.record["fields"]?["number"]?.integerValue.map(Int.init) else { continue }
                     let subscription = event.data.subscriptionId
                     if let original = firstIds[subscription]?[sequence] {
@@ -123,21 +145,24 @@ struct MultiProcessTests {
                     }
                 }
                 let delivered = firstIds.values.map(\.count).reduce(0, +)
-                let acceptedBySubscription = accepted.value.withLock { $0 }
                 let lost = acceptedBySubscription.reduce(0) { total, entry in
                     total + entry.value.filter { firstIds[entry.key]?[$0] == nil }.count
                 }
                 let outOfOrder = order.values.filter { $0 != $0.sorted() }.count
-                print("multi-process: sent \(sent.value.withLock { $0 }), accepted \(acceptedCount), delivered \(delivered), events read \(events.count), distinct ids \(Set(events.map(\.id)).count), repeats \(repeats), repeats with another id \(repeatsWithOtherId), lost \(lost), subscriptions out of order \(outOfOrder)")
-                #expect(acceptedCount == Self.subscriptionCount * Self.webhooksPerSubscription, "ingress accepted every webhook")
+                print(
+                    "multi-process: ingress killed at \(ingressKillAt), handler and dispatcher at \(workerKillAt); sent \(total), accepted \(acceptedCount) "
+                        + "(\(resent.value.withLock { $0 }) re-sends after errors or 503), delivered \(delivered), repeats with the original id \(repeats - repeatsWithOtherId), "
+                        + "repeats with a new id \(repeatsWithOtherId), lost \(lost), subscriptions out of order \(outOfOrder)"
+                )
+                #expect(acceptedCount == total, "every webhook was accepted in the end")
                 #expect(lost == 0, "every accepted webhook yields its event")
                 #expect(outOfOrder == 0, "events are in order per subscription")
                 #expect(repeatsWithOtherId == 0, "a repeat carries its original's id")
             } catch {
-                for process in processes { await process.stop() }
+                for process in processes.value.withLock({ $0 }) { await process.stop() }
                 throw error
             }
-            for process in processes { await process.stop() }
+            for process in processes.value.withLock({ $0 }) { await process.stop() }
             tasks.cancelAll()
         }
     }
@@ -151,40 +176,28 @@ struct MultiProcessTests {
         return "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
     }
 
-    /// Reads `events` from the beginning until `count` distinct (subscription, record) pairs
-    /// arrived or no new event came for a while.
-    static func readEvents(cluster: EmbeddedKafkaCluster, topics: InletTopics, logger: Logger, until count: Int) async throws -> [NormalizedEvent] {
+    /// Reads `events` from the beginning into `events` until cancelled.
+    static func readEvents(cluster: EmbeddedKafkaCluster, topics: InletTopics, logger: Logger, into events: Shared<[NormalizedEvent]>) async throws {
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(client: KafkaClientConfiguration(bootstrapServers: [cluster.bootstrapServers]), groupId: "verify-\(UUID())"),
             topics: [topics.events], logger: logger
         )
-        var events: [NormalizedEvent] = []
-        var distinct = Set<String>()
-        var lastProgress = ContinuousClock.now
-        let deadline = ContinuousClock.now + .seconds(600)
-        while distinct.count < count && ContinuousClock.now < deadline && ContinuousClock.now - lastProgress < .seconds(120) {
-            for case .message(let message) in try await consumer.poll(maxMessages: 2000, timeout: .milliseconds(500)) {
+        while !Task.isCancelled {
+            for case .message(let message) in (try? await consumer.poll(maxMessages: 2000, timeout: .milliseconds(200))) ?? [] {
                 guard let value = message.value, let event = try? NormalizedEvent.decoded(from: value) else { continue }
-                events.append(event)
-                distinct.insert("\(event.data.subscriptionId)/\(event.data.recordId)")
-                lastProgress = .now
+                events.value.withLock { $0.append(event) }
             }
         }
-        // Anything still in flight (late repeats).
-        for case .message(let message) in try await consumer.poll(maxMessages: 5000, timeout: .seconds(2)) {
-            if let value = message.value, let event = try? NormalizedEvent.decoded(from: value) { events.append(event) }
-        }
         await consumer.close()
-        return events
     }
 
-    /// A small HTTP client for the admin API and webhooks.
+    /// A small HTTP client for the admin API and webhooks, following ingress restarts.
     struct Client: Sendable {
         let http: HTTPClient
-        let base: String
+        let base: Shared<String>
 
         func admin(_ method: HTTPMethod, _ path: String, _ body: JSONValue?) async throws -> JSONValue {
-            var request = HTTPClientRequest(url: base + path)
+            var request = HTTPClientRequest(url: base.value.withLock { $0 } + path)
             request.method = method
             request.headers.add(name: "Authorization", value: "Bearer \(MultiProcessTests.adminToken)")
             request.headers.add(name: "Content-Type", value: "application/json")
@@ -194,18 +207,55 @@ struct MultiProcessTests {
             return (try? JSONValue(parsing: Data(buffer: bytes))) ?? .null
         }
 
-        func webhook(_ path: String, body: String, signature: String) async throws -> UInt {
-            var request = HTTPClientRequest(url: base + path)
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.headers.add(name: "X-GitHub-Event", value: "issues")
-            request.headers.add(name: "X-Hub-Signature-256", value: signature)
-            request.body = .bytes(ByteBuffer(string: body))
-            let response = try await http.execute(request, timeout: .seconds(60))
-            _ = try await response.body.collect(upTo: 1 << 16)
-            return response.status.code
+        /// Creates subscription `index` and waits until the handler made it active.
+        func subscribe(connectionId: String, index: Int) async throws -> (id: String, path: String) {
+            var created = try await admin(.POST, "/api/v1/subscriptions", [
+                "connectionId": .string(connectionId), "eventKey": "issues",
+                "parameters": ["owner": "octo", "repo": .string("repo-\(index)"), "secret": .string(MultiProcessTests.secret)],
+            ])
+            let id = try #require(created["id"]?.stringValue, "subscription \(index): \(created)")
+            // 202 on a slow machine: poll the subscription until the handler made it active.
+            let deadline = ContinuousClock.now + .seconds(120)
+            while created["status"] != "active" && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                created = try await admin(.GET, "/api/v1/subscriptions/\(id)", nil)
+            }
+            let url = try #require(created["webhookUrl"]?.stringValue, "subscription \(index): \(created)")
+            return (id, String(url.dropFirst("https://hooks.example.com".count)))
+        }
+
+        /// Posts a delivery until it is answered 200 (as a sender that retries would: after a
+        /// connection error, a timeout or a 503, with the same delivery id); returns the attempts.
+        func deliver(_ path: String, body: String, signature: String, delivery: String) async throws -> Int {
+            let deadline = ContinuousClock.now + .seconds(180)
+            var attempts = 0
+            while true {
+                attempts += 1
+                var request = HTTPClientRequest(url: base.value.withLock { $0 } + path)
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.headers.add(name: "X-GitHub-Event", value: "issues")
+                request.headers.add(name: "X-GitHub-Delivery", value: delivery)
+                request.headers.add(name: "X-Hub-Signature-256", value: signature)
+                request.body = .bytes(ByteBuffer(string: body))
+                do {
+                    let response = try await http.execute(request, timeout: .seconds(10))
+                    _ = try await response.body.collect(upTo: 1 << 16)
+                    if response.status.code == 200 { return attempts }
+                } catch {
+                    // The ingress process is gone or restarting: try again.
+                }
+                guard ContinuousClock.now < deadline else { throw DeliveryNotAccepted(delivery: delivery) }
+                try await Task.sleep(for: .milliseconds(200))
+            }
         }
     }
+}
+
+/// A delivery was not accepted within its deadline.
+struct DeliveryNotAccepted: Error, CustomStringConvertible {
+    let delivery: String
+    var description: String { "delivery \(delivery) was not accepted within 180 s" }
 }
 
 /// A value shared between tasks.

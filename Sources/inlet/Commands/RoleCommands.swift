@@ -15,6 +15,7 @@ struct IngressCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var kafka: KafkaOptions
+    @OptionGroup var embedded: EmbeddedBrokerOption
     @OptionGroup var ingress: IngressOptions
     @OptionGroup var role: RoleOptions
 
@@ -28,12 +29,12 @@ struct IngressCommand: AsyncParsableCommand {
             topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: role.guarantee(default: .atLeastOnce),
             publicURL: role.publicURL(default: "http://\(configuration.host):\(configuration.port)"),
             vault: try RoleOptions.vault(allowEphemeral: false, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride,
-            embeddedRetention: kafka.embeddedRetention, logger: logger
+            embeddedRetention: embedded.embeddedRetention, logger: logger
         )
         let producer = try services.ingressProducer()
         // Against `inlet broker`, ingress re-publishes the tables' records before the broker
         // could trim them (it writes connections; the handler writes subscriptions).
-        let retention = kafka.embeddedRetention
+        let retention = embedded.embeddedRetention
         let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger, republishing: retention)
         let connections = ConnectionDirectory(topics: topics, client: client, logger: logger, republishing: retention)
         let replies = ReplyWaiter(topics: topics, client: client, logger: logger)
@@ -66,6 +67,7 @@ struct HandlerCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var kafka: KafkaOptions
+    @OptionGroup var embedded: EmbeddedBrokerOption
     @OptionGroup var role: RoleOptions
 
     @Option(help: "Time limit of one JavaScript method call, in seconds (env: INLET_SCRIPT_TIME_LIMIT).")
@@ -80,7 +82,7 @@ struct HandlerCommand: AsyncParsableCommand {
             topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: role.guarantee(default: .exactlyOnce),
             publicURL: role.publicURL(default: "http://127.0.0.1:8080"),
             vault: try RoleOptions.vault(allowEphemeral: false, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride,
-            embeddedRetention: kafka.embeddedRetention, instanceId: role.resolvedInstanceId, logger: logger
+            embeddedRetention: embedded.embeddedRetention, instanceId: role.resolvedInstanceId, logger: logger
         )
         let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger)
         let connections = ConnectionDirectory(topics: topics, client: client, logger: logger)
@@ -106,6 +108,7 @@ struct DispatcherCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var kafka: KafkaOptions
+    @OptionGroup var embedded: EmbeddedBrokerOption
     @OptionGroup var role: RoleOptions
 
     func run() async throws {
@@ -115,7 +118,7 @@ struct DispatcherCommand: AsyncParsableCommand {
         let topics = kafka.topics()
         let services = RoleServices(
             topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: role.guarantee(default: .exactlyOnce),
-            publicURL: "", vault: .ephemeral(), embeddedRetention: kafka.embeddedRetention, instanceId: role.resolvedInstanceId,
+            publicURL: "", vault: .ephemeral(), embeddedRetention: embedded.embeddedRetention, instanceId: role.resolvedInstanceId,
             logger: logger
         )
         try await RoleServices.run([services.dispatcher(routing: try role.routing(topics: topics))], logger: logger)

@@ -45,6 +45,9 @@ struct TailCommand: AsyncParsableCommand {
                 lastMessage = .now
                 if let limit, printed >= limit { break }
             }
+            // Piped into another program, each batch should reach it now, not when a buffer
+            // fills (`fflush(nil)` flushes every output stream).
+            fflush(nil)
         }
         await consumer.close()
     }

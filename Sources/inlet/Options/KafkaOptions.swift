@@ -13,17 +13,6 @@ struct KafkaOptions: ParsableArguments {
     @Option(help: "Client id reported to the brokers (env: INLET_KAFKA_CLIENT_ID).")
     var clientId: String?
 
-    @Flag(help: ArgumentHelp(
-        "The broker is Inlet's embedded one (`inlet broker`), which keeps about 5 MiB per partition whether or not it was consumed: ingress refuses webhooks with 503 and the handler waits for the dispatcher before a backlog could be trimmed, and ingress re-publishes the tables (env: INLET_EMBEDDED_BROKER=1; `inlet dev` always does)."
-    ))
-    var embeddedBroker = false
-
-    /// The embedded broker's retention, when the roles run against it.
-    var embeddedRetention: PartitionRetention? {
-        let flagged = embeddedBroker || Environment.string("INLET_EMBEDDED_BROKER").map { ["1", "true", "yes"].contains($0.lowercased()) } == true
-        return flagged ? .embeddedBroker : nil
-    }
-
     /// The client configuration from flags, then `INLET_KAFKA_*` variables.
     func client(default defaultServers: String? = nil) throws -> KafkaClientConfiguration {
         var configuration = KafkaClientConfiguration(bootstrapServers: [])
