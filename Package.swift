@@ -111,7 +111,10 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        .testTarget(name: "InletKafkaTests", dependencies: ["InletKafka"]),
+        .testTarget(
+            name: "InletKafkaTests",
+            dependencies: ["InletKafka", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
         .testTarget(
             name: "InletConnectorsTests",
             dependencies: [

@@ -1,5 +1,6 @@
 import Foundation
 import InletKafka
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -293,5 +294,55 @@ struct StreamProcessorDownstreamTests {
             #expect(transform.calls.withLock { $0 } == 50)
             tasks.cancelAll()
         }
+    }
+}
+
+/// Takes 100 ms per input.
+final class SlowTransform: StreamTransform {
+    let output: String
+    let processed = Mutex<[Int64]>([])
+
+    init(output: String) { self.output = output }
+
+    func process(_ message: KafkaMessage) async throws -> [KafkaRecord] {
+        try await Task.sleep(for: .milliseconds(100))
+        processed.withLock { $0.append(message.offset) }
+        return [KafkaRecord(topic: output, key: message.key, value: message.value)]
+    }
+}
+
+@Suite("Consume-transform-produce loop: graceful shutdown")
+struct StreamProcessorShutdownTests {
+    @Test("on graceful shutdown the batch in progress stops taking inputs and is committed, and the loop ends")
+    func finishesTheBatch() async throws {
+        let test = try TestCluster()
+        defer { test.cluster.stop() }
+        let input = try test.topic("in", partitions: 1)
+        let output = try test.topic("out", partitions: 1)
+        let producer = try KafkaProducer(configuration: test.producerConfiguration, logger: test.logger)
+        try await producer.sendAll((0..<100).map { KafkaRecord(topic: input, key: "k", value: Data("m\($0)".utf8)) })
+        await producer.shutdown()
+
+        let group = "shutdown-\(input)"
+        let transform = SlowTransform(output: output)
+        let processor = StreamProcessor(
+            configuration: StreamProcessorConfiguration(consumer: test.consumerConfiguration(group: group), producer: test.producerConfiguration, topics: [input]),
+            transform: transform, logger: test.logger
+        )
+        let services = ServiceGroup(configuration: .init(services: [.init(service: processor)], logger: test.logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await services.run() }
+            try await eventually("the batch is under way") { transform.processed.withLock { $0.count } >= 3 }
+            await services.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        let processed = transform.processed.withLock { $0 }
+        #expect(processed.count < 100, "it stopped taking inputs")
+        #expect(processed == Array(0..<Int64(processed.count)), "each once, in order")
+
+        let probe = try KafkaConsumer(configuration: test.consumerConfiguration(group: group), topics: [], logger: test.logger)
+        let committed = try await probe.committed([TopicPartition(topic: input, partition: 0)])
+        await probe.close()
+        #expect(committed.first?.offset == Int64(processed.count), "what it processed is committed: the next owner starts right after it")
     }
 }
