@@ -42,6 +42,12 @@ public struct WorkerSettings: Sendable {
         )
     }
 
+    /// The largest message the brokers accept: the client's `message.max.bytes`
+    /// (`INLET_KAFKA_MESSAGE_MAX_BYTES`), else librdkafka's default 1,000,000.
+    public var maxMessageBytes: Int {
+        client.additionalProperties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000
+    }
+
     /// The consumer group of a role: `<prefix><role>`.
     public func groupId(role: String) -> String { "\(topics.prefix)\(role)" }
 

@@ -35,7 +35,7 @@ struct DeliveryIdTests {
             // out, the repeat was handled (and dropped) too.
             let events = pipeline.events.withLock { $0 }
             #expect(events.map(\.data.recordId) == ["1", "2"])
-            #expect(events.first?.id == RecordEvent.deterministicId(subscriptionId: id, deliveryId: "d-1", index: 0))
+            #expect(events.first?.id == RecordEvent.deterministicId(subscriptionId: id, deliveryId: "d-1", index: 0, recordId: "1"))
         }
     }
 }

@@ -64,6 +64,8 @@ public final class BacklogGuard: Service, Sendable {
     private let refreshInterval: Duration
     private let logger: Logger
     private let backlogs: Mutex<[String: [PartitionBacklog]]>
+    /// Whether `run()` has measured the partitions' ends at start.
+    private let initialized = Mutex(false)
 
     public init(client: KafkaClientConfiguration, watches: [Watch], limits: BacklogLimits, refreshInterval: Duration = .milliseconds(100), logger: Logger) {
         self.client = client
@@ -83,6 +85,9 @@ public final class BacklogGuard: Service, Sendable {
         let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? ""
         let partition = record.partition ?? KafkaPartitioner.partition(forKey: key, partitions: watch.partitions)
         let bytes = PartitionRetention.countedBytes(of: record)
+        guard initialized.withLock({ $0 }) else {
+            throw Refused(topic: record.topic, partition: partition, refusal: .unknownBacklog(consumedOffset: nil, until: 0), limits: limits)
+        }
         let refusal = backlogs.withLock { backlogs -> PartitionBacklog.Refusal? in
             backlogs[record.topic]![Int(partition)].reserve(key: key, bytes: bytes, limits: limits)
         }
@@ -121,13 +126,36 @@ public final class BacklogGuard: Service, Sendable {
         }
     }
 
-    /// A watched partition whose backlog is at or past the limits, if any.
+    /// A watched partition whose backlog is at or past the limits, if any. Until `run()` has
+    /// measured where the partitions ended at start, every partition counts as full.
     public func fullPartition() -> TopicPartition? {
-        backlogs.withLock { backlogs in
+        guard initialized.withLock({ $0 }) else { return watches.keys.sorted().first.map { TopicPartition(topic: $0, partition: 0) } }
+        return backlogs.withLock { backlogs in
             for (topic, partitions) in backlogs {
                 if let index = partitions.firstIndex(where: { $0.isFull(limits) }) { return TopicPartition(topic: topic, partition: Int32(index)) }
             }
             return nil
+        }
+    }
+
+    /// Whether appending `records` (not yet counted) would take a watched partition to or past
+    /// the limits: a batch ends before its outputs could be trimmed unread.
+    public func wouldFill(with records: [KafkaRecord]) -> Bool {
+        var adding: [TopicPartition: (bytes: Int, messages: Int)] = [:]
+        for record in records {
+            guard let watch = watches[record.topic] else { continue }
+            let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            let partition = record.partition ?? KafkaPartitioner.partition(forKey: key, partitions: watch.partitions)
+            let slot = TopicPartition(topic: record.topic, partition: partition)
+            adding[slot, default: (0, 0)].bytes += PartitionRetention.countedBytes(of: record)
+            adding[slot, default: (0, 0)].messages += 1
+        }
+        guard !adding.isEmpty else { return false }
+        return backlogs.withLock { backlogs in
+            adding.contains { slot, added in
+                guard let backlog = backlogs[slot.topic]?[Int(slot.partition)] else { return false }
+                return backlog.bytes + added.bytes >= limits.maxBytes || backlog.messages + added.messages >= limits.maxMessages
+            }
         }
     }
 
@@ -150,11 +178,21 @@ public final class BacklogGuard: Service, Sendable {
         if let probe = all.values.first {
             for watch in watches.values {
                 for partition in 0..<Int32(watch.partitions) {
-                    guard let end = try? await probe.watermarks(topic: watch.topic, partition: partition).high, end > 0 else { continue }
-                    backlogs.withLock { $0[watch.topic]![Int(partition)].started(atEnd: end) }
+                    // Until it is known, the partition counts as full (`initialized`).
+                    var end: Int64?
+                    while end == nil && !Task.isCancelled {
+                        do {
+                            end = try await probe.watermarks(topic: watch.topic, partition: partition).high
+                        } catch {
+                            logger.warning("backlog guard: end of \(watch.topic)[\(partition)] unknown: \(error); asking again")
+                            try? await Task.sleep(for: .milliseconds(500))
+                        }
+                    }
+                    if let end, end > 0 { backlogs.withLock { $0[watch.topic]![Int(partition)].started(atEnd: end) } }
                 }
             }
         }
+        initialized.withLock { $0 = true }
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 for watch in self.watches.values {

@@ -243,6 +243,9 @@ public final class StreamProcessor: Service, Sendable {
             }
             index += 1
             if isolated || ContinuousClock.now >= deadline || isStopping { break }
+            // On a broker that trims by size: end the batch before its own outputs could fill
+            // a downstream partition.
+            if let backlog = configuration.outputBacklog, backlog.wouldFill(with: records) { break }
         }
         let batch = pending[..<index]
         if index < pending.count && retry == nil && !transform.isolates(pending[index]) {

@@ -89,6 +89,21 @@ public final class Dispatcher: StreamTransform {
         case .valid:
             break
         }
+        let normalized = NormalizedEvent(event)
+        let output = KafkaRecord(
+            topic: configuration.routing.topic(for: event), key: event.subscriptionId, value: normalized.encoded(),
+            headers: normalized.kafkaHeaders
+        )
+        // Kafka would refuse it (message.max.bytes) and fail the batch for ever. Checked before
+        // the id is remembered, so a replay after a fix is not dropped as a repeat.
+        let size = PartitionRetention.countedBytes(of: output)
+        guard size <= configuration.maxMessageBytes else {
+            return [deadLetter(
+                message, code: "output-too-large",
+                "the event of record \(event.recordId) has \(size) bytes, over message.max.bytes (\(configuration.maxMessageBytes)); make the connector return smaller records",
+                event: event
+            )]
+        }
         let isRepeat = state.withLock { state -> Bool in
             state.partitionOf[event.subscriptionId] = message.partition
             if state.window.contains(event.id, subscription: event.subscriptionId)
@@ -100,22 +115,7 @@ public final class Dispatcher: StreamTransform {
             state.pending.append((event.id, event.subscriptionId))
             return false
         }
-        if isRepeat { return [] }
-        let normalized = NormalizedEvent(event)
-        let output = KafkaRecord(
-            topic: configuration.routing.topic(for: event), key: event.subscriptionId, value: normalized.encoded(),
-            headers: normalized.kafkaHeaders
-        )
-        // Kafka would refuse it (message.max.bytes) and fail the batch for ever.
-        let size = PartitionRetention.countedBytes(of: output)
-        guard size <= configuration.maxMessageBytes else {
-            return [deadLetter(
-                message, code: "output-too-large",
-                "the event of record \(event.recordId) has \(size) bytes, over message.max.bytes (\(configuration.maxMessageBytes)); make the connector return smaller records",
-                event: event
-            )]
-        }
-        return [output]
+        return isRepeat ? [] : [output]
     }
 
     public func batchCommitted() async {

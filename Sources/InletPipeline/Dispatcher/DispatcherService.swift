@@ -11,9 +11,9 @@ public struct DispatcherService: Service {
 
     public init(settings: WorkerSettings, routing: EventRouting, workspace: Workspace, logger: Logger) {
         self.settings = settings
-        dispatcher = Dispatcher(
-            configuration: .init(topics: settings.topics, routing: routing, client: settings.client), workspace: workspace, logger: logger
-        )
+        var configuration = Dispatcher.Configuration(topics: settings.topics, routing: routing, client: settings.client)
+        configuration.maxMessageBytes = settings.maxMessageBytes
+        dispatcher = Dispatcher(configuration: configuration, workspace: workspace, logger: logger)
         self.logger = logger
     }
 

@@ -54,7 +54,7 @@ public final class Handler: StreamTransform {
         var pending: [String: SubscriptionRecord] = [:]
         /// Refresh commands already sent, by subscription: the timestamp they were for.
         var refreshRequested: [String: Int64] = [:]
-        /// Inputs failing transiently, by `topic/partition/offset`: since when, how often.
+        /// Subscriptions whose inputs fail transiently: since when, how often.
         var retries: [String: (since: ContinuousClock.Instant, attempts: Int)] = [:]
     }
 
@@ -88,12 +88,27 @@ public final class Handler: StreamTransform {
     // MARK: - StreamTransform
 
     public func process(_ message: KafkaMessage) async throws -> [KafkaRecord] {
+        let id = message.keyString ?? ""
+        let before = current(id)
         let outputs = try await outputs(of: message)
-        // An output Kafka would refuse (message.max.bytes) would fail the batch for ever:
-        // the input goes to the DLQ instead, with the sizes.
+        // An output Kafka would refuse (message.max.bytes) — an event, or the subscription
+        // with a state grown too large — would fail the batch for ever: the input goes to the
+        // DLQ instead, and the subscription keeps its previous state (only marked applied).
+        let staged = state.withLock { $0.pending[id] }
         let sizes = outputs.map(PartitionRetention.countedBytes(of:))
+            + (staged.map { [PartitionRetention.countedBytes(of: KafkaRecord(topic: topics.subscriptions, key: id, value: $0.encoded()))] } ?? [])
         guard let largest = sizes.max(), largest > configuration.maxMessageBytes else { return outputs }
-        return [deadLetter(message, code: "output-too-large", "an output of \(largest) bytes exceeds message.max.bytes (\(configuration.maxMessageBytes)); make the connector return smaller records")]
+        if var previous = before {
+            previous.markApplied(message)
+            stage(previous)
+        } else {
+            state.withLock { _ = $0.pending.removeValue(forKey: id) }
+        }
+        return [deadLetter(
+            message, code: "output-too-large",
+            "an output of \(largest) bytes (an event, or the subscription with its new state) exceeds message.max.bytes (\(configuration.maxMessageBytes)); make the connector return smaller records or state",
+            subscription: before
+        )]
     }
 
     private func outputs(of message: KafkaMessage) async throws -> [KafkaRecord] {
@@ -156,6 +171,7 @@ public final class Handler: StreamTransform {
             state.ownedPartitions.subtract(revoked)
             state.owned = state.owned.filter { !revoked.contains(KafkaPartitioner.partition(forKey: $0.key, partitions: partitionCount)) }
             state.refreshRequested = state.refreshRequested.filter { state.owned[$0.key] != nil }
+            state.retries = state.retries.filter { state.owned[$0.key] != nil }
         }
     }
 
@@ -256,7 +272,9 @@ public final class Handler: StreamTransform {
         deliveryId: String?
     ) -> KafkaRecord {
         let record = RecordEvent(
-            id: deliveryId.map { RecordEvent.deterministicId(subscriptionId: subscription.id, deliveryId: $0, index: index) },
+            id: deliveryId.map {
+                RecordEvent.deterministicId(subscriptionId: subscription.id, deliveryId: $0, index: index, recordId: RecordEvent.recordId(of: event.record) ?? "")
+            },
             subscriptionId: subscription.id, customerId: subscription.customerId, connectorKey: subscription.connectorKey,
             target: subscription.target, type: event.type.flatMap(RecordChangeType.init(rawValue:)), record: event.record,
             source: .init(topic: message.topic, partition: Int(message.partition), offset: message.offset, index: index),
@@ -339,13 +357,16 @@ public final class Handler: StreamTransform {
         }
         let unapplied = subscription
         subscription.markApplied(message)
-        if subscription.isReceiving || subscription.status == .error, (try? subscribeStrategy(for: subscription)) == .webhook,
+        // An `error` subscription without state never completed subscribe: nothing to undo.
+        if subscription.isReceiving || (subscription.status == .error && subscription.state != nil), (try? subscribeStrategy(for: subscription)) == .webhook,
             runtime.hasMethod(owner(of: subscription), "unsubscribe", connectorKey: subscription.connectorKey)
         {
             do {
                 try await runtime.unsubscribe(try await methodContext(for: subscription))
             } catch {
-                try deferIfTransient(error, message: message, subscription: unapplied, method: "unsubscribe")
+                // Retried while transient; the status stays as it is meanwhile.
+                _ = unapplied
+                try deferIfTransient(error, message: message, subscription: nil, method: "unsubscribe")
                 // The external hook may still be registered: never archive it silently.
                 subscription.status = .error
                 subscription.error = .init(
@@ -410,20 +431,23 @@ public final class Handler: StreamTransform {
         if Task.isCancelled || error is CancellationError || (error as? ConnectorMethodError)?.code == ConnectorMethodError.cancelled {
             throw CancellationError()
         }
+        // A broker hiccup (reading a just-created connection, announcing a subscription) is
+        // nobody's input's fault: the batch fails and is retried through the loop.
+        if let kafka = error as? KafkaError { throw kafka }
         guard let failure = error as? ConnectorMethodError, failure.isTransient else { return nil }
-        let key = Self.retryKey(message)
+        // Per subscription: once its API has failed for `maxRetryDuration`, each further input
+        // of it is tried once and goes to the DLQ at once if it fails again, so one dead API
+        // cannot hold up its partition input after input; a success closes the breaker.
+        let key = message.keyString ?? Self.retryKey(message)
         let now = ContinuousClock.now
         let attempts = state.withLock { state -> Int? in
             let entry = state.retries[key] ?? (now, 0)
-            guard now - entry.since < configuration.maxRetryDuration else {
-                state.retries[key] = nil
-                return nil
-            }
+            guard now - entry.since < configuration.maxRetryDuration else { return nil }
             state.retries[key] = (entry.since, entry.attempts + 1)
             return entry.attempts + 1
         }
         guard let attempts else {
-            logger.error("handler: \(method) kept failing transiently for \(configuration.maxRetryDuration); giving up on \(key): \(failure)")
+            logger.error("handler: \(method) of subscription \(key) has failed transiently for over \(configuration.maxRetryDuration); sending the input to the DLQ: \(failure)")
             return .retriesExhausted
         }
         if var subscription {
@@ -448,7 +472,7 @@ public final class Handler: StreamTransform {
     }
 
     private func clearRetries(_ message: KafkaMessage) {
-        state.withLock { _ = $0.retries.removeValue(forKey: Self.retryKey(message)) }
+        state.withLock { _ = $0.retries.removeValue(forKey: message.keyString ?? Self.retryKey(message)) }
     }
 
     private static func retryKey(_ message: KafkaMessage) -> String { "\(message.topic)/\(message.partition)/\(message.offset)" }

@@ -24,7 +24,11 @@ public struct HandlerService: Service {
         let output = SharedProducer()
         let topic = settings.topics.subscriptions
         handler = Handler(
-            configuration: .init(topics: settings.topics, publicURL: publicURL), runtime: runtime, subscriptions: subscriptions,
+            configuration: {
+                var configuration = Handler.Configuration(topics: settings.topics, publicURL: publicURL)
+                configuration.maxMessageBytes = settings.maxMessageBytes
+                return configuration
+            }(), runtime: runtime, subscriptions: subscriptions,
             connections: connections, vault: vault, logger: logger,
             announcePending: { record in
                 try await output.send(KafkaRecord(topic: topic, key: record.id, value: record.encoded()))

@@ -92,12 +92,14 @@ public struct RecordEvent: TopicMessage {
         MessageDigest.id([topic, String(partition), String(offset), String(index)])
     }
 
-    /// The id of the event at position `index` of the result of a webhook delivery the
-    /// sender identified as `deliveryId` (the event spec's `deliveryId`): a redelivery of the
-    /// same webhook — a new input at another offset — yields the same ids, so it is dropped
-    /// as a repeat within the dispatcher's de-duplication window.
-    public static func deterministicId(subscriptionId: String, deliveryId: String, index: Int) -> String {
-        MessageDigest.id(["delivery", subscriptionId, deliveryId, String(index)])
+    /// The id of the event at position `index`, for record `recordId`, of the result of a
+    /// webhook delivery the sender identified as `deliveryId` (the event spec's `deliveryId`):
+    /// a redelivery of the same webhook — a new input at another offset — yields the same ids,
+    /// so it is dropped as a repeat within the dispatcher's de-duplication window. The record
+    /// id is part of it so that a redelivery whose `handle` returns other records (its state
+    /// moved on) is not mistaken for a repeat.
+    public static func deterministicId(subscriptionId: String, deliveryId: String, index: Int, recordId: String) -> String {
+        MessageDigest.id(["delivery", subscriptionId, deliveryId, String(index), recordId])
     }
 
     /// The record's `id` as a string (an integer id is written in decimal).

@@ -79,7 +79,7 @@ struct HandlerCommand: AsyncParsableCommand {
         let client = try kafka.client()
         let topics = kafka.topics()
         let services = RoleServices(
-            topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: role.guarantee(default: .exactlyOnce),
+            topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: try embedded.guarantee(role.requestedGuarantee, default: .exactlyOnce),
             publicURL: role.publicURL(default: "http://127.0.0.1:8080"),
             vault: try RoleOptions.vault(allowEphemeral: false, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride,
             embeddedRetention: embedded.embeddedRetention, instanceId: role.resolvedInstanceId, logger: logger
@@ -117,7 +117,7 @@ struct DispatcherCommand: AsyncParsableCommand {
         let client = try kafka.client()
         let topics = kafka.topics()
         let services = RoleServices(
-            topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: role.guarantee(default: .exactlyOnce),
+            topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: try embedded.guarantee(role.requestedGuarantee, default: .exactlyOnce),
             publicURL: "", vault: .ephemeral(), embeddedRetention: embedded.embeddedRetention, instanceId: role.resolvedInstanceId,
             logger: logger
         )

@@ -13,4 +13,17 @@ struct EmbeddedBrokerOption: ParsableArguments {
         let flagged = embeddedBroker || Environment.string("INLET_EMBEDDED_BROKER").map { ["1", "true", "yes"].contains($0.lowercased()) } == true
         return flagged ? .embeddedBroker : nil
     }
+
+    /// The processing guarantee for a worker role: on the embedded broker at-least-once (it
+    /// does not store offsets sent in a transaction, so exactly-once would never move on);
+    /// `requested` exactly-once there is refused with a reason.
+    func guarantee(_ requested: ProcessingGuarantee?, default defaultGuarantee: ProcessingGuarantee) throws -> ProcessingGuarantee {
+        guard embeddedRetention != nil else { return requested ?? defaultGuarantee }
+        if requested == .exactlyOnce {
+            throw ValidationError(
+                "exactly-once needs a real Kafka cluster: the embedded broker (`inlet broker`, --embedded-broker) does not store offsets sent inside a transaction; use --processing-guarantee at-least-once (the default there)"
+            )
+        }
+        return .atLeastOnce
+    }
 }

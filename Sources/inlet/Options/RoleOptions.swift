@@ -49,7 +49,12 @@ struct RoleOptions: ParsableArguments {
     }
 
     func guarantee(default defaultGuarantee: ProcessingGuarantee) -> ProcessingGuarantee {
-        processingGuarantee ?? Environment.string("INLET_PROCESSING_GUARANTEE").flatMap(ProcessingGuarantee.init(rawValue:)) ?? defaultGuarantee
+        requestedGuarantee ?? defaultGuarantee
+    }
+
+    /// `--processing-guarantee`, else `INLET_PROCESSING_GUARANTEE`; `nil` when neither is set.
+    var requestedGuarantee: ProcessingGuarantee? {
+        processingGuarantee ?? Environment.string("INLET_PROCESSING_GUARANTEE").flatMap(ProcessingGuarantee.init(rawValue:))
     }
 
     func publicURL(default defaultURL: String) -> String {
