@@ -12,6 +12,9 @@ public struct WorkerSettings: Sendable {
     /// How long a member may go without polling before the group removes it
     /// (`max.poll.interval.ms`).
     public var maxPollInterval: Duration = .seconds(300)
+    /// How long a subscription's inputs are retried while its API fails transiently before
+    /// they go to the DLQ (`retries-exhausted`).
+    public var maxRetryDuration: Duration = .seconds(15 * 60)
     /// The retention of a broker that trims by size (the embedded one), or `nil` for a real
     /// cluster: then a worker waits before its output could be trimmed unconsumed.
     public var embeddedRetention: PartitionRetention?

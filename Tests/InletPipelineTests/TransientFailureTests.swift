@@ -89,4 +89,26 @@ struct TransientFailureTests {
             #expect(pipeline.stub.received("DELETE", "/subscriptions/graph-sub-1").count == 2)
         }
     }
+
+    @Test("once a subscription's API has failed for the whole retry period, its failing inputs go to the DLQ (the next one after a single try) and a success makes it active again")
+    func breaker() async throws {
+        let pipeline = try TestPipeline { $0.maxRetryDuration = .seconds(3) }
+        pipeline.stub.failures.withLock {
+            $0["GET /me/messages/m-1"] = Array(repeating: 503, count: 100)
+            $0["GET /me/messages/m-2"] = Array(repeating: 503, count: 100)
+        }
+        try await pipeline.run(replies: false) { client in
+            let target = try await graphSubscription(pipeline, client)
+            for id in ["m-1", "m-2", "m-3"] { try await notify(client, target, id) }
+            try await eventually(timeout: .seconds(60)) { pipeline.events.withLock { $0.count } >= 1 }
+            #expect(pipeline.events.withLock { $0.map(\.data.recordId) } == ["m-3"])
+            let letters = try await pipeline.harness.read(pipeline.harness.topics.dlq, count: 2)
+            let codes = try letters.map { try DeadLetter.decoded(from: $0.value ?? Data()).reason.code.rawValue }
+            #expect(codes == ["retries-exhausted", "retries-exhausted"])
+            let calls = pipeline.stub.received("GET", "/me/messages/")
+            #expect(calls.filter { $0.path == "/me/messages/m-2" }.count == 1, "tried once: the breaker was open")
+            #expect(calls.filter { $0.path == "/me/messages/m-1" }.count > 1, "retried during the retry period")
+            try await eventually(timeout: .seconds(10)) { pipeline.harness.subscriptions[target.id]?.status == .active }
+        }
+    }
 }

@@ -27,6 +27,7 @@ public struct HandlerService: Service {
             configuration: {
                 var configuration = Handler.Configuration(topics: settings.topics, publicURL: publicURL)
                 configuration.maxMessageBytes = settings.maxMessageBytes
+                configuration.maxRetryDuration = settings.maxRetryDuration
                 return configuration
             }(), runtime: runtime, subscriptions: subscriptions,
             connections: connections, vault: vault, logger: logger,
