@@ -5,12 +5,13 @@
 # (the embedded broker keeps only ~5 MiB per partition, so reading afterwards undercounts),
 # until no new event arrived for 10 s. Prints a markdown table; loopback only; stops by itself.
 #
-#   Benchmarks/overload/run.sh [seconds] [connections]     (needs wrk, python3, a release build)
+#   Benchmarks/overload/run.sh [seconds] [connections]     (needs wrk, python3, a release build;
+#   INLET=path/to/inlet measures another build, e.g. an older commit, as the baseline)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-10}
 connections=${2:-32}
-inlet=.build/release/inlet
+inlet=${INLET:-.build/release/inlet}
 [ -x "$inlet" ] || swift build -c release --product inlet
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
