@@ -138,21 +138,31 @@ public final class BacklogGuard: Service, Sendable {
         }
     }
 
-    /// Whether appending `records` (not yet counted) would take a watched partition to or past
-    /// the limits: a batch ends before its outputs could be trimmed unread.
-    public func wouldFill(with records: [KafkaRecord]) -> Bool {
-        var adding: [TopicPartition: (bytes: Int, messages: Int)] = [:]
+    /// Outputs of a batch in progress on watched partitions, not yet counted in the backlog.
+    public struct Additions: Sendable {
+        fileprivate var slots: [TopicPartition: (bytes: Int, messages: Int)] = [:]
+
+        public init() {}
+    }
+
+    /// Adds the watched ones of `records` to `additions` (each record measured once).
+    public func add(_ records: some Sequence<KafkaRecord>, to additions: inout Additions) {
         for record in records {
             guard let watch = watches[record.topic] else { continue }
             let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? ""
             let partition = record.partition ?? KafkaPartitioner.partition(forKey: key, partitions: watch.partitions)
             let slot = TopicPartition(topic: record.topic, partition: partition)
-            adding[slot, default: (0, 0)].bytes += PartitionRetention.countedBytes(of: record)
-            adding[slot, default: (0, 0)].messages += 1
+            additions.slots[slot, default: (0, 0)].bytes += PartitionRetention.countedBytes(of: record)
+            additions.slots[slot, default: (0, 0)].messages += 1
         }
-        guard !adding.isEmpty else { return false }
+    }
+
+    /// Whether appending `additions` would take a watched partition to or past the limits:
+    /// a batch ends before its outputs could be trimmed unread.
+    public func wouldFill(with additions: Additions) -> Bool {
+        guard !additions.slots.isEmpty else { return false }
         return backlogs.withLock { backlogs in
-            adding.contains { slot, added in
+            additions.slots.contains { slot, added in
                 guard let backlog = backlogs[slot.topic]?[Int(slot.partition)] else { return false }
                 return backlog.bytes + added.bytes >= limits.maxBytes || backlog.messages + added.messages >= limits.maxMessages
             }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// How much a broker keeps of each partition when it trims by size rather than by time:
 /// the oldest message sets go once a partition holds more than `maxBytes` or more than
 /// `maxMessageSets`, whether or not any consumer group has read them.
@@ -23,8 +25,12 @@ public struct PartitionRetention: Sendable, Hashable {
     /// framing around it (an upper bound: a batch of one message has about 70 bytes of
     /// framing, and each further record in the batch less).
     public static func countedBytes(of record: KafkaRecord) -> Int {
-        let headers = record.headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) + 4 }
-        return (record.key?.count ?? 0) + (record.value?.count ?? 0) + headers + 80
+        countedBytes(keyBytes: record.key?.count ?? 0, value: record.value, headers: record.headers)
+    }
+
+    /// `countedBytes(of:)` for a message's parts.
+    public static func countedBytes(keyBytes: Int, value: Data?, headers: [KafkaHeader]) -> Int {
+        keyBytes + (value?.count ?? 0) + headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) + 4 } + 80
     }
 }
 

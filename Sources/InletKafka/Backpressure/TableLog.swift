@@ -50,7 +50,7 @@ public struct TableLog: Sendable {
 
     /// Records a message read from `partition` at `offset` and says what to do with it.
     public mutating func read(key: String, value: Data?, headers: [KafkaHeader], partition: Int32, offset: Int64) -> Verdict {
-        let bytes = key.utf8.count + (value?.count ?? 0) + headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) + 4 } + 80
+        let bytes = PartitionRetention.countedBytes(keyBytes: key.utf8.count, value: value, headers: headers)
         readBytes[partition, default: 0] += bytes
         readMessages[partition, default: 0] += 1
         let origin = headers.last { $0.name == Self.originHeader }?.value.flatMap { Int64(String(decoding: $0, as: UTF8.self)) } ?? offset

@@ -230,13 +230,16 @@ public final class StreamProcessor: Service, Sendable {
     private func attemptBatch(_ pending: [KafkaMessage], consumer: KafkaConsumer, output: Output) async throws -> (Int, RetryLater?) {
         var records: [KafkaRecord] = []
         var retry: RetryLater?
+        var downstream = BacklogGuard.Additions()
         let deadline = ContinuousClock.now + batchDuration
         var index = 0
         while index < pending.count {
             let isolated = transform.isolates(pending[index])
             if isolated && index > 0 { break }
             do {
-                records += try await transform.process(pending[index])
+                let outputs = try await transform.process(pending[index])
+                configuration.outputBacklog?.add(outputs, to: &downstream)
+                records += outputs
             } catch let deferral as RetryLater {
                 retry = deferral
                 break
@@ -245,7 +248,7 @@ public final class StreamProcessor: Service, Sendable {
             if isolated || ContinuousClock.now >= deadline || isStopping { break }
             // On a broker that trims by size: end the batch before its own outputs could fill
             // a downstream partition.
-            if let backlog = configuration.outputBacklog, backlog.wouldFill(with: records) { break }
+            if let backlog = configuration.outputBacklog, backlog.wouldFill(with: downstream) { break }
         }
         let batch = pending[..<index]
         if index < pending.count && retry == nil && !transform.isolates(pending[index]) {

@@ -94,7 +94,9 @@ public final class Handler: StreamTransform {
         // An output Kafka would refuse (message.max.bytes) — an event, or the subscription
         // with a state grown too large — would fail the batch for ever: the input goes to the
         // DLQ instead, and the subscription keeps its previous state (only marked applied).
-        let staged = state.withLock { $0.pending[id] }
+        // The subscription is measured only when its state changed: otherwise it is the record
+        // already written plus an applied offset, and encoding it for every input is waste.
+        let staged = state.withLock { $0.pending[id] }.flatMap { $0.state != before?.state ? $0 : nil }
         let sizes = outputs.map(PartitionRetention.countedBytes(of:))
             + (staged.map { [PartitionRetention.countedBytes(of: KafkaRecord(topic: topics.subscriptions, key: id, value: $0.encoded()))] } ?? [])
         guard let largest = sizes.max(), largest > configuration.maxMessageBytes else { return outputs }
@@ -355,7 +357,6 @@ public final class Handler: StreamTransform {
         guard var subscription = current(command.subscriptionId) else {
             return [deadLetter(message, code: "unknown-subscription", "no subscription '\(command.subscriptionId)' to unsubscribe")]
         }
-        let unapplied = subscription
         subscription.markApplied(message)
         // An `error` subscription without state never completed subscribe: nothing to undo.
         if subscription.isReceiving || (subscription.status == .error && subscription.state != nil), (try? subscribeStrategy(for: subscription)) == .webhook,
@@ -365,7 +366,6 @@ public final class Handler: StreamTransform {
                 try await runtime.unsubscribe(try await methodContext(for: subscription))
             } catch {
                 // Retried while transient; the status stays as it is meanwhile.
-                _ = unapplied
                 try deferIfTransient(error, message: message, subscription: nil, method: "unsubscribe")
                 // The external hook may still be registered: never archive it silently.
                 subscription.status = .error
