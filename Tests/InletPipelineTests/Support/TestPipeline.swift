@@ -86,7 +86,7 @@ final class TestPipeline: Sendable {
             let server = IngressServer(
                 configuration: IngressConfiguration(port: 0), topics: harness.topics, producer: harness.producer, subscriptions: harness.subscriptions,
                 admin: AdminSetup(
-                    configuration: AdminConfiguration(token: WebhookEndToEndTests.adminToken, publicURL: "https://hooks.example.com", waitTimeout: .seconds(30)),
+                    configuration: AdminConfiguration(token: WebhookEndToEndTests.adminToken, publicURL: "https://hooks.example.com", waitTimeout: .seconds(90)),
                     workspace: workspace, connections: connections, vault: vault
                 ),
                 replies: withReplies ? replies : nil,
