@@ -44,11 +44,15 @@ let package = Package(
             ]
         ),
 
+        // MARK: - JSON (general purpose: a parser and a writer for JSONValue)
+        .target(name: "InletJSON"),
+
         // MARK: - Connector runtime
         .target(
             name: "InletConnectors",
             dependencies: [
                 "CJavaScriptCore",
+                "InletJSON",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -115,6 +119,7 @@ let package = Package(
             name: "InletKafkaTests",
             dependencies: ["InletKafka", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
+        .testTarget(name: "InletJSONTests", dependencies: ["InletJSON"]),
         .testTarget(
             name: "InletConnectorsTests",
             dependencies: [

@@ -6,6 +6,7 @@
 //   script [calls]                  JavaScript handle call vs declarative mapping (ScriptOverhead.swift)
 //   e2e [webhooks] [per-second]     webhook → `events` latency vs ingress-only latency (WebhookLatency.swift)
 //   all                             all three with their defaults (the default)
+//   bare-http [port]                a bare Hummingbird server, the baseline of ingress (BareHTTP.swift)
 //
 // Loopback only; every loop is bounded and every wait has a deadline.
 import Foundation
@@ -22,6 +23,8 @@ do {
         try await runScriptOverhead(calls: numbers.first ?? 20_000)
     case "e2e":
         try await runWebhookLatency(webhooks: numbers.first ?? 2_000, perSecond: numbers.dropFirst().first ?? 100)
+    case "bare-http":
+        try await runBareHTTP(port: numbers.first ?? 18081)
     case "all":
         try await runKafkaThroughput()
         try await runScriptOverhead()

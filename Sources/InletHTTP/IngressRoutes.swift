@@ -19,6 +19,27 @@ struct IngressRoutes: Sendable {
     let workspace: Workspace?
     /// Present when ingress can answer handshakes of pending subscriptions itself.
     let handshakes: PendingHandshakes?
+    /// The methods whose `handle` may answer the request itself, found once at start.
+    let responders: Set<Responder>
+
+    struct Responder: Hashable {
+        var connectorKey: String
+        var owner: MethodOwner
+    }
+
+    init(
+        topics: InletTopics, configuration: IngressConfiguration, appender: IngressAppender, subscriptions: SubscriptionDirectory,
+        replies: ReplyWaiter?, workspace: Workspace?, handshakes: PendingHandshakes?
+    ) {
+        self.topics = topics
+        self.configuration = configuration
+        self.appender = appender
+        self.subscriptions = subscriptions
+        self.replies = replies
+        self.workspace = workspace
+        self.handshakes = handshakes
+        responders = Self.responders(in: workspace)
+    }
 
     func register(on router: Router<BasicRequestContext>) {
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
@@ -95,12 +116,27 @@ struct IngressRoutes: Sendable {
     }
 
     /// Whether the subscription's `handle` can answer the HTTP request itself (a handshake
-    /// such as a validation token or a challenge): its source mentions `response`.
+    /// such as a validation token or a challenge).
     private func mayRespond(_ subscription: SubscriptionRecord) -> Bool {
-        guard let connector = workspace?.connectors[subscription.connectorKey], let owner = subscription.target.methodOwner else { return false }
-        guard let handle = connector.method(for: owner, name: "handle") else { return false }
-        if let source = handle.source { return source.contains("response") }
-        return handle.mapping?["response"] != nil
+        guard let owner = subscription.target.methodOwner else { return false }
+        return responders.contains(Responder(connectorKey: subscription.connectorKey, owner: owner))
+    }
+
+    /// The `handle` methods that may return a `response`: a mapping with a `response` member,
+    /// or JavaScript that mentions `response` (a JavaScript result's shape is only known when it
+    /// runs, so any such method gets the chance to answer; the others are answered at once).
+    static func responders(in workspace: Workspace?) -> Set<Responder> {
+        var found: Set<Responder> = []
+        for (key, connector) in workspace?.connectors ?? [:] {
+            let owners = connector.events.keys.map(MethodOwner.event) + connector.globalWebhooks.keys.map(MethodOwner.globalWebhook)
+                + connector.dataCollections.keys.flatMap { key in DataCollection.EventType.allCases.map { MethodOwner.collectionEvent(key, $0) } }
+            for owner in owners {
+                guard let handle = connector.method(for: owner, name: "handle") else { continue }
+                let responds = handle.source.map { $0.contains("response") } ?? (handle.mapping?["response"] != nil)
+                if responds { found.insert(Responder(connectorKey: key, owner: owner)) }
+            }
+        }
+        return found
     }
 
     // MARK: - App events

@@ -1,5 +1,5 @@
 import Foundation
-import InletKafka
+@testable import InletKafka
 import ServiceLifecycle
 import Synchronization
 import Testing
@@ -344,5 +344,102 @@ struct StreamProcessorShutdownTests {
         let committed = try await probe.committed([TopicPartition(topic: input, partition: 0)])
         await probe.close()
         #expect(committed.first?.offset == Int64(processed.count), "what it processed is committed: the next owner starts right after it")
+    }
+}
+
+/// Records, per partition, the order inputs were processed in, and how many ran at once; the
+/// first input of partition 0 is deferred once.
+final class LaneRecordingTransform: StreamTransform {
+    let output: String
+    let delay: Duration
+    let order = Mutex<[Int32: [String]]>([:])
+    let running = Mutex((now: 0, most: 0))
+    let deferredOnce = Mutex(false)
+    let processedWhileDeferred = Mutex(0)
+
+    init(output: String, delay: Duration) {
+        self.output = output
+        self.delay = delay
+    }
+
+    func process(_ message: KafkaMessage) async throws -> [KafkaRecord] {
+        let text = String(decoding: message.value ?? Data(), as: UTF8.self)
+        if message.partition == 0 {
+            let deferNow = deferredOnce.withLock { done -> Bool in
+                defer { done = true }
+                return !done
+            }
+            if deferNow { throw RetryLater(after: .seconds(2), reason: "partition 0's API is down") }
+        } else if deferredOnce.withLock({ $0 }) && (order.withLock { $0[0] ?? [] }).isEmpty {
+            processedWhileDeferred.withLock { $0 += 1 }
+        }
+        running.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+        try await Task.sleep(for: delay)
+        running.withLock { $0.now -= 1 }
+        order.withLock { $0[message.partition, default: []].append(text) }
+        return [KafkaRecord(topic: output, key: message.key, value: message.value)]
+    }
+}
+
+@Suite("Consume-transform-produce loop: lanes")
+struct StreamProcessorLaneTests {
+    func message(_ partition: Int32, _ offset: Int64, topic: String = "t") -> KafkaMessage {
+        KafkaMessage(topic: topic, partition: partition, offset: offset, key: nil, value: Data("\(partition)-\(offset)".utf8))
+    }
+
+    @Test("a batch is cut into lanes by partition number, before the first isolated message, leaving out deferred lanes")
+    func cutsLanes() {
+        let pending = [message(0, 0), message(1, 0), message(0, 1), message(2, 0, topic: "commands"), message(1, 1)]
+        let isolated: (KafkaMessage) -> Bool = { $0.topic == "commands" }
+        let lanes = StreamProcessor.lanes(of: pending, skipping: [], isolates: isolated)
+        #expect(lanes.map(\.lane) == [0, 1])
+        #expect(lanes.map(\.positions) == [[0, 2], [1]])
+        #expect(StreamProcessor.lanes(of: pending, skipping: [0], isolates: isolated).map(\.positions) == [[1]])
+        // An isolated message first in line goes alone; one in a deferred lane waits.
+        let commandFirst = [message(2, 0, topic: "commands"), message(0, 0)]
+        #expect(StreamProcessor.lanes(of: commandFirst, skipping: [], isolates: isolated).map(\.positions) == [[0]])
+        #expect(StreamProcessor.lanes(of: commandFirst, skipping: [2], isolates: isolated).isEmpty)
+        // The same partition number on two topics is one lane (co-partitioned inputs).
+        let twoTopics = [message(3, 0, topic: "a"), message(3, 0, topic: "b")]
+        #expect(StreamProcessor.lanes(of: twoTopics, skipping: [], isolates: { _ in false }).map(\.positions) == [[0, 1]])
+    }
+
+    @Test("partitions run concurrently, each in order, and a deferred partition does not hold up the others")
+    func concurrentLanes() async throws {
+        let test = try TestCluster()
+        defer { test.cluster.stop() }
+        let input = try test.topic("in", partitions: 4)
+        let output = try test.topic("out", partitions: 4)
+        let producer = try KafkaProducer(configuration: test.producerConfiguration, logger: test.logger)
+        var sent: [Int32: [String]] = [:]
+        var records: [KafkaRecord] = []
+        for partition in Int32(0)..<4 {
+            for n in 0..<10 {
+                let value = "p\(partition)-\(n)"
+                sent[partition, default: []].append(value)
+                records.append(KafkaRecord(topic: input, key: "k\(partition)", value: Data(value.utf8), partition: partition))
+            }
+        }
+        try await producer.sendAll(records)
+        await producer.shutdown()
+
+        let transform = LaneRecordingTransform(output: output, delay: .milliseconds(20))
+        let processor = StreamProcessor(
+            configuration: StreamProcessorConfiguration(
+                consumer: test.consumerConfiguration(group: "lanes-\(input)"), producer: test.producerConfiguration, topics: [input]
+            ),
+            transform: transform, logger: test.logger
+        )
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await processor.run() }
+            try await eventually("every input processed", timeout: .seconds(60)) {
+                transform.order.withLock { $0.values.map(\.count).reduce(0, +) } >= 40
+            }
+            tasks.cancelAll()
+        }
+        #expect(transform.order.withLock { $0 } == sent, "each partition's inputs once, in order")
+        #expect(transform.running.withLock { $0.most } > 1, "lanes ran at the same time")
+        #expect(transform.processedWhileDeferred.withLock { $0 } > 0, "other partitions went on while partition 0 waited")
+        #expect(processor.currentStatistics.retriesLater == 1)
     }
 }

@@ -5,8 +5,8 @@ import Synchronization
 
 /// The consume-transform-produce loop every Inlet worker runs.
 ///
-/// Reads a batch from its consumer group, runs the transform on each message in order,
-/// then makes outputs and input offsets durable together:
+/// Reads a batch from its consumer group, runs the transform on its messages, then makes
+/// outputs and input offsets durable together:
 /// - `.atLeastOnce`: produce, await every acknowledgement, commit the input offsets;
 /// - `.exactlyOnce`: begin transaction, produce, send offsets with the consumer's group
 ///   metadata, commit transaction; an abortable error aborts, rewinds and retries the batch;
@@ -16,6 +16,12 @@ import Synchronization
 /// messages in memory, so the consumer's position never moves backwards; after
 /// `maxBatchAttempts` failures `run()` throws without committing, and the next owner of the
 /// partitions reads the batch again.
+///
+/// Within a batch, messages run in *lanes*, one per partition number: each lane in input
+/// order, the lanes concurrently, so a worker uses every core and a slow method call holds up
+/// only its own partition. Outputs are produced lane by lane in input order, so everything
+/// keyed alike (one subscription) keeps its order. A lane whose next input is deferred
+/// (`RetryLater`) waits out the delay while the other lanes go on.
 ///
 /// A batch stops taking messages once it has run for `maxBatchDuration`; what was fetched
 /// and not processed waits for the next batch, with a poll in between, so slow connector
@@ -117,11 +123,15 @@ public final class StreamProcessor: Service, Sendable {
         var continuity = RetentionLossDetector()
         var failures = 0
         var waitingSince: ContinuousClock.Instant?
+        // Lanes whose next input was deferred, and until when.
+        var deferred: [Int32: ContinuousClock.Instant] = [:]
         while !Task.isCancelled && !isStopping {
-            let events = try await consumer.poll(
-                maxMessages: max(1, configuration.maxBatchSize - pending.count),
-                timeout: pending.isEmpty ? .milliseconds(250) : .zero
-            )
+            let now = ContinuousClock.now
+            deferred = deferred.filter { $0.value > now }
+            let processable = pending.contains { deferred[$0.partition] == nil }
+            // Nothing to do before the earliest deferral ends: wait for it in the poll.
+            let wait = processable ? .zero : min(.milliseconds(250), deferred.values.min().map { $0 - now } ?? .milliseconds(250))
+            let events = try await consumer.poll(maxMessages: max(1, configuration.maxBatchSize - pending.count), timeout: wait)
             for event in events {
                 switch event {
                 case .message(let message):
@@ -163,14 +173,16 @@ public final class StreamProcessor: Service, Sendable {
                 waitingSince = nil
             }
             if !pending.isEmpty && !isStopping {
-                let (processed, retry) = try await process(pending, failures: &failures, consumer: consumer, output: output)
-                pending.removeFirst(processed)
-                if let retry {
+                let outcome = try await process(pending, skipping: Set(deferred.keys), failures: &failures, consumer: consumer, output: output)
+                if !outcome.processed.isEmpty {
+                    pending = pending.enumerated().filter { !outcome.processed.contains($0.offset) }.map(\.element)
+                }
+                for (lane, retry) in outcome.deferrals {
                     // Inputs before it are committed; this one is given again after the delay
                     // (kept short enough for the next poll to come in time).
                     statistics.withLock { $0.retriesLater += 1 }
-                    logger.info("input deferred: \(retry)")
-                    try await Task.sleep(for: min(retry.delay, batchDuration))
+                    logger.info("input deferred (partition \(lane)): \(retry)")
+                    deferred[lane] = .now + min(retry.delay, batchDuration)
                 }
             }
         }
@@ -199,18 +211,26 @@ public final class StreamProcessor: Service, Sendable {
 
     // MARK: - One batch
 
-    /// Processes a batch taken from the front of `pending` (as many messages as fit in the
-    /// batch duration, at least one, unless the first is deferred) and commits it; returns how
-    /// many messages it took, and the deferral of the message after them, if any. A failed
-    /// batch is rolled back and taken 0 messages: the loop polls (keeping the group
-    /// membership), waits, and cuts the batch again, up to `maxBatchAttempts` times in a row.
-    private func process(_ pending: [KafkaMessage], failures: inout Int, consumer: KafkaConsumer, output: Output) async throws -> (Int, RetryLater?) {
+    /// What a batch took from `pending`: the positions it processed (and committed), and the
+    /// lanes whose next input was deferred.
+    struct BatchOutcome {
+        var processed: Set<Int> = []
+        var deferrals: [(lane: Int32, retry: RetryLater)] = []
+    }
+
+    /// Processes a batch taken from `pending` (as many messages as fit in the batch duration,
+    /// lanes in `skipping` left out) and commits it. A failed batch is rolled back and takes
+    /// nothing: the loop polls (keeping the group membership), waits, and cuts the batch
+    /// again, up to `maxBatchAttempts` times in a row.
+    private func process(
+        _ pending: [KafkaMessage], skipping: Set<Int32>, failures: inout Int, consumer: KafkaConsumer, output: Output
+    ) async throws -> BatchOutcome {
         do {
-            let (count, retry) = try await attemptBatch(pending, consumer: consumer, output: output)
+            let outcome = try await attemptBatch(pending, skipping: skipping, consumer: consumer, output: output)
             await transform.batchCommitted()
             statistics.withLock { $0.batchesCommitted += 1 }
             failures = 0
-            return (count, retry)
+            return outcome
         } catch let error as KafkaError where error.kind == .fatal {
             throw error
         } catch {
@@ -220,64 +240,132 @@ public final class StreamProcessor: Service, Sendable {
             guard failures < configuration.maxBatchAttempts, !Task.isCancelled else { throw error }
             logger.warning("batch rolled back (attempt \(failures)): \(error); retrying")
             try await Task.sleep(for: min(.milliseconds(100 * (1 << min(failures, 6))), batchDuration))
-            return (0, nil)
+            return BatchOutcome()
         }
     }
 
-    /// Runs the transform over as many messages as fit in the batch duration (an isolated
-    /// message alone) and makes the outputs and offsets durable. Stops before a message the
-    /// transform defers (`RetryLater`).
-    private func attemptBatch(_ pending: [KafkaMessage], consumer: KafkaConsumer, output: Output) async throws -> (Int, RetryLater?) {
-        var records: [KafkaRecord] = []
-        var retry: RetryLater?
-        var downstream = BacklogGuard.Additions()
-        let deadline = ContinuousClock.now + batchDuration
-        var index = 0
-        while index < pending.count {
-            let isolated = transform.isolates(pending[index])
-            if isolated && index > 0 { break }
-            do {
-                let outputs = try await transform.process(pending[index])
-                configuration.outputBacklog?.add(outputs, to: &downstream)
-                records += outputs
-            } catch let deferral as RetryLater {
-                retry = deferral
+    /// The positions in `pending` a batch may take, by lane (partition number), lanes in order
+    /// of first appearance: everything before the first isolated message, or that message
+    /// alone when it comes first. Lanes in `skipping` are left out.
+    static func lanes(of pending: [KafkaMessage], skipping: Set<Int32>, isolates: (KafkaMessage) -> Bool) -> [(lane: Int32, positions: [Int])] {
+        var lanes: [(lane: Int32, positions: [Int])] = []
+        var laneIndex: [Int32: Int] = [:]
+        for (position, message) in pending.enumerated() {
+            if isolates(message) {
+                if lanes.isEmpty && !skipping.contains(message.partition) { return [(message.partition, [position])] }
                 break
             }
-            index += 1
-            if isolated || ContinuousClock.now >= deadline || isStopping { break }
-            // On a broker that trims by size: end the batch before its own outputs could fill
-            // a downstream partition.
-            if let backlog = configuration.outputBacklog, backlog.wouldFill(with: downstream) { break }
+            guard !skipping.contains(message.partition) else { continue }
+            if let index = laneIndex[message.partition] {
+                lanes[index].positions.append(position)
+            } else {
+                laneIndex[message.partition] = lanes.count
+                lanes.append((message.partition, [position]))
+            }
         }
-        let batch = pending[..<index]
-        if index < pending.count && retry == nil && !transform.isolates(pending[index]) {
-            logger.info("batch stopped after \(index) messages and \(batchDuration); \(pending.count - index) wait for the next batch")
+        return lanes
+    }
+
+    /// The outputs of all lanes of a batch on watched topics, and whether they would fill a
+    /// downstream partition.
+    private final class DownstreamTally: Sendable {
+        private let additions = Mutex((tally: BacklogGuard.Additions(), full: false))
+
+        func add(_ outputs: [KafkaRecord], to backlog: BacklogGuard) {
+            additions.withLock { state in
+                backlog.add(outputs, to: &state.tally)
+                if backlog.wouldFill(with: state.tally) { state.full = true }
+            }
+        }
+
+        var isFull: Bool { additions.withLock { $0.full } }
+    }
+
+    /// What one lane did: how many of its messages it processed, their outputs, and the
+    /// deferral of the message after them, if any.
+    private struct LaneResult: Sendable {
+        var count = 0
+        var records: [KafkaRecord] = []
+        var retry: RetryLater?
+    }
+
+    /// Runs the transform over the lanes concurrently, each as long as the batch duration
+    /// allows, and makes the outputs and offsets durable.
+    private func attemptBatch(_ pending: [KafkaMessage], skipping: Set<Int32>, consumer: KafkaConsumer, output: Output) async throws -> BatchOutcome {
+        let lanes = Self.lanes(of: pending, skipping: skipping, isolates: transform.isolates)
+        guard !lanes.isEmpty else { return BatchOutcome() }
+        let started = ContinuousClock.now
+        let deadline = started + batchDuration
+        // On a broker that trims by size: end the batch before its own outputs could fill a
+        // downstream partition (all lanes together).
+        let downstream = DownstreamTally()
+        let results = try await withThrowingTaskGroup(of: (Int, LaneResult).self) { group in
+            for (index, lane) in lanes.enumerated() {
+                let messages = lane.positions.map { pending[$0] }
+                group.addTask {
+                    var result = LaneResult()
+                    for message in messages {
+                        do {
+                            let outputs = try await self.transform.process(message)
+                            if let backlog = self.configuration.outputBacklog { downstream.add(outputs, to: backlog) }
+                            result.records += outputs
+                            result.count += 1
+                        } catch let deferral as RetryLater {
+                            result.retry = deferral
+                            break
+                        }
+                        if ContinuousClock.now >= deadline || self.isStopping || downstream.isFull { break }
+                    }
+                    return (index, result)
+                }
+            }
+            var results = [LaneResult](repeating: LaneResult(), count: lanes.count)
+            for try await (index, result) in group { results[index] = result }
+            return results
+        }
+        var outcome = BatchOutcome()
+        var records: [KafkaRecord] = []
+        var left = 0
+        for (lane, result) in zip(lanes, results) {
+            outcome.processed.formUnion(lane.positions.prefix(result.count))
+            records += result.records
+            if let retry = result.retry { outcome.deferrals.append((lane.lane, retry)) }
+            left += lane.positions.count - result.count - (result.retry == nil ? 0 : 1)
+        }
+        let batch = outcome.processed.sorted().map { pending[$0] }
+        if left > 0 && lanes.count > 0 {
+            logger.info("batch stopped after \(batch.count) messages and \(ContinuousClock.now - started); \(left) wait for the next batch")
         }
         let offsets = Self.nextOffsets(of: batch)
         statistics.withLock {
             $0.messagesIn += batch.count
             $0.recordsOut += records.count
         }
+        let processed = ContinuousClock.now
         switch output {
         case .plain(let producer):
             countOutputs(records, reports: try await producer.sendAll(records))
             let final = try await transform.finalRecords()
             countOutputs(final, reports: try await producer.sendAll(final))
             statistics.withLock { $0.recordsOut += final.count }
-            try await configuration.beforeCommit?(offsets)
-            do {
-                try await consumer.commit(offsets)
-            } catch {
-                // Outputs are safe; the inputs will be re-delivered to the next owner and
-                // recognised as repeats.
-                statistics.withLock { $0.failedCommits += 1 }
-                logger.warning("offset commit failed: \(error)")
+            if !offsets.isEmpty {
+                try await configuration.beforeCommit?(offsets)
+                do {
+                    try await consumer.commit(offsets)
+                } catch {
+                    // Outputs are safe; the inputs will be re-delivered to the next owner and
+                    // recognised as repeats.
+                    statistics.withLock { $0.failedCommits += 1 }
+                    logger.warning("offset commit failed: \(error)")
+                }
             }
         case .transactional(let producer):
             try await runTransaction(producer: producer, consumer: consumer, records: records, offsets: offsets)
         }
-        return (index, retry)
+        logger.debug(
+            "batch of \(batch.count) messages in \(lanes.count) lanes: processed in \(processed - started), committed in \(ContinuousClock.now - processed)"
+        )
+        return outcome
     }
 
     private func runTransaction(

@@ -5,7 +5,9 @@
 /// *tentative* until `batchCommitted()`: after `batchAborted()` the same inputs are
 /// delivered again, and state changed by the aborted batch must be discarded.
 public protocol StreamTransform: Sendable {
-    /// Turns one input into the records to produce. Called sequentially, in input order.
+    /// Turns one input into the records to produce. Called in input order for the messages of
+    /// one partition number (whatever their topic), and concurrently for messages of different
+    /// partition numbers: state per key must live in the lane of the key's partition.
     /// Throwing `RetryLater` means "not now, through no fault of the input" (e.g. the API is
     /// down): the inputs before it are committed (with `finalRecords`), and this one is given
     /// again after the delay. Throwing anything else means "cannot process now": the batch is

@@ -46,6 +46,8 @@ public final class Dispatcher: StreamTransform {
         var window: DeduplicationWindow
         /// Ids emitted in the batch in progress (tentative until committed).
         var pending: [(id: String, subscription: String)] = []
+        /// `pending` for lookups: `<subscription>␟<id>`.
+        var pendingKeys: Set<String> = []
         var partitionOf: [String: Int32] = [:]
         var duplicatesDropped = 0
         var invalid = 0
@@ -107,7 +109,7 @@ public final class Dispatcher: StreamTransform {
         let isRepeat = state.withLock { state -> Bool in
             state.partitionOf[event.subscriptionId] = message.partition
             if state.window.contains(event.id, subscription: event.subscriptionId)
-                || state.pending.contains(where: { $0.id == event.id && $0.subscription == event.subscriptionId })
+                || !state.pendingKeys.insert("\(event.subscriptionId)\u{1F}\(event.id)").inserted
             {
                 state.duplicatesDropped += 1
                 return true
@@ -122,11 +124,15 @@ public final class Dispatcher: StreamTransform {
         state.withLock { state in
             for (id, subscription) in state.pending { state.window.insert(id, subscription: subscription) }
             state.pending.removeAll()
+            state.pendingKeys.removeAll()
         }
     }
 
     public func batchAborted() async {
-        state.withLock { $0.pending.removeAll() }
+        state.withLock {
+            $0.pending.removeAll()
+            $0.pendingKeys.removeAll()
+        }
     }
 
     public func partitionsAssigned(_ partitions: [TopicPartition]) async throws {

@@ -213,12 +213,13 @@ public final class Handler: StreamTransform {
             return [deadLetter(message, code: "subscription-inactive", "subscription \(subscription.id) is \(subscription.status.rawValue); the webhook was not handled", subscription: subscription)]
         }
         let result: HandleResult
+        // Parses the body once, for `handle` and for the delivery id.
+        let webhookRequest = WebhookRequest(
+            method: request.method, path: request.path, query: request.query.mapValues(\.jsonValue), headers: request.headers,
+            rawBody: request.body, contentType: request.contentType
+        )
         do {
             let context = try await methodContext(for: subscription)
-            let webhookRequest = WebhookRequest(
-                method: request.method, path: request.path, query: request.query.mapValues(\.jsonValue), headers: request.headers,
-                rawBody: request.body, contentType: request.contentType
-            )
             result = try await runtime.handle(context, request: webhookRequest)
         } catch {
             let exhausted = try deferIfTransient(error, message: message, subscription: unapplied, method: "handle")
@@ -228,7 +229,7 @@ public final class Handler: StreamTransform {
         succeeded(message, subscription: &subscription)
         if let newState = result.state { subscription.state = newState }
         stage(subscription)
-        let deliveryId = deliveryId(of: request, subscription: subscription)
+        let deliveryId = deliveryId(of: webhookRequest, subscription: subscription)
         var outputs = result.events.enumerated().map { index, event in
             recordEvent(
                 event, index: index, subscription: subscription, message: message, occurredAt: request.receivedAt, requestId: request.requestId,
@@ -246,16 +247,16 @@ public final class Handler: StreamTransform {
     }
 
     /// The sender's id of this delivery, from the event spec's `deliveryId` formula over the
-    /// request's `headers`, `data` (the body, when JSON) and `query`; `nil` when the spec
-    /// has none or it yields nothing (ids then come from the input's offset).
-    private func deliveryId(of request: RawRequest, subscription: SubscriptionRecord) -> String? {
+    /// request's `headers`, `data` (the parsed body, as `handle` sees it) and `query`; `nil`
+    /// when the spec has none or it yields nothing (ids then come from the input's offset).
+    private func deliveryId(of request: WebhookRequest, subscription: SubscriptionRecord) -> String? {
         guard case .event(let eventKey) = subscription.target,
             let formula = runtime.workspace.connectors[subscription.connectorKey]?.events[eventKey]?.deliveryId
         else { return nil }
         let variables: JSONValue = [
             "headers": .object(request.headers.mapValues(JSONValue.string)),
-            "data": (try? JSONValue(parsing: request.body)) ?? .null,
-            "query": .object(request.query.mapValues(\.jsonValue)),
+            "data": request.data,
+            "query": .object(request.query),
         ]
         do {
             switch try formula.evaluate(variables: variables) {

@@ -95,21 +95,24 @@ extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Expre
 
 extension JSONValue: Codable {
     public init(from decoder: any Decoder) throws {
+        // Decodable cannot ask which token comes next, so each kind is tried in turn and a
+        // failed try costs a thrown error: the most frequent kinds (strings, objects) first.
+        // Documents parsed whole go through `init(parsing:)`, which has no such cost.
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
+        } else if let s = try? container.decode(String.self) {
+            self = .string(s)
+        } else if let o = try? container.decode([String: JSONValue].self) {
+            self = .object(o)
+        } else if let a = try? container.decode([JSONValue].self) {
+            self = .array(a)
         } else if let b = try? container.decode(Bool.self) {
             self = .bool(b)
         } else if let i = try? container.decode(Int64.self) {
             self = .integer(i)
         } else if let d = try? container.decode(Double.self) {
             self = .number(d)
-        } else if let s = try? container.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? container.decode([JSONValue].self) {
-            self = .array(a)
-        } else if let o = try? container.decode([String: JSONValue].self) {
-            self = .object(o)
         } else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a JSON value")
         }
@@ -132,24 +135,38 @@ extension JSONValue: Codable {
 // MARK: - Parsing and serialising
 
 extension JSONValue {
-    /// Parses UTF-8 JSON text. Fragments (a bare string or number) are accepted.
+    /// Parses UTF-8 JSON text (RFC 8259). Fragments (a bare string or number) are accepted;
+    /// integers that fit `Int64` become `.integer`, other numbers `.number`.
+    ///
+    /// - Throws: `JSONParseError` naming the byte offset and what was wrong there.
     public init(parsing data: Data) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: data)
+        self = try data.withUnsafeBytes { try JSONParser.parse(UnsafeRawBufferPointer($0)) }
     }
 
     /// Parses JSON text.
     public init(parsing text: String) throws {
-        try self.init(parsing: Data(text.utf8))
+        var text = text
+        self = try text.withUTF8 { try JSONParser.parse(UnsafeRawBufferPointer($0)) }
     }
 
     /// Compact JSON text with sorted keys, so equal values serialise to equal bytes.
+    /// Slashes are not escaped; numbers JSON cannot represent (NaN, infinities) become `null`.
     public func serialized(pretty: Bool = false) -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding a JSONValue cannot fail: every case maps to a JSON token.
-        return (try? encoder.encode(self)) ?? Data("null".utf8)
+        if pretty {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            // Encoding a JSONValue cannot fail: every case maps to a JSON token.
+            return (try? encoder.encode(self)) ?? Data("null".utf8)
+        }
+        var writer = JSONWriter()
+        writer.write(self)
+        return Data(writer.bytes)
     }
 
     /// `serialized()` as a String.
-    public var jsonText: String { String(decoding: serialized(), as: UTF8.self) }
+    public var jsonText: String {
+        var writer = JSONWriter()
+        writer.write(self)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
 }

@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+@testable import InletJSON
+
+@Suite("JSON parser and writer")
+struct JSONParserTests {
+    @Test("parses every kind of value, keeping integers exact")
+    func parsesValues() throws {
+        let value = try JSONValue(parsing: #" {"a": [1, -2, 3.5, 1e3, -0, 9223372036854775807, 9223372036854775808], "b": {"c": null, "d": true, "e": false}, "s": "x\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00"} "#)
+        #expect(value["a"] == [1, -2, 3.5, 1000.0, 0, .integer(Int64.max), .number(9223372036854775808.0)])
+        #expect(value["b"] == ["c": nil, "d": true, "e": false])
+        #expect(value["s"] == .string("x\"\\/\u{8}\u{c}\n\r\té😀"))
+        #expect(try JSONValue(parsing: "\"fragment\"") == "fragment")
+        #expect(try JSONValue(parsing: "42") == 42)
+        #expect(try JSONValue(parsing: "[]") == [])
+        #expect(try JSONValue(parsing: "{}") == [:])
+        #expect(try JSONValue(parsing: #"{"k":1,"k":2}"#) == ["k": 2])
+    }
+
+    @Test("rejects what is not JSON, saying where", arguments: [
+        "", " ", "{", "[1,]", "{\"a\" 1}", "{\"a\":1,}", "01", "-", "1.", "1e", "tru", "nul", "\"abc", "\"a\u{1}b\"",
+        "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\\udc00\"", "[1] 2", "{'a':1}", "NaN", "1e999",
+    ])
+    func rejects(_ text: String) {
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: text) }
+    }
+
+    @Test("rejects invalid UTF-8 in strings")
+    func rejectsInvalidUTF8() {
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: Data([0x22, 0xC3, 0x28, 0x22])) }
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: Data([0x22, 0x5C, 0x6E, 0xFF, 0x22])) }
+    }
+
+    @Test("limits nesting so hostile input cannot exhaust the stack")
+    func limitsDepth() throws {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        let error = #expect(throws: JSONParseError.self) { try JSONValue(parsing: deep) }
+        #expect(error?.reason.contains("nested deeper") == true)
+        let fine = String(repeating: "[", count: 500) + String(repeating: "]", count: 500)
+        _ = try JSONValue(parsing: fine)
+    }
+
+    @Test("an error names the byte offset")
+    func errorOffset() {
+        let error = #expect(throws: JSONParseError.self) { try JSONValue(parsing: #"{"a": tru}"#) }
+        #expect(error?.offset == 6)
+        #expect(error?.description == "invalid JSON at byte 6: expected 'true'")
+    }
+
+    @Test("writes the same bytes as JSONEncoder with sorted keys and unescaped slashes")
+    func writerMatchesJSONEncoder() throws {
+        var controls = ""
+        for scalar in 0..<0x20 { controls.unicodeScalars.append(Unicode.Scalar(UInt8(scalar))) }
+        let samples: [JSONValue] = [
+            nil, true, false, 0, -17, .integer(Int64.min), 1.5, -0.25, 1e300, 123456.789, 100.0,
+            "plain", .string("quote \" backslash \\ slash / " + controls + " é 😀 \u{7f} \u{2028}"),
+            ["b": 1, "a": [1, "x", nil], "B": ["z": true, "y": [:]], "a10": 1, "a9": 2, "é": 3, "e": 4, "": 5, "_": 6],
+            [[], [[]], [:], ["k": [:]]],
+        ]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for sample in samples {
+            let expected = String(decoding: try encoder.encode(sample), as: UTF8.self)
+            #expect(sample.jsonText == expected)
+            // 100.0 is written `100` (as JSONEncoder does) and reads back as an integer.
+            if sample != 100.0 { #expect(try JSONValue(parsing: sample.serialized()) == sample) }
+        }
+    }
+
+    @Test("writes non-finite numbers as null instead of failing the document")
+    func nonFinite() {
+        let value: JSONValue = ["a": .number(.nan), "b": .number(.infinity), "c": 1]
+        #expect(value.jsonText == #"{"a":null,"b":null,"c":1}"#)
+    }
+}
