@@ -1,3 +1,4 @@
+import InletPipeline
 /// Settings of the HTTP ingress.
 public struct IngressConfiguration: Sendable, Hashable {
     /// Interface to listen on; default `127.0.0.1` (use `0.0.0.0` in a container).
@@ -11,11 +12,14 @@ public struct IngressConfiguration: Sendable, Hashable {
     /// How long a webhook whose `handle` may answer it waits for that answer before the
     /// default acknowledgement (the request is already safe either way).
     public var replyTimeout: Duration
+    /// How requests are stored on the ingress topics (`RawRequestRecordFormat`).
+    public var recordFormat: RawRequestRecordFormat
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = IngressConfiguration.maxBodyBytes(messageMaxBytes: 1_000_000),
-        replyTimeout: Duration = .seconds(5)
+        replyTimeout: Duration = .seconds(5), recordFormat: RawRequestRecordFormat = .raw
     ) {
+        self.recordFormat = recordFormat
         self.replyTimeout = replyTimeout
         self.host = host
         self.port = port

@@ -88,18 +88,18 @@ struct IngressRoutes: Sendable {
         )
         let accepted = Response.json(["status": "accepted", "requestId": .string(raw.requestId)])
         if subscription.status == .pending, let handshakes {
-            try await appender.append(KafkaRecord(topic: topics.ingress, key: subscription.id, value: raw.encoded()))
+            try await appender.append(raw.kafkaRecord(topic: topics.ingress, format: configuration.recordFormat))
             guard let response = await handshakes.response(for: subscription, request: raw) else { return accepted }
             return Self.httpResponse(status: response.status, headers: response.headers, body: response.body, contentType: response.contentType)
         }
         guard let replies, replies.isReady, mayRespond(subscription) else {
-            try await appender.append(KafkaRecord(topic: topics.ingress, key: subscription.id, value: raw.encoded()))
+            try await appender.append(raw.kafkaRecord(topic: topics.ingress, format: configuration.recordFormat))
             return accepted
         }
         raw.replyExpected = true
         let appended = raw
         let reply = try await replies.reply(to: raw.requestId, timeout: configuration.replyTimeout) {
-            try await appender.append(KafkaRecord(topic: topics.ingress, key: subscription.id, value: appended.encoded()))
+            try await appender.append(appended.kafkaRecord(topic: topics.ingress, format: configuration.recordFormat))
         }
         guard let reply else { return accepted }
         return Self.httpResponse(status: reply.status, headers: reply.headers, body: reply.body, contentType: reply.contentType)

@@ -66,7 +66,7 @@ struct PoisonPillTests {
 
             let store = DeadLetterStore(topics: pipeline.harness.topics, client: pipeline.harness.client, logger: pipeline.harness.logger)
             let replay = try await store.replayRecord(for: letter)
-            let raw = try RawRequest.decoded(from: try #require(replay.value))
+            let raw = try RawRequest.decoded(value: replay.value, headers: replay.headers)
             #expect(raw.body == Data(huge.utf8), "the original, byte for byte, read from its topic")
         }
     }

@@ -114,7 +114,9 @@ public final class Handler: StreamTransform {
     }
 
     private func outputs(of message: KafkaMessage) async throws -> [KafkaRecord] {
-        guard let value = message.value else { return [] }
+        // A raw request with an empty body (a GET handshake) may arrive without a value.
+        let isRawRequest = message.headers.contains { $0.name == RawRequestRecordFormat.metadataHeader }
+        guard let value = message.value ?? (isRawRequest ? Data() : nil) else { return [] }
         if message.topic == topics.commands {
             do {
                 return try await command(try Command.decoded(from: value), message: message)
@@ -123,7 +125,7 @@ public final class Handler: StreamTransform {
             }
         }
         do {
-            return try await webhook(try RawRequest.decoded(from: value), message: message)
+            return try await webhook(try RawRequest.decoded(from: message), message: message)
         } catch let error as MessageCodecError {
             return [deadLetter(message, code: "decode-error", "not a raw request: \(error)")]
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import InletHTTP
+import InletPipeline
 
 /// Options of the HTTP ingress.
 struct IngressOptions: ParsableArguments {
@@ -18,12 +19,16 @@ struct IngressOptions: ParsableArguments {
     @Option(help: "How long creating or deleting a subscription waits for the handler before 202, in ms (env: INLET_ADMIN_WAIT_MS).")
     var adminWaitMs: Int?
 
+    @Option(help: "How requests are stored on the ingress topics: raw (the body as the value, metadata in a header) or json (the whole request as JSON, the body in base64; for upgrading ingress before the handlers) (env: INLET_INGRESS_RECORD_FORMAT).")
+    var recordFormat: String?
+
     var configuration: IngressConfiguration {
         IngressConfiguration(
             host: host ?? Environment.string("INLET_INGRESS_HOST") ?? "127.0.0.1",
             port: port ?? Environment.int("INLET_INGRESS_PORT") ?? 8080,
             maxBodyBytes: maxBodyBytes ?? Environment.int("INLET_INGRESS_MAX_BODY_BYTES") ?? largestBody,
-            replyTimeout: .milliseconds(replyTimeoutMs ?? Environment.int("INLET_INGRESS_REPLY_TIMEOUT_MS") ?? 5000)
+            replyTimeout: .milliseconds(replyTimeoutMs ?? Environment.int("INLET_INGRESS_REPLY_TIMEOUT_MS") ?? 5000),
+            recordFormat: resolvedRecordFormat ?? .raw
         )
     }
 
@@ -33,7 +38,14 @@ struct IngressOptions: ParsableArguments {
         IngressConfiguration.maxBodyBytes(messageMaxBytes: Environment.int("INLET_KAFKA_MESSAGE_MAX_BYTES") ?? 1_000_000)
     }
 
+    private var resolvedRecordFormat: RawRequestRecordFormat? {
+        (recordFormat ?? Environment.string("INLET_INGRESS_RECORD_FORMAT")).flatMap(RawRequestRecordFormat.init(rawValue:))
+    }
+
     func validate() throws {
+        if let format = recordFormat ?? Environment.string("INLET_INGRESS_RECORD_FORMAT"), RawRequestRecordFormat(rawValue: format) == nil {
+            throw ValidationError("--record-format / INLET_INGRESS_RECORD_FORMAT is '\(format)'; use raw (the default) or json")
+        }
         if let limit = maxBodyBytes ?? Environment.int("INLET_INGRESS_MAX_BODY_BYTES"), limit > largestBody {
             throw ValidationError(
                 "--max-body-bytes / INLET_INGRESS_MAX_BODY_BYTES is \(limit), but a body over \(largestBody) bytes cannot be stored in one Kafka message (message.max.bytes, INLET_KAFKA_MESSAGE_MAX_BYTES, default 1000000); lower it or raise message.max.bytes on the brokers and in INLET_KAFKA_MESSAGE_MAX_BYTES"

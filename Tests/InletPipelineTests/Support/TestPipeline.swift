@@ -69,7 +69,8 @@ final class TestPipeline: Sendable {
     /// Runs the stand-in API, tables, dispatcher, one handler and ingress around `body`.
     /// Without `replies`, ingress answers every webhook as soon as it is stored, instead of
     /// waiting for `handle`'s own response where a connector may give one.
-    func run(backlog: BacklogGuard? = nil, replies withReplies: Bool = true, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    func run(
+        backlog: BacklogGuard? = nil, replies withReplies: Bool = true, recordFormat: RawRequestRecordFormat = .raw, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         defer { scripts.shutdown() }
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await self.stub.run() }
@@ -84,7 +85,8 @@ final class TestPipeline: Sendable {
             let replies = ReplyWaiter(topics: harness.topics, client: harness.client, logger: harness.logger)
             tasks.addTask { try await replies.run() }
             let server = IngressServer(
-                configuration: IngressConfiguration(port: 0), topics: harness.topics, producer: harness.producer, subscriptions: harness.subscriptions,
+                configuration: IngressConfiguration(port: 0, recordFormat: recordFormat), topics: harness.topics, producer: harness.producer,
+                subscriptions: harness.subscriptions,
                 admin: AdminSetup(
                     configuration: AdminConfiguration(token: WebhookEndToEndTests.adminToken, publicURL: "https://hooks.example.com", waitTimeout: .seconds(90)),
                     workspace: workspace, connections: connections, vault: vault
