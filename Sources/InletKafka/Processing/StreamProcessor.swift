@@ -363,7 +363,7 @@ public final class StreamProcessor: Service, Sendable {
             try await runTransaction(producer: producer, consumer: consumer, records: records, offsets: offsets)
         }
         logger.debug(
-            "batch of \(batch.count) messages in \(lanes.count) lanes: processed in \(processed - started), committed in \(ContinuousClock.now - processed)"
+            "\(configuration.consumer.groupId): batch of \(batch.count) messages in \(lanes.count) lanes: processed in \(processed - started), committed in \(ContinuousClock.now - processed)"
         )
         return outcome
     }
