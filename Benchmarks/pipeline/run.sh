@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Inlet's throughput next to its baselines, all in one run on this machine (loopback only;
-# every wait is bounded). Prints markdown tables and writes Benchmarks/pipeline/results.json.
+# every wait is bounded). Prints markdown tables and writes Benchmarks/pipeline/results-<cores>cores.json.
 #
 #   Benchmarks/pipeline/run.sh [scenario ...]     (default: ingress pipeline)
 #
@@ -27,7 +27,7 @@ scenarios=("${@:-ingress}")
 pin=()
 [ "${CORES:-2}" = 1 ] && pin=(taskset -c 0)
 work=$(mktemp -d)
-results=$root/Benchmarks/pipeline/results.json
+results=$root/Benchmarks/pipeline/results-${CORES:-2}cores.json
 echo "[]" > "$work/results.json"
 cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
