@@ -33,6 +33,9 @@ cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -r
 trap cleanup EXIT
 export INLET_ADMIN_TOKEN=bench-token INLET_LOG_LEVEL=error INLET_EMBEDDED_BROKER=1
 export INLET_SECRET_KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+# Every role runs this version: ingress may write raw records (`inlet ingress` defaults to json
+# for rolling upgrades from versions before them; `inlet dev` always writes raw).
+export INLET_INGRESS_RECORD_FORMAT=${INLET_INGRESS_RECORD_FORMAT:-raw}
 # The embedded broker holds a fetch for the whole fetch.wait.max.ms (docs/benchmarks.md).
 export INLET_KAFKA_FETCH_WAIT_MAX_MS=${INLET_KAFKA_FETCH_WAIT_MAX_MS:-10}
 auth=(-H "Authorization: Bearer bench-token" -H "content-type: application/json")

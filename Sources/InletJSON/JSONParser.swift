@@ -20,6 +20,8 @@ enum JSONParser {
 
     static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> JSONValue {
         var parser = Cursor(bytes: bytes)
+        // A UTF-8 byte order mark is allowed (and ignored) before the text, as Foundation did.
+        if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { parser.index = 3 }
         parser.skipWhitespace()
         let value = try parser.value(depth: 0)
         parser.skipWhitespace()
@@ -258,6 +260,8 @@ enum JSONParser {
             let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             if isInteger, let integer = Int64(text) { return .integer(integer) }
             guard let double = Double(text), double.isFinite else { throw JSONParseError(offset: start, reason: "the number \(text) is out of range") }
+            // `1.0` and `1e2` are integers, as they were when JSONDecoder read them as Int64.
+            if !isInteger, double == double.rounded(), abs(double) < 9.2e18 { return .integer(Int64(double)) }
             return .number(double)
         }
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Writes `JSONValue`s as compact UTF-8 JSON, object keys sorted by their UTF-8 bytes — the
+/// Writes `JSONValue`s as compact UTF-8 JSON, object keys sorted as Swift orders strings — the
 /// same bytes `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]` writes, without
 /// going through `Encodable` for every value.
 ///

@@ -194,6 +194,27 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// Stops fetching `partitions` (assigned ones; others are ignored). Messages already
+    /// returned by `poll` stay the caller's; `resume` fetches again from the position after
+    /// the last message returned, so nothing is skipped or repeated.
+    public func pause(_ partitions: [TopicPartition]) {
+        toggle(partitions) { handle, list in rd_kafka_pause_partitions(handle, list) }
+    }
+
+    /// Fetches `partitions` again after `pause`.
+    public func resume(_ partitions: [TopicPartition]) {
+        toggle(partitions) { handle, list in rd_kafka_resume_partitions(handle, list) }
+    }
+
+    private func toggle(_ partitions: [TopicPartition], _ call: (OpaquePointer, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> rd_kafka_resp_err_t) {
+        guard !partitions.isEmpty else { return }
+        // Holding the lock keeps `close()` from destroying the handle during the call.
+        closed.withLock { closed in
+            guard !closed else { return }
+            TopicPartitionList.with(partitions.map(\.withoutOffset)) { list in _ = call(client.handle, list) }
+        }
+    }
+
     /// Completes a deferred revocation (see `init(configuration:topics:logger:defersRevocation:)`):
     /// the revoked partitions are given up and the group's rebalance goes on.
     public func releaseRevokedPartitions() async {

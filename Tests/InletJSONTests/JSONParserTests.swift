@@ -8,7 +8,9 @@ struct JSONParserTests {
     @Test("parses every kind of value, keeping integers exact")
     func parsesValues() throws {
         let value = try JSONValue(parsing: #" {"a": [1, -2, 3.5, 1e3, -0, 9223372036854775807, 9223372036854775808], "b": {"c": null, "d": true, "e": false}, "s": "x\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00"} "#)
-        #expect(value["a"] == [1, -2, 3.5, 1000.0, 0, .integer(Int64.max), .number(9223372036854775808.0)])
+        #expect(value["a"] == [1, -2, 3.5, 1000, 0, .integer(Int64.max), .number(9223372036854775808.0)])
+        #expect(try JSONValue(parsing: "[1.0, 1e2, 2.5e-1]") == [1, 100, 0.25], "integral numbers are integers, as JSONDecoder read them")
+        #expect(try JSONValue(parsing: Data([0xEF, 0xBB, 0xBF] + Array(#"{"a":1}"#.utf8))) == ["a": 1], "a byte order mark is skipped")
         #expect(value["b"] == ["c": nil, "d": true, "e": false])
         #expect(value["s"] == .string("x\"\\/\u{8}\u{c}\n\r\té😀"))
         #expect(try JSONValue(parsing: "\"fragment\"") == "fragment")

@@ -395,10 +395,12 @@ struct StreamProcessorLaneTests {
         #expect(lanes.map(\.lane) == [0, 1])
         #expect(lanes.map(\.positions) == [[0, 2], [1]])
         #expect(StreamProcessor.lanes(of: pending, skipping: [0], isolates: isolated).map(\.positions) == [[1]])
-        // An isolated message first in line goes alone; one in a deferred lane waits.
+        // An isolated message first in line goes alone; one in a deferred lane waits, and
+        // holds up nothing of the other lanes.
         let commandFirst = [message(2, 0, topic: "commands"), message(0, 0)]
         #expect(StreamProcessor.lanes(of: commandFirst, skipping: [], isolates: isolated).map(\.positions) == [[0]])
-        #expect(StreamProcessor.lanes(of: commandFirst, skipping: [2], isolates: isolated).isEmpty)
+        #expect(StreamProcessor.lanes(of: commandFirst, skipping: [2], isolates: isolated).map(\.positions) == [[1]])
+        #expect(StreamProcessor.lanes(of: [message(2, 0, topic: "commands")], skipping: [2], isolates: isolated).isEmpty)
         // The same partition number on two topics is one lane (co-partitioned inputs).
         let twoTopics = [message(3, 0, topic: "a"), message(3, 0, topic: "b")]
         #expect(StreamProcessor.lanes(of: twoTopics, skipping: [], isolates: { _ in false }).map(\.positions) == [[0, 1]])

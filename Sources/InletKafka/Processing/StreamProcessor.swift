@@ -127,11 +127,17 @@ public final class StreamProcessor: Service, Sendable {
         var deferred: [Int32: ContinuousClock.Instant] = [:]
         while !Task.isCancelled && !isStopping {
             let now = ContinuousClock.now
-            deferred = deferred.filter { $0.value > now }
-            let processable = pending.contains { deferred[$0.partition] == nil }
+            let due = deferred.filter { $0.value <= now }.keys
+            if !due.isEmpty {
+                consumer.resume(inputPartitions(numbered: due))
+                due.forEach { deferred[$0] = nil }
+            }
+            let processable = pending.filter { deferred[$0.partition] == nil }.count
             // Nothing to do before the earliest deferral ends: wait for it in the poll.
-            let wait = processable ? .zero : min(.milliseconds(250), deferred.values.min().map { $0 - now } ?? .milliseconds(250))
-            let events = try await consumer.poll(maxMessages: max(1, configuration.maxBatchSize - pending.count), timeout: wait)
+            let wait = processable > 0 ? .zero : min(.milliseconds(250), deferred.values.min().map { $0 - now } ?? .milliseconds(250))
+            // Deferred lanes are paused (nothing more is fetched for them), so what they hold
+            // does not shrink the batches of the others.
+            let events = try await consumer.poll(maxMessages: max(1, configuration.maxBatchSize - processable), timeout: wait)
             for event in events {
                 switch event {
                 case .message(let message):
@@ -151,6 +157,12 @@ public final class StreamProcessor: Service, Sendable {
                     let revoked = Set(partitions.map(\.withoutOffset))
                     pending.removeAll { revoked.contains(TopicPartition(topic: $0.topic, partition: $0.partition)) }
                     revoked.forEach { continuity.stop($0) }
+                    // A deferral ends with the ownership (a new assignment starts unpaused).
+                    let lanesLeft = Set(pending.map(\.partition))
+                    for lane in deferred.keys where !lanesLeft.contains(lane) {
+                        consumer.resume(inputPartitions(numbered: [lane]))
+                        deferred[lane] = nil
+                    }
                     await transform.partitionsRevoked(partitions)
                     await consumer.releaseRevokedPartitions()
                 case .endOfPartition:
@@ -183,9 +195,15 @@ public final class StreamProcessor: Service, Sendable {
                     statistics.withLock { $0.retriesLater += 1 }
                     logger.info("input deferred (partition \(lane)): \(retry)")
                     deferred[lane] = .now + min(retry.delay, batchDuration)
+                    consumer.pause(inputPartitions(numbered: [lane]))
                 }
             }
         }
+    }
+
+    /// The input partitions with these numbers, on every input topic.
+    private func inputPartitions(numbered numbers: some Sequence<Int32>) -> [TopicPartition] {
+        numbers.flatMap { number in configuration.topics.map { TopicPartition(topic: $0, partition: number) } }
     }
 
     /// Counts and reports messages trimmed by retention before this consumer read them.
@@ -226,7 +244,7 @@ public final class StreamProcessor: Service, Sendable {
         _ pending: [KafkaMessage], skipping: Set<Int32>, failures: inout Int, consumer: KafkaConsumer, output: Output
     ) async throws -> BatchOutcome {
         do {
-            let outcome = try await attemptBatch(pending, skipping: skipping, consumer: consumer, output: output)
+            guard let outcome = try await attemptBatch(pending, skipping: skipping, consumer: consumer, output: output) else { return BatchOutcome() }
             await transform.batchCommitted()
             statistics.withLock { $0.batchesCommitted += 1 }
             failures = 0
@@ -246,16 +264,17 @@ public final class StreamProcessor: Service, Sendable {
 
     /// The positions in `pending` a batch may take, by lane (partition number), lanes in order
     /// of first appearance: everything before the first isolated message, or that message
-    /// alone when it comes first. Lanes in `skipping` are left out.
+    /// alone when it comes first. Lanes in `skipping` are left out whole.
     static func lanes(of pending: [KafkaMessage], skipping: Set<Int32>, isolates: (KafkaMessage) -> Bool) -> [(lane: Int32, positions: [Int])] {
         var lanes: [(lane: Int32, positions: [Int])] = []
         var laneIndex: [Int32: Int] = [:]
         for (position, message) in pending.enumerated() {
+            // A skipped lane is left out whole, its isolated messages too.
+            guard !skipping.contains(message.partition) else { continue }
             if isolates(message) {
-                if lanes.isEmpty && !skipping.contains(message.partition) { return [(message.partition, [position])] }
+                if lanes.isEmpty { return [(message.partition, [position])] }
                 break
             }
-            guard !skipping.contains(message.partition) else { continue }
             if let index = laneIndex[message.partition] {
                 lanes[index].positions.append(position)
             } else {
@@ -291,9 +310,10 @@ public final class StreamProcessor: Service, Sendable {
 
     /// Runs the transform over the lanes concurrently, each as long as the batch duration
     /// allows, and makes the outputs and offsets durable.
-    private func attemptBatch(_ pending: [KafkaMessage], skipping: Set<Int32>, consumer: KafkaConsumer, output: Output) async throws -> BatchOutcome {
+    /// `nil` when there is nothing to take.
+    private func attemptBatch(_ pending: [KafkaMessage], skipping: Set<Int32>, consumer: KafkaConsumer, output: Output) async throws -> BatchOutcome? {
         let lanes = Self.lanes(of: pending, skipping: skipping, isolates: transform.isolates)
-        guard !lanes.isEmpty else { return BatchOutcome() }
+        guard !lanes.isEmpty else { return nil }
         let started = ContinuousClock.now
         let deadline = started + batchDuration
         // On a broker that trims by size: end the batch before its own outputs could fill a

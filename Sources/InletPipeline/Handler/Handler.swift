@@ -249,15 +249,20 @@ public final class Handler: StreamTransform {
     }
 
     /// The sender's id of this delivery, from the event spec's `deliveryId` formula over the
-    /// request's `headers`, `data` (the parsed body, as `handle` sees it) and `query`; `nil`
+    /// request's `headers`, `data` (the body as `handle` sees it; JSON whatever the content
+    /// type) and `query`; `nil`
     /// when the spec has none or it yields nothing (ids then come from the input's offset).
     private func deliveryId(of request: WebhookRequest, subscription: SubscriptionRecord) -> String? {
         guard case .event(let eventKey) = subscription.target,
             let formula = runtime.workspace.connectors[subscription.connectorKey]?.events[eventKey]?.deliveryId
         else { return nil }
+        // A JSON body sent with another content type (SNS posts JSON as text/plain) is
+        // still read as JSON here, as before bodies were parsed by content type.
+        var data = request.data
+        if case .string = data, let parsed = try? JSONValue(parsing: request.rawBody) { data = parsed }
         let variables: JSONValue = [
             "headers": .object(request.headers.mapValues(JSONValue.string)),
-            "data": request.data,
+            "data": data,
             "query": .object(request.query),
         ]
         do {

@@ -4,18 +4,17 @@ import InletKafka
 
 /// How a `RawRequest` is stored on `ingress` and `ingress.global`.
 ///
-/// - `.raw` (the default): the Kafka value is the request body exactly as received,
-///   and everything else — the `RawRequest` fields but `body` — is one JSON object in the
-///   header `inlet-raw-request`. No base64, no escaping of the body: ingress writes a third
-///   fewer bytes and does a fraction of the work per request.
+/// - `.raw`: the Kafka value is the request body exactly as received, and everything else —
+///   the `RawRequest` fields but `body` — is one JSON object in the header `inlet-raw-request`.
+///   No base64, no escaping of the body: ingress writes a quarter fewer bytes and does a
+///   fraction of the work per request.
 /// - `.json`: the whole `RawRequest` as one JSON document in the value, the body in base64
 ///   (the only format before raw records).
 ///
-/// Readers take both, told apart by the header; so a rolling upgrade loses nothing when
-/// handlers are upgraded before ingress. Upgrading ingress first, keep it writing `.json`
-/// (`INLET_INGRESS_RECORD_FORMAT=json`) until every handler runs the new version (an older
-/// handler dead-letters `.raw` records as `decode-error`, with headers and value, so even then
-/// `inlet dlq replay` recovers them).
+/// Readers take both, told apart by the header. Writers: `inlet dev` writes `.raw`; `inlet
+/// ingress` writes `.json` unless told otherwise (`INLET_INGRESS_RECORD_FORMAT=raw`), because
+/// a handler that predates raw records would dead-letter them (`decode-error`) and drop those
+/// with an empty body without a trace. Switch to `.raw` once every handler runs this version.
 public enum RawRequestRecordFormat: String, Sendable, CaseIterable {
     case raw
     case json

@@ -34,7 +34,10 @@ struct DevCommand: AsyncParsableCommand {
         try cluster.createTopics(topics.allForEmbeddedBroker)
         var client = KafkaClientConfiguration(bootstrapServers: [cluster.bootstrapServers], clientId: "inlet-dev")
         client.consumerFetchWaitMilliseconds = Environment.int("INLET_KAFKA_FETCH_WAIT_MAX_MS") ?? 10
-        let ingressConfiguration = ingress.configuration
+        var ingressOptions = ingress
+        // One process runs every role: no older handler can meet a raw record.
+        ingressOptions.defaultRecordFormat = .raw
+        let ingressConfiguration = ingressOptions.configuration
         let services = RoleServices(
             topics: topics, client: client, workspace: workspace,
             // The embedded broker cannot enforce transactions (docs/architecture.md).

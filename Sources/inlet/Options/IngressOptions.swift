@@ -19,8 +19,16 @@ struct IngressOptions: ParsableArguments {
     @Option(help: "How long creating or deleting a subscription waits for the handler before 202, in ms (env: INLET_ADMIN_WAIT_MS).")
     var adminWaitMs: Int?
 
-    @Option(help: "How requests are stored on the ingress topics: raw (the body as the value, metadata in a header) or json (the whole request as JSON, the body in base64; for upgrading ingress before the handlers) (env: INLET_INGRESS_RECORD_FORMAT).")
+    @Option(help: "How requests are stored on the ingress topics: raw (the body as the value, metadata in a header; faster) or json (the whole request as JSON, the body in base64; what handlers before raw records read). Default: json for `inlet ingress` (set raw once every handler runs this version), raw for `inlet dev` (env: INLET_INGRESS_RECORD_FORMAT).")
     var recordFormat: String?
+
+    /// The format when none is given: set by the command (`inlet dev` runs every role itself,
+    /// so it never meets an older handler).
+    var defaultRecordFormat: RawRequestRecordFormat = .json
+
+    enum CodingKeys: CodingKey {
+        case host, port, maxBodyBytes, replyTimeoutMs, adminWaitMs, recordFormat
+    }
 
     var configuration: IngressConfiguration {
         IngressConfiguration(
@@ -28,7 +36,7 @@ struct IngressOptions: ParsableArguments {
             port: port ?? Environment.int("INLET_INGRESS_PORT") ?? 8080,
             maxBodyBytes: maxBodyBytes ?? Environment.int("INLET_INGRESS_MAX_BODY_BYTES") ?? largestBody,
             replyTimeout: .milliseconds(replyTimeoutMs ?? Environment.int("INLET_INGRESS_REPLY_TIMEOUT_MS") ?? 5000),
-            recordFormat: resolvedRecordFormat ?? .raw
+            recordFormat: resolvedRecordFormat ?? defaultRecordFormat
         )
     }
 
