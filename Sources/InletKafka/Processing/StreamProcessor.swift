@@ -309,8 +309,7 @@ public final class StreamProcessor: Service, Sendable {
     }
 
     /// Runs the transform over the lanes concurrently, each as long as the batch duration
-    /// allows, and makes the outputs and offsets durable.
-    /// `nil` when there is nothing to take.
+    /// allows, and makes the outputs and offsets durable; `nil` when there is nothing to take.
     private func attemptBatch(_ pending: [KafkaMessage], skipping: Set<Int32>, consumer: KafkaConsumer, output: Output) async throws -> BatchOutcome? {
         let lanes = Self.lanes(of: pending, skipping: skipping, isolates: transform.isolates)
         guard !lanes.isEmpty else { return nil }
@@ -353,7 +352,7 @@ public final class StreamProcessor: Service, Sendable {
             left += lane.positions.count - result.count - (result.retry == nil ? 0 : 1)
         }
         let batch = outcome.processed.sorted().map { pending[$0] }
-        if left > 0 && lanes.count > 0 {
+        if left > 0 {
             logger.info("batch stopped after \(batch.count) messages and \(ContinuousClock.now - started); \(left) wait for the next batch")
         }
         let offsets = Self.nextOffsets(of: batch)

@@ -115,8 +115,7 @@ public final class Handler: StreamTransform {
 
     private func outputs(of message: KafkaMessage) async throws -> [KafkaRecord] {
         // A raw request with an empty body (a GET handshake) may arrive without a value.
-        let isRawRequest = message.headers.contains { $0.name == RawRequestRecordFormat.metadataHeader }
-        guard let value = message.value ?? (isRawRequest ? Data() : nil) else { return [] }
+        guard let value = message.value ?? (RawRequestRecordFormat.of(message.headers) == .raw ? Data() : nil) else { return [] }
         if message.topic == topics.commands {
             do {
                 return try await command(try Command.decoded(from: value), message: message)
@@ -250,8 +249,8 @@ public final class Handler: StreamTransform {
 
     /// The sender's id of this delivery, from the event spec's `deliveryId` formula over the
     /// request's `headers`, `data` (the body as `handle` sees it; JSON whatever the content
-    /// type) and `query`; `nil`
-    /// when the spec has none or it yields nothing (ids then come from the input's offset).
+    /// type) and `query`; `nil` when the spec has none or it yields nothing (ids then come from
+    /// the input's offset).
     private func deliveryId(of request: WebhookRequest, subscription: SubscriptionRecord) -> String? {
         guard case .event(let eventKey) = subscription.target,
             let formula = runtime.workspace.connectors[subscription.connectorKey]?.events[eventKey]?.deliveryId

@@ -21,6 +21,15 @@ public enum RawRequestRecordFormat: String, Sendable, CaseIterable {
 
     /// The header holding the metadata of a `.raw` record.
     public static let metadataHeader = "inlet-raw-request"
+
+    /// The format of a record with these headers: `.raw` when it carries `metadataHeader`.
+    public static func of(_ headers: [KafkaHeader]) -> RawRequestRecordFormat {
+        metadata(in: headers) == nil ? .json : .raw
+    }
+
+    static func metadata(in headers: [KafkaHeader]) -> KafkaHeader? {
+        headers.last { $0.name == metadataHeader }
+    }
 }
 
 extension RawRequest {
@@ -43,7 +52,7 @@ extension RawRequest {
 
     /// Reads a request from a record's value and headers in either format.
     public static func decoded(value: Data?, headers: [KafkaHeader]) throws(MessageCodecError) -> RawRequest {
-        guard let header = headers.last(where: { $0.name == RawRequestRecordFormat.metadataHeader }) else {
+        guard let header = RawRequestRecordFormat.metadata(in: headers) else {
             return try decoded(from: value ?? Data())
         }
         return try RawRequest(metadata: header.value ?? Data(), body: value ?? Data())
