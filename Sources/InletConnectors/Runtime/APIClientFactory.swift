@@ -60,10 +60,13 @@ final class APIClientFactory: Sendable {
         if let refreshMethod = connector.auth["refresh-credentials"] {
             let current = CredentialsBox(credentials)
             refresh = { [self] in
-                let old = current.value.withLock { $0 }
-                let fresh = try await refreshedCredentials(connector, refreshMethod, credentials: old, connectorParameters: connectorParameters, logMetadata: logMetadata)
-                current.value.withLock { $0 = fresh }
-                return try await makeConfiguration(connector, credentials: fresh, connectorParameters: connectorParameters, logMetadata: logMetadata).configuration
+                // Concurrent 401s of one connection share one refresh.
+                try await current.refreshes.run { [self] in
+                    let old = current.value.withLock { $0 }
+                    let fresh = try await refreshedCredentials(connector, refreshMethod, credentials: old, connectorParameters: connectorParameters, logMetadata: logMetadata)
+                    current.value.withLock { $0 = fresh }
+                    return try await makeConfiguration(connector, credentials: fresh, connectorParameters: connectorParameters, logMetadata: logMetadata).configuration
+                }
             }
         }
         let http = HTTPAPIClient(configuration: built.configuration, httpClient: Self.sharedHTTPClient, refreshCredentials: refresh)
@@ -147,6 +150,8 @@ final class APIClientFactory: Sendable {
 /// The credentials a connection's refresh hook last produced (the hook runs again on the next 401).
 private final class CredentialsBox: Sendable {
     let value: Mutex<JSONValue>
+    /// The refresh in flight, shared by every request that got a 401 meanwhile.
+    let refreshes = SingleFlight<APIClientConfiguration>()
 
     init(_ credentials: JSONValue) {
         value = Mutex(credentials)
