@@ -190,21 +190,25 @@ enum JSONParser {
             throw error("unterminated string")
         }
 
-        /// After `\u`: four hex digits, and a second escape for a surrogate pair.
+        /// After `\u`: four hex digits, and a second escape for a surrogate pair. A lone
+        /// surrogate (valid JSON grammar, but no Unicode scalar) becomes U+FFFD, as decoding
+        /// UTF-16 or JavaScript's `TextEncoder` would make it.
         mutating func unicodeEscape() throws(JSONParseError) -> Character {
             let first = try hex4()
             if (0xD800..<0xDC00).contains(first) {
-                guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                    throw error("a lone high surrogate \\u\(String(first, radix: 16)) in a string")
+                let resume = index
+                if index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+                    index += 2
+                    let second = try hex4()
+                    if (0xDC00..<0xE000).contains(second) {
+                        return Character(Unicode.Scalar(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))!)
+                    }
                 }
-                index += 2
-                let second = try hex4()
-                guard (0xDC00..<0xE000).contains(second) else { throw error("a high surrogate not followed by a low one in a string") }
-                let scalar = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
-                return Character(Unicode.Scalar(scalar)!)
+                // Not a pair: the next escape, if any, is read on its own.
+                index = resume
+                return "\u{FFFD}"
             }
-            guard let scalar = Unicode.Scalar(first) else { throw error("a lone low surrogate \\u\(String(first, radix: 16)) in a string") }
-            return Character(scalar)
+            return Character(Unicode.Scalar(first) ?? "\u{FFFD}")
         }
 
         mutating func hex4() throws(JSONParseError) -> UInt32 {

@@ -143,6 +143,11 @@ extension JSONValue {
         self = try data.withUnsafeBytes { try JSONParser.parse(UnsafeRawBufferPointer($0)) }
     }
 
+    /// Parses UTF-8 JSON text in memory someone else owns (e.g. a C library's buffer).
+    public init(parsingUTF8 bytes: UnsafeRawBufferPointer) throws(JSONParseError) {
+        self = try JSONParser.parse(bytes)
+    }
+
     /// Parses JSON text.
     public init(parsing text: String) throws {
         var text = text

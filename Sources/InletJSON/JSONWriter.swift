@@ -7,9 +7,14 @@ import Foundation
 /// Non-finite numbers, which JSON cannot represent, are written as `null`.
 public struct JSONWriter {
     public private(set) var bytes: [UInt8] = []
+    private let sortedKeys: Bool
 
-    public init(capacity: Int = 256) {
+    /// - Parameter sortedKeys: Whether object keys are written sorted (equal values give
+    ///   equal bytes); `false` writes them in the dictionary's order, which is cheaper when
+    ///   the text is only read back.
+    public init(capacity: Int = 256, sortedKeys: Bool = true) {
         bytes.reserveCapacity(capacity)
+        self.sortedKeys = sortedKeys
     }
 
     public mutating func write(_ value: JSONValue) {
@@ -28,13 +33,34 @@ public struct JSONWriter {
             bytes.append(UInt8(ascii: "]"))
         case .object(let members):
             bytes.append(UInt8(ascii: "{"))
-            for (position, key) in members.keys.sorted().enumerated() {
-                if position > 0 { bytes.append(UInt8(ascii: ",")) }
-                writeString(key)
-                bytes.append(UInt8(ascii: ":"))
-                write(members[key]!)
+            if sortedKeys {
+                for (position, key) in members.keys.sorted().enumerated() {
+                    if position > 0 { bytes.append(UInt8(ascii: ",")) }
+                    writeString(key)
+                    bytes.append(UInt8(ascii: ":"))
+                    write(members[key]!)
+                }
+            } else {
+                var first = true
+                for (key, member) in members {
+                    if !first { bytes.append(UInt8(ascii: ",")) }
+                    first = false
+                    writeString(key)
+                    bytes.append(UInt8(ascii: ":"))
+                    write(member)
+                }
             }
             bytes.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Calls `body` with the text written so far as a NUL-terminated C string. JSON text
+    /// never holds a raw NUL (``writeString(_:)`` escapes it), so the C string is the whole text.
+    public mutating func withNullTerminatedBytes<Result>(_ body: (UnsafePointer<CChar>) throws -> Result) rethrows -> Result {
+        bytes.append(0)
+        defer { bytes.removeLast() }
+        return try bytes.withUnsafeBufferPointer { buffer in
+            try buffer.withMemoryRebound(to: CChar.self) { try body($0.baseAddress!) }
         }
     }
 

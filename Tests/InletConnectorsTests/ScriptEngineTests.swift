@@ -321,4 +321,79 @@ struct ScriptEngineTests {
         let error = await scriptError(engine, "export default function () { return 1 }")
         #expect(error?.kind == .unsupported)
     }
+
+    @Test("connectors are isolated: one cannot replace another's helpers or read its globals; a connector keeps its own module state")
+    func connectorsAreIsolated() async throws {
+        let engine = makeScriptEngine(contexts: 1)
+        defer { engine.shutdown() }
+        let hostile = """
+            export default function () {
+              globalThis.timingSafeEqual = () => true
+              globalThis.stolen = 'from hostile'
+              Object.prototype.polluted = 'yes'
+              return 'done'
+            }
+            """
+        let victim = """
+            let calls = 0
+            export default function () {
+              calls += 1
+              return { equal: timingSafeEqual(Buffer.from('a'), Buffer.from('b')), stolen: typeof stolen, polluted: ({}).polluted ?? null, calls }
+            }
+            """
+        #expect(try await engine.call(source: hostile, fileName: "hostile/handle.js", arguments: [:], host: .init(connector: "hostile")) == "done")
+        for calls in 1...2 {
+            let seen = try await engine.call(source: victim, fileName: "victim/handle.js", arguments: [:], host: .init(connector: "victim"))
+            #expect(seen == ["equal": false, "stolen": "undefined", "polluted": nil, "calls": .integer(Int64(calls))])
+        }
+        // The hostile connector only changed its own context.
+        let own = "export default function () { return [typeof stolen, ({}).polluted] }"
+        #expect(try await engine.call(source: own, fileName: "hostile/own.js", arguments: [:], host: .init(connector: "hostile")) == ["string", "yes"])
+    }
+
+    @Test("runaway recursion is a RangeError for the method, and the engine keeps working")
+    func deepRecursion() async throws {
+        let engine = makeScriptEngine(contexts: 1)
+        defer { engine.shutdown() }
+        let error = await scriptError(engine, "function down(n) { return down(n + 1) + 1 }\nexport default function () { return down(0) }", fileName: "deep.js")
+        #expect(error?.kind == .thrown)
+        #expect(error?.message.contains("RangeError") == true)
+        // Legitimate recursion a few thousand frames deep works.
+        let depth = "function down(n) { return n === 0 ? 0 : down(n - 1) + 1 }\nexport default function () { return down(5000) }"
+        #expect(try await engine.call(source: depth, fileName: "depth.js", arguments: [:], host: .init()) == 5000)
+    }
+
+    @Test("cancelling the task of a call that awaits the API ends it with CancellationError, and the context is reused")
+    func cancelWhileAwaiting() async throws {
+        let engine = makeScriptEngine(contexts: 1)
+        defer { engine.shutdown() }
+        let client = FakeAPIClient { _ in
+            try await Task.sleep(for: .seconds(60))
+            return [:]
+        }
+        let source = "export default async function ({ apiClient }) { return await apiClient.get('/slow') }"
+        let call = Task { try await engine.call(source: source, fileName: "slow.js", arguments: [:], host: .init(apiClient: client)) }
+        while client.received.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+        call.cancel()
+        await #expect(throws: CancellationError.self) { try await call.value }
+        #expect(try await engine.call(source: "export default () => 1", fileName: "after.js", arguments: [:], host: .init()) == 1)
+    }
+
+    @Test("non-ASCII text, NUL and lone surrogates cross the boundary both ways")
+    func textRoundTrips() async throws {
+        let engine = makeScriptEngine(contexts: 1)
+        defer { engine.shutdown() }
+        let text = "Grüße 👋 \u{0} end"
+        let source = """
+            export default function ({ text }) {
+              return { same: text, units: text.length, hex: Buffer.from(text).toString('hex'), lone: 'a\\uD83Db', made: 'ß' + String.fromCharCode(0) }
+            }
+            """
+        let result = try await engine.call(source: source, fileName: "text.js", arguments: ["text": .string(text)], host: .init())
+        #expect(result["same"] == .string(text))
+        #expect(result["units"] == .integer(Int64(text.utf16.count)))
+        #expect(result["hex"] == .string(text.utf8.map { String(format: "%02x", $0) }.joined()))
+        #expect(result["lone"] == "a\u{FFFD}b")
+        #expect(result["made"] == "ß\u{0}")
+    }
 }

@@ -22,10 +22,18 @@ struct JSONParserTests {
 
     @Test("rejects what is not JSON, saying where", arguments: [
         "", " ", "{", "[1,]", "{\"a\" 1}", "{\"a\":1,}", "01", "-", "1.", "1e", "tru", "nul", "\"abc", "\"a\u{1}b\"",
-        "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\\udc00\"", "[1] 2", "{'a':1}", "NaN", "1e999",
+        "\"\\x\"", "\"\\u12\"", "[1] 2", "{'a':1}", "NaN", "1e999",
     ])
     func rejects(_ text: String) {
         #expect(throws: JSONParseError.self) { try JSONValue(parsing: text) }
+    }
+
+    @Test("a lone surrogate escape is read as U+FFFD, as decoding UTF-16 would, and the next escape on its own")
+    func loneSurrogates() throws {
+        #expect(try JSONValue(parsing: #""\ud800""#) == "\u{FFFD}")
+        #expect(try JSONValue(parsing: #""a\udc00b""#) == "a\u{FFFD}b")
+        #expect(try JSONValue(parsing: #""\ud83d\u0041""#) == "\u{FFFD}A")
+        #expect(try JSONValue(parsing: #""\ud83d\ud83d\ude00""#) == "\u{FFFD}😀")
     }
 
     @Test("rejects invalid UTF-8 in strings")

@@ -89,7 +89,7 @@ final class APIClientFactory: Sendable {
                                        file: "connectors/\(connector.key)/auth")
         }
         let arguments: JSONValue = ["credentials": credentials, "connectorParameters": connectorParameters]
-        let raw = try await runner.run(method, arguments: arguments, apiClient: nil, logMetadata: logMetadata)
+        let raw = try await runner.run(method, of: connector.key, arguments: arguments, apiClient: nil, logMetadata: logMetadata)
         let result = try MethodResultContract.makeAPIClient.validate(raw, file: method.path)
 
         let originalBase = result["baseUri"]?.stringValue.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
@@ -123,7 +123,7 @@ final class APIClientFactory: Sendable {
             http: HTTPAPIClient(configuration: APIClientConfiguration(baseURI: apiBaseOverride), httpClient: Self.sharedHTTPClient),
             policy: policy)
         let arguments: JSONValue = ["credentials": credentials, "connectorParameters": connectorParameters]
-        let raw = try await runner.run(method, arguments: arguments, apiClient: bare, logMetadata: logMetadata)
+        let raw = try await runner.run(method, of: connector.key, arguments: arguments, apiClient: bare, logMetadata: logMetadata)
         let fresh = try MethodResultContract.refreshCredentials.validate(raw, file: method.path)
         var merged = credentials.objectValue ?? [:]
         for (key, value) in fresh.objectValue ?? [:] { merged[key] = value }

@@ -222,7 +222,7 @@ public final class ConnectorRuntime: Sendable {
         }
         let started = ContinuousClock.now
         do {
-            let raw = try await runner.run(method, arguments: .object(arguments), apiClient: apiClient, logMetadata: metadata)
+            let raw = try await runner.run(method, of: connector.key, arguments: .object(arguments), apiClient: apiClient, logMetadata: metadata)
             let contract = MethodResultContract.of(method: name, owner: context.owner, in: connector)
             let result = try contract.validate(raw, file: method.path)
             logger.debug("connector method ran", metadata: Self.loggable(metadata, elapsed: ContinuousClock.now - started))

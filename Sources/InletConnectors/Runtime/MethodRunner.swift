@@ -25,13 +25,14 @@ final class MethodRunner: Sendable {
         self.scripts = scripts
     }
 
-    /// Runs `method` with `arguments` (an object). `apiClient` backs `apiClient` in JavaScript
-    /// and the request of REST/GraphQL mappings.
-    func run(_ method: MethodImplementation, arguments: JSONValue, apiClient: (any APIClient)?, logMetadata: [String: String]) async throws(ConnectorMethodError) -> JSONValue {
+    /// Runs `method` of `connector` with `arguments` (an object). `apiClient` backs `apiClient`
+    /// in JavaScript and the request of REST/GraphQL mappings. JavaScript runs in the
+    /// connector's own contexts.
+    func run(_ method: MethodImplementation, of connector: String, arguments: JSONValue, apiClient: (any APIClient)?, logMetadata: [String: String]) async throws(ConnectorMethodError) -> JSONValue {
         do {
             switch method.kind {
             case .javascript:
-                let host = ScriptHost(apiClient: apiClient, logMetadata: logMetadata)
+                let host = ScriptHost(connector: connector, apiClient: apiClient, logMetadata: logMetadata)
                 return try await scripts.call(source: method.source ?? "", fileName: method.path, arguments: arguments, host: host)
             case .mapping:
                 guard case .mapping(let mapping) = try compile(method) else { preconditionFailure("compiled kind follows the method kind") }

@@ -38,7 +38,7 @@ extension ScriptContext {
             return promise
         }
 
-        guard let client = call.job.host.apiClient else {
+        guard let client = call.request.host.apiClient else {
             let error = APIError(
                 code: Self.apiClientUnavailable,
                 message: "apiClient is not available: no API client is configured for this method (does the connector have a connection with credentials?)")

@@ -3,16 +3,17 @@ import Foundation
 import Logging
 import Synchronization
 
-/// One JavaScript context and the thread that owns it.
+/// One JavaScript context: its VM (context group), globals, compiled method files and the
+/// call it is running.
 ///
-/// JavaScriptCore contexts are not thread-safe in the way Swift concurrency would need, so
-/// each context is created, used and destroyed on one Foundation `Thread` and never leaves
-/// it: `ScriptContext` is deliberately not `Sendable`, and other threads talk to it only
-/// through `ScriptCallQueue` (new calls) and `ScriptInbox` (API responses).
+/// Not thread-safe and deliberately not `Sendable`: ``ScriptContextPool`` lends it to one
+/// call at a time, and that call may use it from whichever thread its task runs on
+/// (JavaScriptCore locks the VM on every API entry and records the entering thread's stack).
+/// API responses reach a waiting call through `inbox`.
 ///
-/// A context runs one call at a time. While the call's promise is pending the thread waits on
-/// its inbox, resolves `apiClient` promises as responses arrive (JavaScriptCore then runs
-/// the method's continuation as a microtask), and gives up at the call's deadline.
+/// While the call's promise is pending the call awaits its inbox, resolves `apiClient`
+/// promises as responses arrive (JavaScriptCore then runs the method's continuation as a
+/// microtask), and gives up at the call's deadline.
 final class ScriptContext {
     let configuration: ScriptEngineConfiguration
     let logger: Logger
@@ -43,24 +44,7 @@ final class ScriptContext {
     private var generation = 0
     var nextRequestID = 0
 
-    // MARK: - Thread
-
-    /// Starts a worker thread that creates its context and runs calls from `queue` until
-    /// the queue is shut down.
-    static func startThread(index: Int, queue: ScriptCallQueue, configuration: ScriptEngineConfiguration, logger: Logger) {
-        let thread = Thread {
-            let context = ScriptContext(configuration: configuration, logger: logger)
-            while let job = queue.next() {
-                context.perform(job)
-            }
-            context.tearDown()
-        }
-        thread.name = "inlet-script-\(index)"
-        thread.stackSize = 8 << 20
-        thread.start()
-    }
-
-    private init(configuration: ScriptEngineConfiguration, logger: Logger) {
+    init(configuration: ScriptEngineConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         setUp()
@@ -99,7 +83,7 @@ final class ScriptContext {
         runFunction = runObject
     }
 
-    /// Releases the context; must run on the context's thread.
+    /// Releases the context; it must not be used afterwards.
     func tearDown() {
         for entry in compiled.values { JSValueUnprotect(ctx, entry.function) }
         compiled = [:]
@@ -113,52 +97,50 @@ final class ScriptContext {
         runFunction = nil
     }
 
-    /// After the watchdog terminated a script the VM can report the termination again on
-    /// the next entry, so the context is replaced rather than reused.
-    private func replace() {
+    /// Whether the watchdog stopped a script in the last call: the VM can report the
+    /// termination again on the next entry, so the context must be replaced before reuse.
+    var needsReplacing: Bool { watchdog.fired.load(ordering: .relaxed) }
+
+    /// A fresh VM and globals in place of the current ones (compiled files are dropped).
+    func replace() {
         tearDown()
         setUp()
     }
 
     // MARK: - Calls
 
-    private func perform(_ job: ScriptCallJob) {
-        let result = run(job)
-        job.continuation.resume(with: result.mapError { $0 as any Error })
-    }
-
-    private func run(_ job: ScriptCallJob) -> Result<JSONValue, ScriptError> {
+    /// Runs one call to its end: the method's result, its error, a time-out, or
+    /// `CancellationError` when the task is cancelled while the method awaits.
+    func run(_ request: ScriptCallRequest) async -> Result<JSONValue, any Error> {
         generation += 1
-        let call = ScriptCall(generation: generation, job: job, deadline: Date() + Self.timeInterval(configuration.totalTimeLimit))
+        let call = ScriptCall(generation: generation, request: request, deadline: .now + configuration.totalTimeLimit)
         current = call
         watchdog.fired.store(false, ordering: .relaxed)
-        defer {
-            finish(call)
-            if watchdog.fired.load(ordering: .relaxed) { replace() }
-        }
+        defer { finish(call) }
 
         let method: JSObjectRef
-        switch compiledFunction(for: job) {
+        switch compiledFunction(for: request) {
         case .success(let function): method = function
         case .failure(let error): return .failure(error)
         }
 
-        let arguments = ScriptValueBridge.makeValue(ctx, json: job.arguments)
+        let arguments = ScriptValueBridge.makeValue(ctx, json: request.arguments)
         var exception: JSValueRef?
         let argv: [JSValueRef?] = [method, arguments, JSValueMakeNumber(ctx, Double(call.generation))]
         _ = JSObjectCallAsFunction(ctx, runFunction, nil, argv.count, argv, &exception)
 
         while true {
-            if watchdog.fired.load(ordering: .relaxed) { return .failure(timeoutError(job.fileName)) }
-            if let exception { return .failure(scriptError(from: exception, fileName: job.fileName)) }
-            if let outcome = call.outcome { return outcome }
-            if Date() >= call.deadline {
+            if watchdog.fired.load(ordering: .relaxed) { return .failure(timeoutError(request.fileName)) }
+            if let exception { return .failure(scriptError(from: exception, fileName: request.fileName)) }
+            if let outcome = call.outcome { return outcome.mapError { $0 } }
+            if Task.isCancelled { return .failure(CancellationError()) }
+            if ContinuousClock.now >= call.deadline {
                 return .failure(ScriptError(
                     kind: .timeout,
                     message: "the method's promise did not settle within \(configuration.totalTimeLimit) (awaiting apiClient?)",
-                    fileName: job.fileName))
+                    fileName: request.fileName))
             }
-            for message in inbox.take(until: call.deadline) {
+            for message in await inbox.take(until: call.deadline) {
                 handle(message)
             }
         }
@@ -178,17 +160,17 @@ final class ScriptContext {
                 call.outcome = .success(try ScriptValueBridge.json(ctx, value))
             } catch {
                 let reason = ScriptValueBridge.toString(ctx, error.value) ?? "not JSON"
-                call.outcome = .failure(ScriptError(kind: .thrown, message: "the method's result cannot be converted to JSON: \(reason)", fileName: call.job.fileName))
+                call.outcome = .failure(ScriptError(kind: .thrown, message: "the method's result cannot be converted to JSON: \(reason)", fileName: call.request.fileName))
             }
         } else {
-            call.outcome = .failure(scriptError(from: value, fileName: call.job.fileName))
+            call.outcome = .failure(scriptError(from: value, fileName: call.request.fileName))
         }
     }
 
     // MARK: - Compiling
 
-    private func compiledFunction(for job: ScriptCallJob) -> Result<JSObjectRef, ScriptError> {
-        let key = CacheKey(fileName: job.fileName, source: job.source)
+    private func compiledFunction(for request: ScriptCallRequest) -> Result<JSObjectRef, ScriptError> {
+        let key = CacheKey(fileName: request.fileName, source: request.source)
         useCounter += 1
         if var entry = compiled[key] {
             entry.lastUse = useCounter
@@ -197,13 +179,13 @@ final class ScriptContext {
         }
         let module: ScriptModule
         do {
-            module = try ScriptModuleLoader.load(source: job.source, fileName: job.fileName)
+            module = try ScriptModuleLoader.load(source: request.source, fileName: request.fileName)
         } catch {
             return .failure(error)
         }
 
         let script = ScriptValueBridge.makeString(module.wrappedSource)
-        let url = ScriptValueBridge.makeString(job.fileName)
+        let url = ScriptValueBridge.makeString(request.fileName)
         defer {
             JSStringRelease(script)
             JSStringRelease(url)
@@ -211,19 +193,19 @@ final class ScriptContext {
         var exception: JSValueRef?
         let wrapper = JSEvaluateScript(ctx, script, nil, url, 1, &exception)
         if let exception {
-            var error = scriptError(from: exception, fileName: job.fileName)
+            var error = scriptError(from: exception, fileName: request.fileName)
             if error.kind == .thrown, errorName(exception) == "SyntaxError" { error.kind = .syntax }
             return .failure(error)
         }
         guard let wrapper, let wrapperObject = JSValueToObject(ctx, wrapper, nil) else {
-            return .failure(ScriptError(kind: .syntax, message: "the file did not evaluate to a module", fileName: job.fileName))
+            return .failure(ScriptError(kind: .syntax, message: "the file did not evaluate to a module", fileName: request.fileName))
         }
         // Runs the file's top-level code once for this context and yields the default export.
         let exported = JSObjectCallAsFunction(ctx, wrapperObject, nil, 0, nil, &exception)
-        if watchdog.fired.load(ordering: .relaxed) { return .failure(timeoutError(job.fileName)) }
-        if let exception { return .failure(scriptError(from: exception, fileName: job.fileName)) }
+        if watchdog.fired.load(ordering: .relaxed) { return .failure(timeoutError(request.fileName)) }
+        if let exception { return .failure(scriptError(from: exception, fileName: request.fileName)) }
         guard let exported, JSValueIsObject(ctx, exported), let function = JSValueToObject(ctx, exported, nil), JSObjectIsFunction(ctx, function) else {
-            return .failure(ScriptError(kind: .unsupported, message: "the default export is not a function", fileName: job.fileName))
+            return .failure(ScriptError(kind: .unsupported, message: "the default export is not a function", fileName: request.fileName))
         }
         JSValueProtect(ctx, function)
         if compiled.count >= configuration.compiledFunctionsPerContext, let oldest = compiled.min(by: { $0.value.lastUse < $1.value.lastUse }) {
@@ -279,12 +261,11 @@ final class ScriptContext {
         switch message {
         case .apiResult(let requestID, let result):
             completeRequest(requestID, result: result)
+        case .wake:
+            break
         }
     }
 
-    static func timeInterval(_ duration: Duration) -> TimeInterval {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }
 
 // MARK: - Supporting types
@@ -292,47 +273,72 @@ final class ScriptContext {
 /// The state of the call a context is running.
 final class ScriptCall {
     let generation: Int
-    let job: ScriptCallJob
-    let deadline: Date
+    let request: ScriptCallRequest
+    let deadline: ContinuousClock.Instant
     var outcome: Result<JSONValue, ScriptError>?
     var pending: [Int: ScriptPendingRequest] = [:]
 
-    init(generation: Int, job: ScriptCallJob, deadline: Date) {
+    init(generation: Int, request: ScriptCallRequest, deadline: ContinuousClock.Instant) {
         self.generation = generation
-        self.job = job
+        self.request = request
         self.deadline = deadline
     }
 }
 
-/// What other threads send to a context's thread.
+/// What reaches a call while it awaits: API responses, or a wake-up (its deadline passed,
+/// or its task was cancelled).
 enum ScriptInboxMessage: Sendable {
     case apiResult(requestID: Int, result: Result<APIResponse, any Error>)
+    case wake
 }
 
-/// A context thread's mailbox.
-///
-/// `@unchecked Sendable`: `messages` is only touched while holding `condition`'s lock.
-final class ScriptInbox: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var messages: [ScriptInboxMessage] = []
-
-    func post(_ message: ScriptInboxMessage) {
-        condition.lock()
-        messages.append(message)
-        condition.signal()
-        condition.unlock()
+/// A context's mailbox, awaited by the call the context is running.
+final class ScriptInbox: Sendable {
+    private struct State {
+        var messages: [ScriptInboxMessage] = []
+        var waiter: CheckedContinuation<Void, Never>?
     }
 
-    /// Waits until at least one message arrived or `deadline` passed; returns all messages.
-    func take(until deadline: Date) -> [ScriptInboxMessage] {
-        condition.lock()
-        defer { condition.unlock() }
-        while messages.isEmpty {
-            if !condition.wait(until: deadline) { break }
+    private let state = Mutex(State())
+
+    func post(_ message: ScriptInboxMessage) {
+        let waiter = state.withLock { state in
+            state.messages.append(message)
+            defer { state.waiter = nil }
+            return state.waiter
         }
-        let taken = messages
-        messages.removeAll(keepingCapacity: true)
-        return taken
+        waiter?.resume()
+    }
+
+    /// Waits until at least one message arrived, `deadline` passed or the task is
+    /// cancelled; returns the messages that arrived (none after a wake-up alone).
+    func take(until deadline: ContinuousClock.Instant) async -> [ScriptInboxMessage] {
+        if let ready = takeAll() { return ready }
+        let timer = Task { [weak self] in
+            try? await Task.sleep(until: deadline, clock: .continuous)
+            if !Task.isCancelled { self?.post(.wake) }
+        }
+        defer { timer.cancel() }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { state in
+                    if state.messages.isEmpty { state.waiter = continuation }
+                    return !state.messages.isEmpty
+                }
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            post(.wake)
+        }
+        return takeAll() ?? []
+    }
+
+    private func takeAll() -> [ScriptInboxMessage]? {
+        state.withLock { state in
+            guard !state.messages.isEmpty else { return nil }
+            defer { state.messages.removeAll(keepingCapacity: true) }
+            return state.messages
+        }
     }
 }
 

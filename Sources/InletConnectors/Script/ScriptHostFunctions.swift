@@ -257,8 +257,8 @@ extension ScriptContext {
             let message = ScriptValueBridge.toString(ctx, arguments[argument: 1]) ?? ""
             var metadata: Logger.Metadata = [:]
             if let call = self.current {
-                for (key, value) in call.job.host.logMetadata { metadata[key] = .string(value) }
-                metadata["script"] = .string(call.job.fileName)
+                for (key, value) in call.request.host.logMetadata { metadata[key] = .string(value) }
+                metadata["script"] = .string(call.request.fileName)
             }
             self.logger.log(level: level, "\(message)", metadata: metadata)
             return nil

@@ -9,18 +9,34 @@ import Foundation
 enum ScriptValueBridge {
     // MARK: - Strings
 
-    /// A new JavaScriptCore string (release it with `JSStringRelease`). Built from UTF-16,
-    /// not a C string, so text containing NUL characters survives.
+    /// A new JavaScriptCore string (release it with `JSStringRelease`). Text without NUL
+    /// characters goes in as UTF-8 (JavaScriptCore transcodes it); text with NULs is built
+    /// from UTF-16, so it survives whole.
     static func makeString(_ string: String) -> JSStringRef {
-        var utf16 = Array(string.utf16)
-        if utf16.isEmpty { utf16.append(0); return JSStringCreateWithCharacters(utf16, 0) }
+        var string = string
+        let hasNUL = string.withUTF8 { $0.contains(0) }
+        if !hasNUL { return string.withCString { JSStringCreateWithUTF8CString($0) } }
+        let utf16 = Array(string.utf16)
         return JSStringCreateWithCharacters(utf16, utf16.count)
     }
 
+    /// A JavaScriptCore string as a Swift `String`; ASCII text (the common case: JSON, hex,
+    /// base64, identifiers) is narrowed unit by unit, anything else decoded from UTF-16
+    /// (lone surrogates become U+FFFD).
     static func string(_ jsString: JSStringRef) -> String {
         let length = JSStringGetLength(jsString)
-        guard let characters = JSStringGetCharactersPtr(jsString) else { return "" }
-        return String(utf16CodeUnits: characters, count: length)
+        guard length > 0, let characters = JSStringGetCharactersPtr(jsString) else { return "" }
+        let units = UnsafeBufferPointer(start: characters, count: length)
+        var isASCII = true
+        for unit in units where unit >= 0x80 {
+            isASCII = false
+            break
+        }
+        guard isASCII else { return String(decoding: units, as: UTF16.self) }
+        return String(unsafeUninitializedCapacity: length) { bytes in
+            for index in 0..<length { bytes[index] = UInt8(truncatingIfNeeded: units[index]) }
+            return length
+        }
     }
 
     static func makeValue(_ ctx: JSContextRef, _ string: String) -> JSValueRef {
@@ -58,8 +74,13 @@ enum ScriptValueBridge {
 
     /// `value` as JSON; `undefined` (and functions, symbols) become `.null`.
     ///
+    /// `JSON.stringify` writes the text, JavaScriptCore transcodes it to UTF-8 and
+    /// ``JSONValue/init(parsingUTF8:)`` reads it (the text is well-formed: lone surrogates are
+    /// escaped, so the UTF-8 is lossless).
+    ///
     /// - Throws: the JavaScript exception `JSON.stringify` raised (a cycle, a BigInt, a
-    ///   throwing `toJSON`), as a `JSValueRef` wrapped in `ThrownValue`.
+    ///   throwing `toJSON`), or a `RangeError` for a value nested deeper than JSON values may
+    ///   be, as a `JSValueRef` wrapped in `ThrownValue`.
     static func json(_ ctx: JSContextRef, _ value: JSValueRef?) throws(ThrownValue) -> JSONValue {
         guard let value, !JSValueIsUndefined(ctx, value) else { return .null }
         var exception: JSValueRef?
@@ -68,10 +89,19 @@ enum ScriptValueBridge {
             return .null
         }
         defer { JSStringRelease(text) }
-        let length = JSStringGetLength(text)
-        guard let characters = JSStringGetCharactersPtr(text) else { return .null }
-        var parser = JSONTextParser(UnsafeBufferPointer(start: characters, count: length))
-        return parser.parse()
+        let capacity = JSStringGetMaximumUTF8CStringSize(text)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 1)
+        defer { buffer.deallocate() }
+        // The count includes the terminating NUL.
+        let written = JSStringGetUTF8CString(text, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), capacity)
+        do throws(JSONParseError) {
+            return try JSONValue(parsingUTF8: UnsafeRawBufferPointer(rebasing: buffer[0..<max(0, written - 1)]))
+        } catch {
+            var message: JSValueRef? = makeValue(ctx, "the value cannot be converted to JSON: \(error.reason)")
+            let rangeError = JSObjectMakeError(ctx, 1, &message, nil)
+            if let rangeError { setProperty(ctx, rangeError, "name", makeValue(ctx, "RangeError")) }
+            throw ThrownValue(value: rangeError ?? message!)
+        }
     }
 
     /// A fresh JavaScript value equal to `json`.
@@ -83,9 +113,10 @@ enum ScriptValueBridge {
         case .number(let d): return JSValueMakeNumber(ctx, d)
         case .string(let s): return makeValue(ctx, s)
         case .array, .object:
-            var text = ""
-            JSONTextWriter.write(json, into: &text)
-            let jsText = makeString(text)
+            // JSON text has no raw NUL (the writer escapes it), so it can travel as a C string.
+            var writer = JSONWriter(capacity: 1024, sortedKeys: false)
+            writer.write(json)
+            let jsText = writer.withNullTerminatedBytes { JSStringCreateWithUTF8CString($0) }
             defer { JSStringRelease(jsText) }
             return JSValueMakeFromJSONString(ctx, jsText) ?? JSValueMakeNull(ctx)
         }
@@ -130,186 +161,4 @@ enum ScriptValueBridge {
 /// elsewhere, so the value is never touched off that thread.
 struct ThrownValue: Error, @unchecked Sendable {
     let value: JSValueRef
-}
-
-// MARK: - JSON text
-
-/// Parses the JSON that `JSON.stringify` produced (so: valid JSON) straight from UTF-16.
-/// Numbers without a fraction or exponent that fit in `Int64` become `.integer`.
-struct JSONTextParser {
-    private let text: UnsafeBufferPointer<UInt16>
-    private var index = 0
-
-    init(_ text: UnsafeBufferPointer<UInt16>) {
-        self.text = text
-    }
-
-    mutating func parse() -> JSONValue {
-        skipWhitespace()
-        guard index < text.count else { return .null }
-        switch text[index] {
-        case 0x7B: // {
-            index += 1
-            var members: [String: JSONValue] = [:]
-            skipWhitespace()
-            if index < text.count, text[index] == 0x7D { index += 1; return .object(members) }
-            while index < text.count {
-                skipWhitespace()
-                let key = parseString()
-                skipWhitespace()
-                index += 1 // :
-                members[key] = parse()
-                skipWhitespace()
-                guard index < text.count else { break }
-                let separator = text[index]
-                index += 1
-                if separator == 0x7D { break }
-            }
-            return .object(members)
-        case 0x5B: // [
-            index += 1
-            var elements: [JSONValue] = []
-            skipWhitespace()
-            if index < text.count, text[index] == 0x5D { index += 1; return .array(elements) }
-            while index < text.count {
-                elements.append(parse())
-                skipWhitespace()
-                guard index < text.count else { break }
-                let separator = text[index]
-                index += 1
-                if separator == 0x5D { break }
-            }
-            return .array(elements)
-        case 0x22:
-            return .string(parseString())
-        case 0x74: index += 4; return .bool(true)
-        case 0x66: index += 5; return .bool(false)
-        case 0x6E: index += 4; return .null
-        default:
-            return parseNumber()
-        }
-    }
-
-    private mutating func skipWhitespace() {
-        while index < text.count, text[index] == 0x20 || text[index] == 0x0A || text[index] == 0x0D || text[index] == 0x09 { index += 1 }
-    }
-
-    private mutating func parseString() -> String {
-        index += 1 // opening quote
-        let start = index
-        var hasEscape = false
-        while index < text.count, text[index] != 0x22 {
-            if text[index] == 0x5C { hasEscape = true; index += 1 }
-            index += 1
-        }
-        defer { index += 1 }
-        let raw = UnsafeBufferPointer(rebasing: text[start..<min(index, text.count)])
-        guard hasEscape else { return String(decoding: raw, as: UTF16.self) }
-        var units: [UInt16] = []
-        units.reserveCapacity(raw.count)
-        var i = 0
-        while i < raw.count {
-            let unit = raw[i]
-            guard unit == 0x5C, i + 1 < raw.count else { units.append(unit); i += 1; continue }
-            let escaped = raw[i + 1]
-            i += 2
-            switch escaped {
-            case 0x6E: units.append(0x0A)
-            case 0x74: units.append(0x09)
-            case 0x72: units.append(0x0D)
-            case 0x62: units.append(0x08)
-            case 0x66: units.append(0x0C)
-            case 0x75: // \uXXXX
-                var code: UInt16 = 0
-                for _ in 0..<4 where i < raw.count {
-                    code = code << 4 + UInt16(Self.hexValue(raw[i]))
-                    i += 1
-                }
-                units.append(code)
-            default: units.append(escaped) // \" \\ \/
-            }
-        }
-        return String(decoding: units, as: UTF16.self)
-    }
-
-    private mutating func parseNumber() -> JSONValue {
-        let start = index
-        var isInteger = true
-        while index < text.count {
-            let unit = text[index]
-            if unit == 0x2E || unit == 0x65 || unit == 0x45 { isInteger = false } else if !(unit == 0x2D || unit == 0x2B || (0x30...0x39).contains(unit)) { break }
-            index += 1
-        }
-        let literal = String(decoding: UnsafeBufferPointer(rebasing: text[start..<index]), as: UTF16.self)
-        if isInteger, let integer = Int64(literal) { return .integer(integer) }
-        return .number(Double(literal) ?? 0)
-    }
-
-    private static func hexValue(_ unit: UInt16) -> UInt8 {
-        switch unit {
-        case 0x30...0x39: return UInt8(unit - 0x30)
-        case 0x41...0x46: return UInt8(unit - 0x41 + 10)
-        case 0x61...0x66: return UInt8(unit - 0x61 + 10)
-        default: return 0
-        }
-    }
-}
-
-/// Writes JSON text for `JSONValue` without Foundation's encoder (key order is irrelevant here).
-enum JSONTextWriter {
-    static func write(_ value: JSONValue, into text: inout String) {
-        switch value {
-        case .null: text += "null"
-        case .bool(let b): text += b ? "true" : "false"
-        case .integer(let i): text += String(i)
-        case .number(let d): text += d.isFinite ? "\(d)" : "null"
-        case .string(let s): writeString(s, into: &text)
-        case .array(let elements):
-            text += "["
-            for (offset, element) in elements.enumerated() {
-                if offset > 0 { text += "," }
-                write(element, into: &text)
-            }
-            text += "]"
-        case .object(let members):
-            text += "{"
-            var first = true
-            for (key, member) in members {
-                if !first { text += "," }
-                first = false
-                writeString(key, into: &text)
-                text += ":"
-                write(member, into: &text)
-            }
-            text += "}"
-        }
-    }
-
-    private static func writeString(_ string: String, into text: inout String) {
-        text += "\""
-        var needsEscaping = false
-        for unit in string.utf8 where unit < 0x20 || unit == 0x22 || unit == 0x5C {
-            needsEscaping = true
-            break
-        }
-        guard needsEscaping else {
-            text += string
-            text += "\""
-            return
-        }
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: text.unicodeScalars.append(scalar)
-            }
-        }
-        text += "\""
-    }
 }
