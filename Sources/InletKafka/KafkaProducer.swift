@@ -45,25 +45,18 @@ public final class KafkaProducer: Sendable {
     /// deliveries (enqueueing errors still throw).
     public func deliver(_ records: [KafkaRecord]) async throws -> [Result<KafkaDeliveryReport, KafkaError>] {
         if records.isEmpty { return [] }
-        return await start(records).reports()
-    }
-
-    /// Enqueues all records now, in order, and returns without waiting for the broker; the
-    /// result's ``KafkaPendingDeliveries/reports()`` waits for their outcomes. Records enqueued
-    /// by one call before another keep that order per partition, so a caller can stream a
-    /// batch's outputs while it is still computing the rest. A record that cannot be enqueued
-    /// is reported as failed.
-    public func start(_ records: [KafkaRecord]) -> KafkaPendingDeliveries {
-        let batch = DeliveryBatch(count: records.count)
-        for (index, record) in records.enumerated() {
-            let ticket = DeliveryTicket(batch: batch, index: index)
-            do {
-                try enqueue(record, ticket: ticket)
-            } catch {
-                ticket.complete(.failure(error as? KafkaError ?? KafkaError(kind: .delivery, message: "\(error)")))
+        let results = await withCheckedContinuation { continuation in
+            let batch = DeliveryBatch(count: records.count, continuation: continuation)
+            for (index, record) in records.enumerated() {
+                let ticket = DeliveryTicket(batch: batch, index: index)
+                do {
+                    try enqueue(record, ticket: ticket)
+                } catch {
+                    ticket.complete(.failure(error as? KafkaError ?? KafkaError(kind: .delivery, message: "\(error)")))
+                }
             }
         }
-        return KafkaPendingDeliveries(batch: records.isEmpty ? nil : batch)
+        return results
     }
 
     /// Waits until every message produced so far is delivered (or the timeout passes).
@@ -176,20 +169,4 @@ func withOptionalBytes<T>(_ data: Data?, _ body: (UnsafeRawPointer?, Int) -> T) 
         return withUnsafePointer(to: &zero) { body(UnsafeRawPointer($0), 0) }
     }
     return data.withUnsafeBytes { body($0.baseAddress, $0.count) }
-}
-
-/// Records enqueued by ``KafkaProducer/start(_:)`` whose delivery reports are still coming.
-public struct KafkaPendingDeliveries: Sendable {
-    fileprivate let batch: DeliveryBatch?
-
-    /// Each record's outcome, in the order they were given, once the broker answered for all
-    /// (or librdkafka gave up on them after `delivery.timeout.ms`). Await it once.
-    public func reports() async -> [Result<KafkaDeliveryReport, KafkaError>] {
-        await batch?.reports() ?? []
-    }
-
-    /// The reports, throwing the first failed delivery once all are in.
-    public func acknowledged() async throws -> [KafkaDeliveryReport] {
-        try await reports().map { try $0.get() }
-    }
 }

@@ -53,24 +53,6 @@ public final class KafkaTransactionalProducer: Sendable {
         }
     }
 
-    /// Enqueues records inside the current transaction without waiting; pass the result to
-    /// ``acknowledged(_:)`` before sending offsets or committing.
-    public func start(_ records: [KafkaRecord]) -> KafkaPendingDeliveries {
-        producer.start(records)
-    }
-
-    /// The delivery reports of records from ``start(_:)``; a failed delivery makes the
-    /// transaction abortable (or fatal when the producer was fenced).
-    @discardableResult
-    public func acknowledged(_ pending: KafkaPendingDeliveries) async throws -> [KafkaDeliveryReport] {
-        do {
-            return try await pending.acknowledged()
-        } catch let error as KafkaError {
-            if let fatal = producer.client.fatalError() { throw fatal }
-            throw KafkaError(kind: .transactionAbortable, code: error.code, message: error.message)
-        }
-    }
-
     /// Adds the consumer's next offsets to the transaction, so they commit with the outputs.
     public func sendOffsets(_ offsets: [TopicPartition], groupMetadata: KafkaConsumerGroupMetadata) async throws {
         let timeout = timeoutMilliseconds

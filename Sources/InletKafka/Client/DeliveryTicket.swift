@@ -11,32 +11,27 @@ final class DeliveryBatch: Sendable {
 
     private let state: Mutex<State>
 
-    init(count: Int) {
-        state = Mutex(State(reports: Array(repeating: nil, count: count), remaining: count, continuation: nil))
+    init(count: Int, continuation: CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>) {
+        state = Mutex(State(reports: Array(repeating: nil, count: count), remaining: count, continuation: continuation))
+        if count == 0 { finishIfDone() }
     }
 
     func complete(index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) {
+        state.withLock { state in
+            state.reports[index] = result
+            state.remaining -= 1
+        }
+        finishIfDone()
+    }
+
+    private func finishIfDone() {
         let ready: (CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>, [Result<KafkaDeliveryReport, KafkaError>])? =
             state.withLock { state in
-                state.reports[index] = result
-                state.remaining -= 1
                 guard state.remaining == 0, let continuation = state.continuation else { return nil }
                 state.continuation = nil
                 return (continuation, state.reports.map { $0! })
             }
         if let (continuation, reports) = ready { continuation.resume(returning: reports) }
-    }
-
-    /// Every record's outcome, in the order they were enqueued, once all are in. Call once.
-    func reports() async -> [Result<KafkaDeliveryReport, KafkaError>] {
-        await withCheckedContinuation { continuation in
-            let ready: [Result<KafkaDeliveryReport, KafkaError>]? = state.withLock { state in
-                guard state.remaining > 0 else { return state.reports.map { $0! } }
-                state.continuation = continuation
-                return nil
-            }
-            if let ready { continuation.resume(returning: ready) }
-        }
     }
 }
 

@@ -300,50 +300,20 @@ public final class StreamProcessor: Service, Sendable {
         var isFull: Bool { additions.withLock { $0.full } }
     }
 
-    /// What one lane did: how many of its messages it processed, their outputs (already
-    /// enqueued to the producer), and the deferral of the message after them, if any.
+    /// What one lane did: how many of its messages it processed, their outputs, and the
+    /// deferral of the message after them, if any.
     private struct LaneResult: Sendable {
         var count = 0
-        var outputs: [(records: [KafkaRecord], delivery: KafkaPendingDeliveries)] = []
+        var records: [KafkaRecord] = []
         var retry: RetryLater?
     }
 
     /// Runs the transform over the lanes concurrently, each as long as the batch duration
     /// allows, and makes the outputs and offsets durable; `nil` when there is nothing to take.
-    ///
-    /// Each message's outputs are enqueued to the producer as soon as the transform returns
-    /// them, so their delivery overlaps the processing of the rest of the batch; a lane
-    /// enqueues in its own order, which is the order per key (one key never spans lanes).
-    /// Offsets are committed only after every output of the batch is acknowledged. With a
-    /// transaction, it begins before the first output and is aborted when the batch fails;
-    /// without one, the outputs of a failed batch may already be on their topics, and its
-    /// inputs are processed again (at least once: deterministic ids make the repeats
-    /// recognisable).
     private func attemptBatch(_ pending: [KafkaMessage], skipping: Set<Int32>, consumer: KafkaConsumer, output: Output) async throws -> BatchOutcome? {
         let lanes = Self.lanes(of: pending, skipping: skipping, isolates: transform.isolates)
         guard !lanes.isEmpty else { return nil }
         let started = ContinuousClock.now
-        if case .transactional(let producer) = output {
-            try producer.beginTransaction()
-            statistics.withLock { $0.transactionsBegun += 1 }
-        }
-        do {
-            return try await processAndCommit(lanes: lanes, pending: pending, started: started, consumer: consumer, output: output)
-        } catch let error as KafkaError where error.kind == .fatal {
-            throw error
-        } catch {
-            if case .transactional(let producer) = output {
-                logger.warning("transaction aborted: \(error)")
-                try await retrying { try await producer.abortTransaction() }
-                statistics.withLock { $0.transactionsAborted += 1 }
-            }
-            throw error
-        }
-    }
-
-    private func processAndCommit(
-        lanes: [(lane: Int32, positions: [Int])], pending: [KafkaMessage], started: ContinuousClock.Instant, consumer: KafkaConsumer, output: Output
-    ) async throws -> BatchOutcome {
         let deadline = started + batchDuration
         // On a broker that trims by size: end the batch before its own outputs could fill a
         // downstream partition (all lanes together).
@@ -357,7 +327,7 @@ public final class StreamProcessor: Service, Sendable {
                         do {
                             let outputs = try await self.transform.process(message)
                             if let backlog = self.configuration.outputBacklog { downstream.add(outputs, to: backlog) }
-                            if !outputs.isEmpty { result.outputs.append((outputs, output.start(outputs))) }
+                            result.records += outputs
                             result.count += 1
                         } catch let deferral as RetryLater {
                             result.retry = deferral
@@ -373,11 +343,11 @@ public final class StreamProcessor: Service, Sendable {
             return results
         }
         var outcome = BatchOutcome()
+        var records: [KafkaRecord] = []
         var left = 0
-        var recordsOut = 0
         for (lane, result) in zip(lanes, results) {
             outcome.processed.formUnion(lane.positions.prefix(result.count))
-            recordsOut += result.outputs.reduce(0) { $0 + $1.records.count }
+            records += result.records
             if let retry = result.retry { outcome.deferrals.append((lane.lane, retry)) }
             left += lane.positions.count - result.count - (result.retry == nil ? 0 : 1)
         }
@@ -388,19 +358,15 @@ public final class StreamProcessor: Service, Sendable {
         let offsets = Self.nextOffsets(of: batch)
         statistics.withLock {
             $0.messagesIn += batch.count
-            $0.recordsOut += recordsOut
+            $0.recordsOut += records.count
         }
         let processed = ContinuousClock.now
-        for result in results {
-            for (records, delivery) in result.outputs {
-                countOutputs(records, reports: try await output.acknowledged(delivery))
-            }
-        }
-        let final = try await transform.finalRecords()
-        countOutputs(final, reports: try await output.acknowledged(output.start(final)))
-        statistics.withLock { $0.recordsOut += final.count }
         switch output {
-        case .plain:
+        case .plain(let producer):
+            countOutputs(records, reports: try await producer.sendAll(records))
+            let final = try await transform.finalRecords()
+            countOutputs(final, reports: try await producer.sendAll(final))
+            statistics.withLock { $0.recordsOut += final.count }
             if !offsets.isEmpty {
                 try await configuration.beforeCommit?(offsets)
                 do {
@@ -413,6 +379,25 @@ public final class StreamProcessor: Service, Sendable {
                 }
             }
         case .transactional(let producer):
+            try await runTransaction(producer: producer, consumer: consumer, records: records, offsets: offsets)
+        }
+        logger.debug(
+            "\(configuration.consumer.groupId): batch of \(batch.count) messages in \(lanes.count) lanes: processed in \(processed - started), committed in \(ContinuousClock.now - processed)"
+        )
+        return outcome
+    }
+
+    private func runTransaction(
+        producer: KafkaTransactionalProducer, consumer: KafkaConsumer, records: [KafkaRecord],
+        offsets: [TopicPartition]
+    ) async throws {
+        do {
+            try producer.beginTransaction()
+            statistics.withLock { $0.transactionsBegun += 1 }
+            countOutputs(records, reports: try await producer.sendAll(records))
+            let final = try await transform.finalRecords()
+            countOutputs(final, reports: try await producer.sendAll(final))
+            statistics.withLock { $0.recordsOut += final.count }
             if !offsets.isEmpty {
                 let metadata = try consumer.groupMetadata()
                 try await retrying { try await producer.sendOffsets(offsets, groupMetadata: metadata) }
@@ -421,11 +406,14 @@ public final class StreamProcessor: Service, Sendable {
             try await configuration.beforeCommit?(offsets)
             try await retrying { try await producer.commitTransaction() }
             statistics.withLock { $0.transactionsCommitted += 1 }
+        } catch let error as KafkaError where error.kind == .fatal {
+            throw error
+        } catch {
+            logger.warning("transaction aborted: \(error)")
+            try await retrying { try await producer.abortTransaction() }
+            statistics.withLock { $0.transactionsAborted += 1 }
+            throw error
         }
-        logger.debug(
-            "\(configuration.consumer.groupId): batch of \(batch.count) messages in \(lanes.count) lanes: processed in \(processed - started), committed in \(ContinuousClock.now - processed)"
-        )
-        return outcome
     }
 
     /// Repeats a transactional call while it fails with a retriable error (at most 5 times).
@@ -466,22 +454,6 @@ public final class StreamProcessor: Service, Sendable {
     private enum Output: Sendable {
         case plain(KafkaProducer)
         case transactional(KafkaTransactionalProducer)
-
-        /// Enqueues `records` without waiting for the broker.
-        func start(_ records: [KafkaRecord]) -> KafkaPendingDeliveries {
-            switch self {
-            case .plain(let producer): producer.start(records)
-            case .transactional(let producer): producer.start(records)
-            }
-        }
-
-        /// The delivery reports of `pending`, throwing the first failure (transaction-aware).
-        func acknowledged(_ pending: KafkaPendingDeliveries) async throws -> [KafkaDeliveryReport] {
-            switch self {
-            case .plain: try await pending.acknowledged()
-            case .transactional(let producer): try await producer.acknowledged(pending)
-            }
-        }
 
         func shutdown() async {
             switch self {
