@@ -1,3 +1,5 @@
+import InletPipeline
+
 /// Settings of the admin API (`/api/v1`).
 public struct AdminConfiguration: Sendable {
     /// Every request must carry `Authorization: Bearer <token>`.
@@ -14,4 +16,7 @@ public struct AdminConfiguration: Sendable {
     }
 
     public func webhookURL(token: String) -> String { "\(publicURL)/webhooks/\(token)" }
+
+    /// The public URL of a global webhook (`<public-url>/webhooks/global/<connector>/<key>/<token>`).
+    public func globalWebhookURL(_ record: GlobalWebhookRecord) -> String { publicURL + record.path }
 }

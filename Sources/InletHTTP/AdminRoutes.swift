@@ -19,6 +19,7 @@ struct AdminRoutes: Sendable {
     let subscriptions: SubscriptionDirectory
     let connections: ConnectionDirectory
     let vault: CredentialVault
+    let globalWebhooks: GlobalWebhookDirectory?
 
     func register(on router: Router<BasicRequestContext>) {
         let api = router.group("api/v1").add(middleware: BearerAuthMiddleware(token: configuration.token))
@@ -30,6 +31,26 @@ struct AdminRoutes: Sendable {
         api.get("subscriptions") { request, _ in listSubscriptions(request) }
         api.get("subscriptions/:id") { _, context in try subscription(context) }
         api.delete("subscriptions/:id") { _, context in try await deleteSubscription(context) }
+        api.get("global-webhooks") { _, _ in try listGlobalWebhooks() }
+    }
+
+    // MARK: - Global webhooks
+
+    /// `{"globalWebhooks": [{connectorKey, key, name, url}]}`: the URL of every global webhook
+    /// of the workspace, to paste into the external app's settings.
+    private func listGlobalWebhooks() throws -> Response {
+        guard let globalWebhooks, globalWebhooks.isLoaded else {
+            throw ProblemDetails(
+                .serviceUnavailable, title: "Starting", detail: "the global webhook URLs are still being loaded; retry after 1 s",
+                headers: [.retryAfter: "1"])
+        }
+        let listed: [JSONValue] = globalWebhooks.all(in: workspace).map { webhook, record in
+            [
+                "connectorKey": .string(record.connectorKey), "key": .string(record.key), "name": .string(webhook.name),
+                "url": .string(configuration.globalWebhookURL(record)),
+            ]
+        }
+        return .json(["globalWebhooks": .array(listed)])
     }
 
     // MARK: - Connections
@@ -240,9 +261,7 @@ struct AdminRoutes: Sendable {
     }
 
     static func randomToken(bytes count: Int) -> String {
-        let key = SymmetricKey(size: SymmetricKeySize(bitCount: count * 8))
-        return key.withUnsafeBytes { Data($0) }.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        RandomToken.make(bytes: count)
     }
 
     static func timestamp(_ date: Date) -> String {

@@ -19,6 +19,8 @@ struct IngressRoutes: Sendable {
     let workspace: Workspace?
     /// Present when ingress can answer handshakes of pending subscriptions itself.
     let handshakes: PendingHandshakes?
+    /// Present when ingress serves global webhooks (`/webhooks/global/...`).
+    let globalWebhooks: GlobalWebhookDirectory?
     /// The methods whose `handle` may answer the request itself, found once at start.
     let responders: Set<Responder>
 
@@ -29,8 +31,9 @@ struct IngressRoutes: Sendable {
 
     init(
         topics: InletTopics, configuration: IngressConfiguration, appender: IngressAppender, subscriptions: SubscriptionDirectory,
-        replies: ReplyWaiter?, workspace: Workspace?, handshakes: PendingHandshakes?
+        replies: ReplyWaiter?, workspace: Workspace?, handshakes: PendingHandshakes?, globalWebhooks: GlobalWebhookDirectory? = nil
     ) {
+        self.globalWebhooks = globalWebhooks
         self.topics = topics
         self.configuration = configuration
         self.appender = appender
@@ -45,6 +48,9 @@ struct IngressRoutes: Sendable {
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("/webhooks/:token", method: method) { request, context in
                 try await webhook(request, context: context)
+            }
+            router.on("/webhooks/global/:connectorKey/:globalWebhookKey/:token", method: method) { request, context in
+                try await globalWebhook(request, context: context)
             }
         }
         router.post("/app-events/:type") { request, context in
@@ -75,34 +81,57 @@ struct IngressRoutes: Sendable {
             }
             throw ProblemDetails(.notFound, title: "Unknown webhook", detail: "no active subscription has this webhook URL; it may have been deleted")
         }
-        let body = try await collectBody(request)
-        var raw = RawRequest(
-            receivedAt: Date(),
-            method: request.method.rawValue,
-            path: request.uri.path,
-            rawQuery: request.uri.query ?? "",
-            headers: Self.headers(of: request),
-            contentType: request.headers[.contentType],
-            body: body,
-            subscriptionId: subscription.id
-        )
+        let raw = Self.rawRequest(request, body: try await collectBody(request), subscriptionId: subscription.id)
         let accepted = Response.json(["status": "accepted", "requestId": .string(raw.requestId)])
         if subscription.status == .pending, let handshakes {
             try await appender.append(raw.kafkaRecord(topic: topics.ingress, format: configuration.recordFormat))
             guard let response = await handshakes.response(for: subscription, request: raw) else { return accepted }
             return Self.httpResponse(status: response.status, headers: response.headers, body: response.body, contentType: response.contentType)
         }
-        guard let replies, replies.isReady, mayRespond(subscription) else {
-            try await appender.append(raw.kafkaRecord(topic: topics.ingress, format: configuration.recordFormat))
+        return try await store(raw, on: topics.ingress, holdForReply: mayRespond(subscription))
+    }
+
+    /// Appends `raw` to `topic` and answers: with the handler's reply when `holdForReply` (and
+    /// replies are being read), else — or when no reply came in time — with the plain
+    /// acknowledgement once the broker has the request.
+    private func store(_ raw: RawRequest, on topic: String, holdForReply: Bool) async throws -> Response {
+        var raw = raw
+        let accepted = Response.json(["status": "accepted", "requestId": .string(raw.requestId)])
+        guard let replies, replies.isReady, holdForReply else {
+            try await appender.append(raw.kafkaRecord(topic: topic, format: configuration.recordFormat))
             return accepted
         }
         raw.replyExpected = true
         let appended = raw
         let reply = try await replies.reply(to: raw.requestId, timeout: configuration.replyTimeout) {
-            try await appender.append(appended.kafkaRecord(topic: topics.ingress, format: configuration.recordFormat))
+            try await appender.append(appended.kafkaRecord(topic: topic, format: configuration.recordFormat))
         }
         guard let reply else { return accepted }
         return Self.httpResponse(status: reply.status, headers: reply.headers, body: reply.body, contentType: reply.contentType)
+    }
+
+    // MARK: - Global webhooks
+
+    /// `/webhooks/global/<connectorKey>/<globalWebhookKey>/<token>`: appended to
+    /// `ingress.global`, keyed by `<connectorKey>/<globalWebhookKey>`; held open for the global
+    /// `handle`'s response when its spec says `respondsToWebhook: true`.
+    private func globalWebhook(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let connectorKey = context.parameters.get("connectorKey") ?? ""
+        let webhookKey = context.parameters.get("globalWebhookKey") ?? ""
+        let token = context.parameters.get("token") ?? ""
+        guard let globalWebhooks, globalWebhooks.accepts(token, connectorKey: connectorKey, key: webhookKey) else {
+            if let globalWebhooks, !globalWebhooks.isLoaded {
+                throw ProblemDetails(
+                    .serviceUnavailable, title: "Starting",
+                    detail: "ingress is still loading its global webhooks; nothing was accepted, retry after 1 s",
+                    headers: [.retryAfter: "1"]
+                )
+            }
+            throw ProblemDetails(.notFound, title: "Unknown webhook", detail: "no global webhook has this URL; GET /api/v1/global-webhooks lists them")
+        }
+        let raw = Self.rawRequest(request, body: try await collectBody(request), connectorKey: connectorKey, globalWebhookKey: webhookKey)
+        let responds = responders.contains(Responder(connectorKey: connectorKey, owner: .globalWebhook(webhookKey)))
+        return try await store(raw, on: topics.ingressGlobal, holdForReply: responds)
     }
 
     /// A connector's own answer (`handle`'s `response`) as the HTTP response.
@@ -122,18 +151,23 @@ struct IngressRoutes: Sendable {
         return responders.contains(Responder(connectorKey: subscription.connectorKey, owner: owner))
     }
 
-    /// The `handle` methods that may return a `response`: a mapping with a `response` member,
-    /// or JavaScript that mentions `response` (a JavaScript result's shape is only known when it
-    /// runs, so any such method gets the chance to answer; the others are answered at once).
+    /// The `handle` methods that may answer the HTTP request themselves: what the connector
+    /// declares with `respondsToWebhook: true` in the event, collection event or global webhook
+    /// spec (or a `handle` mapping with a `response` member). The others are answered as soon
+    /// as the request is stored.
     static func responders(in workspace: Workspace?) -> Set<Responder> {
         var found: Set<Responder> = []
         for (key, connector) in workspace?.connectors ?? [:] {
-            let owners = connector.events.keys.map(MethodOwner.event) + connector.globalWebhooks.keys.map(MethodOwner.globalWebhook)
-                + connector.dataCollections.keys.flatMap { key in DataCollection.EventType.allCases.map { MethodOwner.collectionEvent(key, $0) } }
-            for owner in owners {
-                guard let handle = connector.method(for: owner, name: "handle") else { continue }
-                let responds = handle.source.map { $0.contains("response") } ?? (handle.mapping?["response"] != nil)
-                if responds { found.insert(Responder(connectorKey: key, owner: owner)) }
+            for (eventKey, event) in connector.events where event.respondsToWebhook {
+                found.insert(Responder(connectorKey: key, owner: .event(eventKey)))
+            }
+            for (webhookKey, webhook) in connector.globalWebhooks where webhook.respondsToWebhook {
+                found.insert(Responder(connectorKey: key, owner: .globalWebhook(webhookKey)))
+            }
+            for (collectionKey, collection) in connector.dataCollections {
+                for (type, event) in collection.events where event.respondsToWebhook {
+                    found.insert(Responder(connectorKey: key, owner: .collectionEvent(collectionKey, type)))
+                }
             }
         }
         return found
@@ -177,6 +211,17 @@ struct IngressRoutes: Sendable {
 
     private func bodyTooLarge() -> ProblemDetails {
         ProblemDetails(.contentTooLarge, title: "Body too large", detail: "the body exceeds \(configuration.maxBodyBytes) bytes (INLET_INGRESS_MAX_BODY_BYTES)")
+    }
+
+    /// The request as it is stored on an ingress topic, received now.
+    static func rawRequest(
+        _ request: Request, body: Data, subscriptionId: String? = nil, connectorKey: String? = nil, globalWebhookKey: String? = nil
+    ) -> RawRequest {
+        RawRequest(
+            receivedAt: Date(), method: request.method.rawValue, path: request.uri.path, rawQuery: request.uri.query ?? "",
+            headers: headers(of: request), contentType: request.headers[.contentType], body: body,
+            subscriptionId: subscriptionId, connectorKey: connectorKey, globalWebhookKey: globalWebhookKey
+        )
     }
 
     /// Names the customer of an app event sent over HTTP.

@@ -31,18 +31,18 @@ public struct IngressServer: Sendable {
     public init(
         configuration: IngressConfiguration, topics: InletTopics, producer: KafkaProducer, subscriptions: SubscriptionDirectory,
         admin: AdminSetup? = nil, replies: ReplyWaiter? = nil, handshakes: PendingHandshakes? = nil, backlog: BacklogGuard? = nil,
-        logger: Logger
+        globalWebhooks: GlobalWebhookDirectory? = nil, logger: Logger
     ) {
         self.configuration = configuration
         routes = IngressRoutes(
             topics: topics, configuration: configuration,
             appender: IngressAppender(producer: producer, backlog: backlog, retryAfterSeconds: 1), subscriptions: subscriptions, replies: replies,
-            workspace: admin?.workspace, handshakes: handshakes
+            workspace: admin?.workspace, handshakes: handshakes, globalWebhooks: globalWebhooks
         )
         self.admin = admin.map {
             AdminRoutes(
                 configuration: $0.configuration, topics: topics, workspace: $0.workspace, producer: producer,
-                subscriptions: subscriptions, connections: $0.connections, vault: $0.vault
+                subscriptions: subscriptions, connections: $0.connections, vault: $0.vault, globalWebhooks: globalWebhooks
             )
         }
         self.logger = logger
@@ -57,11 +57,12 @@ public struct IngressServer: Sendable {
         router.get("/health") { _, _ in Response.json(["status": "ok"]) }
         let subscriptions = routes.subscriptions
         let connections = admin?.connections
+        let globalWebhooks = routes.globalWebhooks
         router.get("/health/ready") { _, _ in
-            let loading = [
-                subscriptions.isLoaded ? nil : "subscriptions",
-                connections.map { $0.isLoaded ? nil : "connections" } ?? nil,
-            ].compactMap { $0 }
+            var loading: [String] = []
+            if !subscriptions.isLoaded { loading.append("subscriptions") }
+            if let connections, !connections.isLoaded { loading.append("connections") }
+            if let globalWebhooks, !globalWebhooks.isLoaded { loading.append("global webhooks") }
             if loading.isEmpty { return Response.json(["status": "ready"]) }
             throw ProblemDetails(
                 .serviceUnavailable, title: "Not ready",

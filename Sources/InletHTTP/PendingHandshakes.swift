@@ -26,10 +26,7 @@ public struct PendingHandshakes: Sendable {
         guard let connection = connections[subscription.connectionId] else { return nil }
         do {
             let context = try subscription.methodContext(connection: connection, vault: vault)
-            let webhook = WebhookRequest(
-                method: request.method, path: request.path, query: request.query.mapValues(\.jsonValue), headers: request.headers,
-                rawBody: request.body, contentType: request.contentType
-            )
+            let webhook = request.webhookRequest
             return try await runtime.handle(context, request: webhook).response
         } catch {
             logger.info("handshake for pending subscription \(subscription.id) gave no response: \(error)")

@@ -5,10 +5,12 @@ import ServiceLifecycle
 import Synchronization
 
 /// Every worker's view of the `subscriptions` topic: the table by id plus an index by
-/// webhook token (what ingress looks up for `/webhooks/<token>`).
+/// webhook token (what ingress looks up for `/webhooks/<token>`) and one by global webhook
+/// selector (what the global handler routes by).
 public final class SubscriptionDirectory: Service, Sendable {
     private let table: KafkaTable<SubscriptionRecord>
     private let tokens: TokenIndex
+    private let selectors: SelectorIndex
     private let republisher: TableRepublisher<SubscriptionRecord>?
     private let syncs = Mutex(SharedSyncs())
 
@@ -17,10 +19,15 @@ public final class SubscriptionDirectory: Service, Sendable {
     ///   them (one process per broker is enough; more only write more copies).
     public init(topics: InletTopics, client: KafkaClientConfiguration, logger: Logger, republishing: PartitionRetention? = nil) {
         let tokens = TokenIndex()
+        let selectors = SelectorIndex()
         self.tokens = tokens
+        self.selectors = selectors
         let table = KafkaTable(
             topic: topics.subscriptions, configuration: client, logger: logger, keepsCopies: republishing != nil,
-            onChange: { id, record in tokens.update(id: id, token: record.flatMap { $0.isLive ? $0.webhookToken : nil }) },
+            onChange: { id, record in
+                tokens.update(id: id, token: record.flatMap { $0.isLive ? $0.webhookToken : nil })
+                selectors.update(id: id, selector: record.flatMap(SelectorIndex.Selector.init))
+            },
             decode: { try SubscriptionRecord.decoded(from: $0) }
         )
         self.table = table
@@ -78,6 +85,57 @@ public final class SubscriptionDirectory: Service, Sendable {
     }
 
     public func all() -> [SubscriptionRecord] { Array(table.snapshot().values) }
+
+    /// The receiving subscriptions of a global webhook's events with this exact selector
+    /// (`globalWebhookEventSelector`), sorted by id: an index lookup, not a scan.
+    public func subscriptions(connectorKey: String, globalWebhookKey: String, selector: String) -> [SubscriptionRecord] {
+        let key = SelectorIndex.Selector(connectorKey: connectorKey, globalWebhookKey: globalWebhookKey, selector: selector)
+        return selectors.ids(for: key).sorted().compactMap { table[$0] }.filter(\.isReceiving)
+    }
+}
+
+/// (connector, global webhook, selector) → ids of the live subscriptions with it, kept in
+/// step with the table.
+private final class SelectorIndex: Sendable {
+    struct Selector: Hashable {
+        var connectorKey: String
+        var globalWebhookKey: String
+        var selector: String
+
+        init(connectorKey: String, globalWebhookKey: String, selector: String) {
+            self.connectorKey = connectorKey
+            self.globalWebhookKey = globalWebhookKey
+            self.selector = selector
+        }
+
+        /// The selector of a live subscription to a global-webhook event, else `nil`.
+        init?(_ record: SubscriptionRecord) {
+            guard record.isLive, let key = record.globalWebhookKey, let selector = record.globalWebhookEventSelector else { return nil }
+            self.init(connectorKey: record.connectorKey, globalWebhookKey: key, selector: selector)
+        }
+    }
+
+    private struct Index {
+        var idsBySelector: [Selector: Set<String>] = [:]
+        var selectorById: [String: Selector] = [:]
+    }
+
+    private let index = Mutex(Index())
+
+    func update(id: String, selector: Selector?) {
+        index.withLock { index in
+            if let old = index.selectorById[id] {
+                index.idsBySelector[old]?.remove(id)
+                if index.idsBySelector[old]?.isEmpty == true { index.idsBySelector[old] = nil }
+            }
+            index.selectorById[id] = selector
+            if let selector { index.idsBySelector[selector, default: []].insert(id) }
+        }
+    }
+
+    func ids(for selector: Selector) -> Set<String> {
+        index.withLock { $0.idsBySelector[selector] ?? [] }
+    }
 }
 
 /// Webhook token → subscription id, kept in step with the table.

@@ -363,22 +363,6 @@ struct ScriptEngineTests {
         #expect(try await engine.call(source: depth, fileName: "depth.js", arguments: [:], host: .init()) == 5000)
     }
 
-    @Test("cancelling the task of a call that awaits the API ends it with CancellationError, and the context is reused")
-    func cancelWhileAwaiting() async throws {
-        let engine = makeScriptEngine(contexts: 1)
-        defer { engine.shutdown() }
-        let client = FakeAPIClient { _ in
-            try await Task.sleep(for: .seconds(60))
-            return [:]
-        }
-        let source = "export default async function ({ apiClient }) { return await apiClient.get('/slow') }"
-        let call = Task { try await engine.call(source: source, fileName: "slow.js", arguments: [:], host: .init(apiClient: client)) }
-        while client.received.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
-        call.cancel()
-        await #expect(throws: CancellationError.self) { try await call.value }
-        #expect(try await engine.call(source: "export default () => 1", fileName: "after.js", arguments: [:], host: .init()) == 1)
-    }
-
     @Test("non-ASCII text, NUL and lone surrogates cross the boundary both ways")
     func textRoundTrips() async throws {
         let engine = makeScriptEngine(contexts: 1)

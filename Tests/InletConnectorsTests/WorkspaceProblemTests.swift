@@ -287,7 +287,7 @@ struct WorkspaceProblemTests {
             issueCreated + "spec.yml": good(issueCreated + "spec.yml", replacing: "\nschema:", with: "\ncolor: blue\nschemma:"),
         ])
         #expect(problems == [
-            "connectors/github/events/issue-created/spec.yml:11: warning: unknown key 'color' is ignored, expected one of name, description, implementationType, parametersSchema, schema, methods, deliveryId",
+            "connectors/github/events/issue-created/spec.yml:11: warning: unknown key 'color' is ignored, expected one of name, description, implementationType, parametersSchema, schema, methods, deliveryId, respondsToWebhook",
             "connectors/github/events/issue-created/spec.yml:12: warning: unknown key 'schemma' is ignored, did you mean 'schema'?",
         ])
     }

@@ -36,6 +36,15 @@ enum MessageSamples {
         connectorKey: "slack",
         globalWebhookKey: "app")
 
+    static let routedGlobalEvent = RoutedGlobalEvent(
+        subscriptionId: "sub_01JD9ZQ4", connectorKey: "slack", globalWebhookKey: "events", selector: "T0001",
+        payload: ["teamId": "T0001", "event": ["type": "message", "channel": "C1", "ts": "1700000000.000100", "text": "hi"]],
+        source: .init(topic: "inlet.ingress.global", partition: 3, offset: 1207, index: 0),
+        receivedAt: receivedAt, requestId: "0f8e1f2a-7b3c-4d5e-8f90-a1b2c3d4e5f6")
+
+    static let globalWebhookRecord = GlobalWebhookRecord(
+        connectorKey: "slack", key: "events", token: "q3V1cmwtdG9rZW4tZm9yLXRoZS1zbGFjay1ldmVudHM", createdAt: receivedAt)
+
     static let appEvent = AppEventMessage(
         type: "order-placed",
         customerId: "cus_42",
@@ -132,7 +141,7 @@ enum MessageSamples {
 
     /// One or more samples per message type, type-erased.
     static let all: [any TopicMessage] = [
-        rawRequest, globalRawRequest, appEvent, command, subscription, connection, recordEvent,
+        rawRequest, globalRawRequest, routedGlobalEvent, appEvent, command, subscription, connection, globalWebhookRecord, recordEvent,
         normalizedEvent, reply, deadLetter,
     ]
 }

@@ -6,14 +6,16 @@ import Synchronization
 /// One JavaScript context: its VM (context group), globals, compiled method files and the
 /// call it is running.
 ///
-/// Not thread-safe and deliberately not `Sendable`: ``ScriptContextPool`` lends it to one
-/// call at a time, and that call may use it from whichever thread its task runs on
-/// (JavaScriptCore locks the VM on every API entry and records the entering thread's stack).
-/// API responses reach a waiting call through `inbox`.
+/// JavaScriptCore contexts are not thread-safe in the way Swift concurrency would need, so
+/// each context is created, used and destroyed on one thread of its own
+/// (``ScriptContextThread``) and never leaves it: `ScriptContext` is deliberately not
+/// `Sendable`, and other threads talk to it only through its thread's job queue (new calls)
+/// and `inbox` (API responses). JavaScript therefore never runs on, or blocks, the threads
+/// Swift concurrency schedules tasks on.
 ///
-/// While the call's promise is pending the call awaits its inbox, resolves `apiClient`
-/// promises as responses arrive (JavaScriptCore then runs the method's continuation as a
-/// microtask), and gives up at the call's deadline.
+/// A context runs one call at a time. While the call's promise is pending the thread waits on
+/// its inbox, resolves `apiClient` promises as responses arrive (JavaScriptCore then runs
+/// the method's continuation as a microtask), and gives up at the call's deadline.
 final class ScriptContext {
     let configuration: ScriptEngineConfiguration
     let logger: Logger
@@ -97,26 +99,27 @@ final class ScriptContext {
         runFunction = nil
     }
 
-    /// Whether the watchdog stopped a script in the last call: the VM can report the
-    /// termination again on the next entry, so the context must be replaced before reuse.
-    var needsReplacing: Bool { watchdog.fired.load(ordering: .relaxed) }
-
-    /// A fresh VM and globals in place of the current ones (compiled files are dropped).
-    func replace() {
+    /// After the watchdog terminated a script the VM can report the termination again on
+    /// the next entry, so the context is replaced rather than reused (compiled files are
+    /// dropped).
+    private func replace() {
         tearDown()
         setUp()
     }
 
     // MARK: - Calls
 
-    /// Runs one call to its end: the method's result, its error, a time-out, or
-    /// `CancellationError` when the task is cancelled while the method awaits.
-    func run(_ request: ScriptCallRequest) async -> Result<JSONValue, any Error> {
+    /// Runs one call to its end on this context's thread: the method's result, its error, or
+    /// a time-out.
+    func run(_ request: ScriptCallRequest) -> Result<JSONValue, ScriptError> {
         generation += 1
         let call = ScriptCall(generation: generation, request: request, deadline: .now + configuration.totalTimeLimit)
         current = call
         watchdog.fired.store(false, ordering: .relaxed)
-        defer { finish(call) }
+        defer {
+            finish(call)
+            if watchdog.fired.load(ordering: .relaxed) { replace() }
+        }
 
         let method: JSObjectRef
         switch compiledFunction(for: request) {
@@ -132,15 +135,14 @@ final class ScriptContext {
         while true {
             if watchdog.fired.load(ordering: .relaxed) { return .failure(timeoutError(request.fileName)) }
             if let exception { return .failure(scriptError(from: exception, fileName: request.fileName)) }
-            if let outcome = call.outcome { return outcome.mapError { $0 } }
-            if Task.isCancelled { return .failure(CancellationError()) }
+            if let outcome = call.outcome { return outcome }
             if ContinuousClock.now >= call.deadline {
                 return .failure(ScriptError(
                     kind: .timeout,
                     message: "the method's promise did not settle within \(configuration.totalTimeLimit) (awaiting apiClient?)",
                     fileName: request.fileName))
             }
-            for message in await inbox.take(until: call.deadline) {
+            for message in inbox.take(until: call.deadline) {
                 handle(message)
             }
         }
@@ -261,8 +263,6 @@ final class ScriptContext {
         switch message {
         case .apiResult(let requestID, let result):
             completeRequest(requestID, result: result)
-        case .wake:
-            break
         }
     }
 
@@ -285,60 +285,40 @@ final class ScriptCall {
     }
 }
 
-/// What reaches a call while it awaits: API responses, or a wake-up (its deadline passed,
-/// or its task was cancelled).
+/// What other threads send to a context's thread.
 enum ScriptInboxMessage: Sendable {
     case apiResult(requestID: Int, result: Result<APIResponse, any Error>)
-    case wake
 }
 
-/// A context's mailbox, awaited by the call the context is running.
-final class ScriptInbox: Sendable {
-    private struct State {
-        var messages: [ScriptInboxMessage] = []
-        var waiter: CheckedContinuation<Void, Never>?
-    }
-
-    private let state = Mutex(State())
+/// A context thread's mailbox.
+///
+/// `@unchecked Sendable`: `messages` is only touched while holding `condition`'s lock.
+final class ScriptInbox: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var messages: [ScriptInboxMessage] = []
 
     func post(_ message: ScriptInboxMessage) {
-        let waiter = state.withLock { state in
-            state.messages.append(message)
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
+        condition.lock()
+        messages.append(message)
+        condition.signal()
+        condition.unlock()
     }
 
-    /// Waits until at least one message arrived, `deadline` passed or the task is
-    /// cancelled; returns the messages that arrived (none after a wake-up alone).
-    func take(until deadline: ContinuousClock.Instant) async -> [ScriptInboxMessage] {
-        if let ready = takeAll() { return ready }
-        let timer = Task { [weak self] in
-            try? await Task.sleep(until: deadline, clock: .continuous)
-            if !Task.isCancelled { self?.post(.wake) }
+    /// Blocks until at least one message arrived or `deadline` passed; returns all messages.
+    func take(until deadline: ContinuousClock.Instant) -> [ScriptInboxMessage] {
+        let wallDeadline = Date() + Self.seconds(deadline - .now)
+        condition.lock()
+        defer { condition.unlock() }
+        while messages.isEmpty {
+            if !condition.wait(until: wallDeadline) { break }
         }
-        defer { timer.cancel() }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let ready = state.withLock { state in
-                    if state.messages.isEmpty { state.waiter = continuation }
-                    return !state.messages.isEmpty
-                }
-                if ready { continuation.resume() }
-            }
-        } onCancel: {
-            post(.wake)
-        }
-        return takeAll() ?? []
+        let taken = messages
+        messages.removeAll(keepingCapacity: true)
+        return taken
     }
 
-    private func takeAll() -> [ScriptInboxMessage]? {
-        state.withLock { state in
-            guard !state.messages.isEmpty else { return nil }
-            defer { state.messages.removeAll(keepingCapacity: true) }
-            return state.messages
-        }
+    private static func seconds(_ duration: Duration) -> TimeInterval {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 

@@ -1,15 +1,10 @@
 import Logging
 import Synchronization
 
-/// A context lent to one call.
-///
-/// `@unchecked Sendable`: a `ScriptContext` is not thread-safe, but the pool hands each
-/// context to exactly one call at a time (it is in `idle` or in exactly one lease, never
-/// both), and JavaScriptCore locks the context's VM on every API entry, so the borrowing call
-/// may use it from whichever thread its task runs on.
-struct ScriptContextLease: @unchecked Sendable {
+/// A context lent to one call (it is in the pool's idle list or in exactly one lease).
+struct ScriptContextLease: Sendable {
     let connector: String
-    let context: ScriptContext
+    let context: ScriptContextThread
 }
 
 /// The warm JavaScript contexts of every connector: at most `configuration.contexts` per
@@ -17,7 +12,7 @@ struct ScriptContextLease: @unchecked Sendable {
 ///
 /// Connectors never share a context, so one connector cannot see or change another's globals
 /// (host helpers, prototypes, module-level variables). A context whose script was stopped by
-/// the watchdog is replaced before it is lent again.
+/// the watchdog is replaced by its thread before it takes the next call.
 final class ScriptContextPool: Sendable {
     private struct Waiter {
         let id: UInt64
@@ -46,6 +41,7 @@ final class ScriptContextPool: Sendable {
     private let configuration: ScriptEngineConfiguration
     private let logger: Logger
     private let state = Mutex(State())
+    private let made = Atomic<Int>(0)
 
     init(configuration: ScriptEngineConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -68,7 +64,9 @@ final class ScriptContextPool: Sendable {
         case .lease(let lease):
             return lease
         case .make:
-            return ScriptContextLease(connector: connector, context: ScriptContext(configuration: configuration, logger: logger))
+            let number = made.add(1, ordering: .relaxed).newValue
+            let thread = ScriptContextThread(name: "inlet-script-\(number)", configuration: configuration, logger: logger)
+            return ScriptContextLease(connector: connector, context: thread)
         case .shutDown:
             throw Self.shutDownError(fileName)
         case .wait:
@@ -106,9 +104,7 @@ final class ScriptContextPool: Sendable {
     }
 
     /// Gives `lease` back: to the oldest call waiting for its connector, else to the idle list.
-    /// A context stopped by the watchdog is replaced first.
     func release(_ lease: ScriptContextLease) {
-        if lease.context.needsReplacing { lease.context.replace() }
         enum Next { case handTo(Waiter), idle, tearDown }
         let next: Next = state.withLock { state in
             if state.isShutDown {
@@ -123,7 +119,7 @@ final class ScriptContextPool: Sendable {
         }
         switch next {
         case .handTo(let waiter): waiter.continuation.resume(returning: lease)
-        case .tearDown: lease.context.tearDown()
+        case .tearDown: lease.context.shutdown()
         case .idle: break
         }
     }
@@ -144,7 +140,7 @@ final class ScriptContextPool: Sendable {
             }
             return (idle, waiters)
         }
-        for lease in idle { lease.context.tearDown() }
+        for lease in idle { lease.context.shutdown() }
         for waiter in waiters { waiter.continuation.resume(throwing: Self.shutDownError(nil)) }
     }
 

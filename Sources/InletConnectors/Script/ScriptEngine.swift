@@ -52,11 +52,10 @@ public struct ScriptHost: Sendable {
 ///
 /// Each connector gets its own contexts (``ScriptHost/connector``), at most
 /// `configuration.contexts` of them, made on first use and kept warm; compiled method files
-/// are cached per context. A call borrows a free context of its connector (waiting when all
-/// are busy) and runs on the calling task's thread: JavaScriptCore's C API locks the
-/// context's VM on every entry, so a context may move between threads as long as one call
-/// uses it at a time, which the pool guarantees. Awaiting an `apiClient` request suspends
-/// the task, not a thread. Host helpers (`apiClient`, `createHmac`, `createHash`,
+/// are cached per context. Each context lives on a thread of its own, so JavaScript never
+/// occupies the threads Swift concurrency runs tasks on. A call borrows a free context of
+/// its connector (waiting when all are busy) and hands the method to that context's thread;
+/// the caller's task suspends meanwhile. Host helpers (`apiClient`, `createHmac`, `createHash`,
 /// `timingSafeEqual`, `Buffer`, `btoa`/`atob`, `console`) are globals; nothing else (no file
 /// system, process or network) is exposed.
 public final class ScriptEngine: Sendable {
@@ -74,8 +73,8 @@ public final class ScriptEngine: Sendable {
     /// it returns (awaiting a promise), as JSON; `undefined` becomes `.null`.
     ///
     /// The file is compiled once per context and cached by file name and source text.
-    /// Costs a conversion of the arguments and the result between JSON and JavaScript values;
-    /// no thread hand-off.
+    /// Costs a hand-off to the context's thread and a conversion of the arguments and the
+    /// result between JSON and JavaScript values.
     ///
     /// - Parameters:
     ///   - source: The method file's text, an ES module with `export default`.
@@ -83,14 +82,13 @@ public final class ScriptEngine: Sendable {
     ///   - arguments: The single argument the default export receives (`{webhookUri, parameters, ...}`);
     ///     when it is an object, `apiClient` is added to it.
     ///   - host: The connector, API client and log metadata for this call.
-    /// - Throws: `ScriptError`, or `CancellationError` when the task is cancelled while the
-    ///   method awaits.
+    /// - Throws: `ScriptError`; `CancellationError` when the task is cancelled while it waits
+    ///   for a free context (a method that started runs to its end).
     public func call(source: String, fileName: String, arguments: JSONValue, host: ScriptHost) async throws -> JSONValue {
         let request = ScriptCallRequest(source: source, fileName: fileName, arguments: arguments, host: host)
         let lease = try await pool.acquire(for: host.connector, fileName: fileName)
-        let result = await lease.context.run(request)
-        pool.release(lease)
-        return try result.get()
+        defer { pool.release(lease) }
+        return try await lease.context.perform(request)
     }
 
     /// Fails calls still waiting for a context and releases the idle contexts; a context in

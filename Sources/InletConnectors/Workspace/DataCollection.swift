@@ -39,6 +39,9 @@ public struct DataCollection: Sendable {
         public let methods: [String: MethodImplementation]
         /// Whether the spec did not mention this event and full scan was chosen by default.
         public let isDefault: Bool
+        /// `respondsToWebhook` (webhook strategy): whether `handle` may answer the HTTP
+        /// request itself; see ``EventSpec/respondsToWebhook``.
+        public var respondsToWebhook = false
     }
 
     /// The folder name, e.g. `issues`.
@@ -139,7 +142,7 @@ extension WorkspaceLoadContext {
                 error(spec, at: pointer, "\(type.rawValue) is \(Self.describe(declaration)), expected a mapping such as {implementationType: webhook}")
                 continue
             }
-            checkKeys(spec, members, at: pointer, allowed: ["implementationType", "methods"])
+            checkKeys(spec, members, at: pointer, allowed: ["implementationType", "methods", "respondsToWebhook"])
             guard let strategy = enumField(spec, members, "implementationType", DataCollection.EventImplementationType.self,
                                            default: .fullScan, at: pointer)
             else { continue }
@@ -156,7 +159,9 @@ extension WorkspaceLoadContext {
             if strategy == .fullScan && !hasList {
                 error(spec, at: pointer, "\(type.rawValue) uses full-scan but the collection has no list method, expected a list method (list.js, list.rest.yml, ...) declared under methods")
             }
-            events[type] = DataCollection.Event(type: type, implementationType: strategy, methods: methods, isDefault: false)
+            var event = DataCollection.Event(type: type, implementationType: strategy, methods: methods, isDefault: false)
+            event.respondsToWebhook = optionalBool(spec, members, "respondsToWebhook", at: pointer) || methods["handle"]?.mapping?["response"] != nil
+            events[type] = event
         }
         return events
     }

@@ -33,6 +33,11 @@ public struct EventSpec: Sendable {
     /// — the same on every redelivery, so events of a redelivered webhook keep their ids
     /// and are dropped as repeats.
     public var deliveryId: CompiledMapping? = nil
+    /// `respondsToWebhook`: whether `handle` may answer the webhook's HTTP request itself
+    /// (its result's `response`, e.g. a validation token echoed back), so ingress holds the
+    /// request open until the handler answered. Also true for a `handle` mapping with a
+    /// `response` member. Without it, ingress answers as soon as the request is stored.
+    public var respondsToWebhook = false
     /// The event folder.
     public let directory: URL
 }
@@ -40,7 +45,7 @@ public struct EventSpec: Sendable {
 // MARK: - Loading
 
 extension WorkspaceLoadContext {
-    private static let eventKeys = ["name", "description", "implementationType", "parametersSchema", "schema", "methods", "deliveryId"]
+    private static let eventKeys = ["name", "description", "implementationType", "parametersSchema", "schema", "methods", "deliveryId", "respondsToWebhook"]
 
     /// Loads `events/<key>/`; a global-webhook event's selector is checked against `globalWebhookKeys`.
     mutating func loadEvent(at folder: URL, connectorKey: String, globalWebhookKeys: [String]) -> EventSpec? {
@@ -84,6 +89,7 @@ extension WorkspaceLoadContext {
             parametersSchema: parameters.0, validParametersSchema: parameters.1,
             schema: recordSchema.0, validSchema: recordSchema.1, methods: methods, directory: folder)
         event.deliveryId = deliveryId
+        event.respondsToWebhook = optionalBool(spec, object, "respondsToWebhook") || methods["handle"]?.mapping?["response"] != nil
         return event
     }
 

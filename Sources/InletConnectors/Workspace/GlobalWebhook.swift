@@ -11,6 +11,10 @@ public struct GlobalWebhook: Sendable {
     public let description: String?
     /// Methods by name: `handle`.
     public let methods: [String: MethodImplementation]
+    /// `respondsToWebhook`: whether `handle` may answer the HTTP request itself (Slack's
+    /// `url_verification` challenge), so ingress holds the request open until the handler
+    /// answered; see ``EventSpec/respondsToWebhook``.
+    public var respondsToWebhook = false
     /// The global webhook folder.
     public let directory: URL
 
@@ -27,7 +31,7 @@ extension WorkspaceLoadContext {
         guard let spec = readYAML(folder.appendingPathComponent("spec.yml"), what: "the global webhook's spec.yml with name, key and methods"),
             let object = rootObject(spec, what: "name, key and methods")
         else { return nil }
-        checkKeys(spec, object, allowed: ["name", "key", "description", "methods"])
+        checkKeys(spec, object, allowed: ["name", "key", "description", "methods", "respondsToWebhook"])
         let name = requiredString(spec, object, "name")
         let description = optionalString(spec, object, "description")
         checkKey(spec, object, matches: key, in: "global webhook folder")
@@ -35,7 +39,10 @@ extension WorkspaceLoadContext {
             in: folder, rules: .globalWebhook,
             declarations: MethodDeclarations(spec: spec, value: object["methods"], pointer: "/methods",
                                              ownerPointer: object["methods"] == nil ? "" : "/methods"))
+        let responds = optionalBool(spec, object, "respondsToWebhook") || methods["handle"]?.mapping?["response"] != nil
         guard let name else { return nil }
-        return GlobalWebhook(key: key, name: name, description: description, methods: methods, directory: folder)
+        var webhook = GlobalWebhook(key: key, name: name, description: description, methods: methods, directory: folder)
+        webhook.respondsToWebhook = responds
+        return webhook
     }
 }

@@ -141,6 +141,16 @@ struct WorkspaceLoadContext {
         return string(file, value, key, at: YAMLLoader.pointer(pointer, key))
     }
 
+    /// An optional boolean member (`false` when absent); reports a value of the wrong type.
+    mutating func optionalBool(_ file: SpecFile, _ object: [String: JSONValue], _ key: String, at pointer: String = "") -> Bool {
+        guard let value = object[key], !value.isNull else { return false }
+        guard let flag = value.boolValue else {
+            error(file, at: YAMLLoader.pointer(pointer, key), "'\(key)' is \(Self.describe(value)), expected true or false")
+            return false
+        }
+        return flag
+    }
+
     private mutating func string(_ file: SpecFile, _ value: JSONValue, _ key: String, at pointer: String) -> String? {
         guard let string = value.stringValue, !string.isEmpty else {
             error(file, at: pointer, "'\(key)' is \(Self.describe(value)), expected a non-empty string")

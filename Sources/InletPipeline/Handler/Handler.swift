@@ -123,11 +123,26 @@ public final class Handler: StreamTransform {
                 return [deadLetter(message, code: "decode-error", "not a command: \(error)")]
             }
         }
+        if RoutedGlobalEvent.isCarried(by: message.headers) {
+            do {
+                return try await globalEvent(try RoutedGlobalEvent.decoded(from: value), message: message)
+            } catch let error as MessageCodecError {
+                return [deadLetter(message, code: "decode-error", "not a routed global event: \(error)")]
+            }
+        }
+        let request: RawRequest
         do {
-            return try await webhook(try RawRequest.decoded(from: message), message: message)
-        } catch let error as MessageCodecError {
+            request = try RawRequest.decoded(from: message)
+        } catch {
             return [deadLetter(message, code: "decode-error", "not a raw request: \(error)")]
         }
+        var outputs = try await webhook(request, message: message)
+        // The sender is held open for a reply: give it one whatever happened (the request is
+        // stored; a failure is in the DLQ), so it never waits for the whole reply timeout.
+        if request.replyExpected, !outputs.contains(where: { $0.topic == topics.replies }) {
+            outputs.append(Reply.accepted(requestId: request.requestId).kafkaRecord(topic: topics.replies))
+        }
+        return outputs
     }
 
     /// Commands (subscribe, unsubscribe, refresh) call the external API: each is committed
@@ -213,23 +228,15 @@ public final class Handler: StreamTransform {
             stage(subscription)
             return [deadLetter(message, code: "subscription-inactive", "subscription \(subscription.id) is \(subscription.status.rawValue); the webhook was not handled", subscription: subscription)]
         }
-        let result: HandleResult
         // Parses the body once, for `handle` and for the delivery id.
-        let webhookRequest = WebhookRequest(
-            method: request.method, path: request.path, query: request.query.mapValues(\.jsonValue), headers: request.headers,
-            rawBody: request.body, contentType: request.contentType
-        )
-        do {
-            let context = try await methodContext(for: subscription)
-            result = try await runtime.handle(context, request: webhookRequest)
-        } catch {
-            let exhausted = try deferIfTransient(error, message: message, subscription: unapplied, method: "handle")
-            stage(subscription)
-            return [deadLetter(message, code: exhausted ?? Self.code(of: error), "handle failed: \(error)", subscription: subscription)]
+        let webhookRequest = request.webhookRequest
+        let result: HandleResult
+        switch try await runHandle(&subscription, unapplied: unapplied, message: message, { [runtime] context in
+            try await runtime.handle(context, request: webhookRequest)
+        }) {
+        case .handled(let handled): result = handled
+        case .deadLettered(let letter): return [letter]
         }
-        succeeded(message, subscription: &subscription)
-        if let newState = result.state { subscription.state = newState }
-        stage(subscription)
         let deliveryId = deliveryId(of: webhookRequest, subscription: subscription)
         var outputs = result.events.enumerated().map { index, event in
             recordEvent(
@@ -238,13 +245,70 @@ public final class Handler: StreamTransform {
             )
         }
         if request.replyExpected, let response = result.response {
-            let reply = Reply(
-                requestId: request.requestId, status: response.status, headers: response.headers, body: response.body,
-                contentType: response.contentType, createdAt: Date()
-            )
-            outputs.append(KafkaRecord(topic: topics.replies, key: request.requestId, value: reply.encoded()))
+            outputs.append(Reply(requestId: request.requestId, response: response).kafkaRecord(topic: topics.replies))
         }
         return outputs
+    }
+
+    // MARK: - Routed global events
+
+    /// A payload the global handler routed here: the event's own `handle` (or the payload as
+    /// the record) with the subscription's state, ids from the global request's position.
+    private func globalEvent(_ event: RoutedGlobalEvent, message: KafkaMessage) async throws -> [KafkaRecord] {
+        guard var subscription = current(event.subscriptionId) else {
+            return [deadLetter(message, code: "unknown-subscription", "no subscription '\(event.subscriptionId)' for this global webhook event")]
+        }
+        if subscription.hasApplied(topic: message.topic, partition: Int(message.partition), offset: message.offset) { return [] }
+        let unapplied = subscription
+        subscription.markApplied(message)
+        guard subscription.isReceiving else {
+            stage(subscription)
+            // Routed just before the subscription was deleted: nothing waits for it.
+            if !subscription.isLive {
+                logger.debug("handler: global webhook event for deleted subscription \(subscription.id) dropped")
+                return []
+            }
+            return [deadLetter(message, code: "subscription-inactive", "subscription \(subscription.id) is \(subscription.status.rawValue); the global webhook event was not handled", subscription: subscription)]
+        }
+        let result: HandleResult
+        switch try await runHandle(&subscription, unapplied: unapplied, message: message, { [runtime] context in
+            try await runtime.handlePayload(context, payload: event.payload)
+        }) {
+        case .handled(let handled): result = handled
+        case .deadLettered(let letter): return [letter]
+        }
+        return result.events.enumerated().map { index, extracted in
+            recordEvent(
+                extracted, index: index, subscription: subscription, message: message, occurredAt: event.receivedAt, requestId: event.requestId,
+                deliveryId: event.deliveryId
+            )
+        }
+    }
+
+    private enum HandleOutcome {
+        case handled(HandleResult)
+        case deadLettered(KafkaRecord)
+    }
+
+    /// Runs a `handle` for `subscription` (already marked applied): on success its state is
+    /// updated and staged; a transient failure defers the input (`RetryLater`), any other
+    /// failure stages the subscription and gives the input's dead letter.
+    private func runHandle(
+        _ subscription: inout SubscriptionRecord, unapplied: SubscriptionRecord, message: KafkaMessage,
+        _ body: @Sendable (MethodContext) async throws -> HandleResult
+    ) async throws -> HandleOutcome {
+        let result: HandleResult
+        do {
+            result = try await body(try await methodContext(for: subscription))
+        } catch {
+            let exhausted = try deferIfTransient(error, message: message, subscription: unapplied, method: "handle")
+            stage(subscription)
+            return .deadLettered(deadLetter(message, code: exhausted ?? Self.code(of: error), "handle failed: \(error)", subscription: subscription))
+        }
+        succeeded(message, subscription: &subscription)
+        if let newState = result.state { subscription.state = newState }
+        stage(subscription)
+        return .handled(result)
     }
 
     /// The sender's id of this delivery, from the event spec's `deliveryId` formula over the

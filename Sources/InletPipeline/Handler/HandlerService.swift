@@ -5,8 +5,9 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// The handler role as a service: the `Handler` loop over `ingress` + `commands`, plus the
-/// refresh timer, which turns due `nextRefreshTimestamp`s of owned subscriptions into
+/// The handler role as a service: the `Handler` loop over `ingress` + `commands`, the
+/// `GlobalHandler` loop over `ingress.global` (its own consumer group, `<prefix>global-handler`),
+/// and the refresh timer, which turns due `nextRefreshTimestamp`s of owned subscriptions into
 /// `refresh` commands (so refreshes are ordered with everything else the subscription gets).
 public struct HandlerService: Service {
     private let settings: WorkerSettings
@@ -14,11 +15,15 @@ public struct HandlerService: Service {
     private let output: SharedProducer
     private let logger: Logger
     private let processor: StreamProcessor
+    private let globalHandler: GlobalHandler
+    private let globalProcessor: StreamProcessor
     private let backlog: BacklogGuard?
+    private let globalBacklog: BacklogGuard?
 
     public init(
         settings: WorkerSettings, publicURL: String, runtime: ConnectorRuntime, subscriptions: SubscriptionDirectory,
-        connections: ConnectionDirectory, vault: CredentialVault, logger: Logger
+        connections: ConnectionDirectory, vault: CredentialVault,
+        connectorParameters: @escaping @Sendable (String) -> JSONValue = { _ in [:] }, logger: Logger
     ) {
         self.settings = settings
         let output = SharedProducer()
@@ -44,7 +49,17 @@ public struct HandlerService: Service {
         configuration.outputBacklog = backlog
         self.backlog = backlog
         processor = StreamProcessor(configuration: configuration, transform: handler, logger: logger)
+        globalHandler = GlobalHandler(
+            topics: settings.topics, runtime: runtime, subscriptions: subscriptions, connectorParameters: connectorParameters, logger: logger)
+        var global = settings.processor(role: "global-handler", inputs: [settings.topics.ingressGlobal])
+        // Routed events go to `ingress`, which this process's own handler loop reads.
+        globalBacklog = settings.outputBacklog([settings.topics.ingress], readers: ["handler"], logger: logger)
+        global.outputBacklog = globalBacklog
+        globalProcessor = StreamProcessor(configuration: global, transform: globalHandler, logger: logger)
     }
+
+    /// What the global handler has routed.
+    public var globalStatistics: GlobalHandler.Statistics { globalHandler.statistics }
 
     /// The counters of the handler's consume-transform-produce loop.
     public var statistics: StreamProcessorStatistics { processor.currentStatistics }
@@ -55,7 +70,9 @@ public struct HandlerService: Service {
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await processor.run() }
+                group.addTask { try await globalProcessor.run() }
                 if let backlog { group.addTask { try await backlog.run() } }
+                if let globalBacklog { group.addTask { try await globalBacklog.run() } }
                 group.addTask {
                     try await cancelWhenGracefulShutdown {
                         try await refreshTimer(producer: producer)

@@ -33,6 +33,12 @@ public enum RawRequestRecordFormat: String, Sendable, CaseIterable {
 }
 
 extension RawRequest {
+    /// The request as a connector's `handle` sees it (the body parsed by content type, once).
+    public var webhookRequest: WebhookRequest {
+        WebhookRequest(
+            method: method, path: path, query: query.mapValues(\.jsonValue), headers: headers, rawBody: body, contentType: contentType)
+    }
+
     /// The Kafka record of this request on `topic`, keyed by `kafkaKey`.
     public func kafkaRecord(topic: String, format: RawRequestRecordFormat = .raw) -> KafkaRecord {
         switch format {

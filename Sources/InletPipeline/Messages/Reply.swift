@@ -1,4 +1,6 @@
 import Foundation
+import InletConnectors
+import InletKafka
 
 /// The HTTP response for a request ingress is holding open (topic `replies`, key: request
 /// id): a webhook whose `handle` returned a `response` (e.g. a verification challenge), or an
@@ -37,6 +39,25 @@ public struct Reply: TopicMessage {
     public static let schemaFile = "reply.schema.json"
 
     public var kafkaKey: String? { requestId }
+
+    /// The reply carrying a `handle`'s own `response` to request `requestId`.
+    public init(requestId: String, response: WebhookResponse, createdAt: Date = Date()) {
+        self.init(
+            requestId: requestId, status: response.status, headers: response.headers, body: response.body, contentType: response.contentType,
+            createdAt: createdAt)
+    }
+
+    /// The answer for a stored request whose `handle` gave no response of its own (or failed):
+    /// 200 with `{"status": "accepted", "requestId": ...}`, what ingress answers by itself.
+    public static func accepted(requestId: String, createdAt: Date = Date()) -> Reply {
+        let body: JSONValue = ["status": "accepted", "requestId": .string(requestId)]
+        return Reply(requestId: requestId, status: 200, body: body.serialized(), contentType: "application/json", createdAt: createdAt)
+    }
+
+    /// This reply as a Kafka record on `topic` (`replies`), keyed by request id.
+    public func kafkaRecord(topic: String) -> KafkaRecord {
+        KafkaRecord(topic: topic, key: requestId, value: encoded())
+    }
 
     /// The body as UTF-8 text, or `nil` when it is not valid UTF-8.
     public var bodyText: String? { String(data: body, encoding: .utf8) }

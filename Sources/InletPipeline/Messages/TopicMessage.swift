@@ -36,10 +36,12 @@ extension TopicMessage {
 public enum TopicMessages {
     public static let all: [any TopicMessage.Type] = [
         RawRequest.self,
+        RoutedGlobalEvent.self,
         AppEventMessage.self,
         Command.self,
         SubscriptionRecord.self,
         ConnectionRecord.self,
+        GlobalWebhookRecord.self,
         RecordEvent.self,
         NormalizedEvent.self,
         Reply.self,

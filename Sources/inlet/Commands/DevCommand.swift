@@ -58,12 +58,16 @@ struct DevCommand: AsyncParsableCommand {
         let backlog = services.backlogGuard()
         let bootstrap = cluster.bootstrapServers
         let summary = workspace.summary
+        let globalWebhooks = GlobalWebhookDirectory(topics: topics, client: client, issuingFor: (workspace, producer), logger: logger)
+        let publicURL = services.publicURL
         let server = services.ingress(
             configuration: ingressConfiguration, adminToken: adminToken, producer: producer, subscriptions: subscriptions,
             connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait,
-            backlog: backlog
+            backlog: backlog, globalWebhooks: globalWebhooks
         ) { port in
-            let banner = Self.banner(bootstrap: bootstrap, host: ingressConfiguration.host, port: port, topics: topics, token: adminToken, workspace: summary)
+            let urls = await globalWebhooks.waitForTokens(of: workspace).map { "\($0.record.connectorKey)/\($0.record.key): \(publicURL)\($0.record.path)" }
+            let banner = Self.banner(
+                bootstrap: bootstrap, host: ingressConfiguration.host, port: port, topics: topics, token: adminToken, workspace: summary, globalWebhooks: urls)
             FileHandle.standardOutput.write(Data((banner + "\n").utf8))
         }
         let appEvents = StreamProcessor(
@@ -73,7 +77,7 @@ struct DevCommand: AsyncParsableCommand {
         do {
             try await RoleServices.run(
                 [
-                    subscriptions, connections, replies, backlog,
+                    subscriptions, connections, replies, backlog, globalWebhooks,
                     services.handler(subscriptions: subscriptions, connections: connections, scripts: scripts),
                     services.dispatcher(routing: try role.routing(topics: topics)), appEvents, server,
                 ],
@@ -86,13 +90,16 @@ struct DevCommand: AsyncParsableCommand {
         await producer.shutdown()
     }
 
-    static func banner(bootstrap: String, host: String, port: Int, topics: InletTopics, token: String, workspace: String) -> String {
-        """
+    static func banner(
+        bootstrap: String, host: String, port: Int, topics: InletTopics, token: String, workspace: String, globalWebhooks: [String] = []
+    ) -> String {
+        let global = globalWebhooks.isEmpty ? "" : "\n  Global webhooks:   " + globalWebhooks.joined(separator: "\n                     ")
+        return """
         Inlet \(InletVersion.current) is running.
           Kafka (embedded):  \(bootstrap)
           HTTP ingress:      http://\(host):\(port)   (webhooks: /webhooks/<token>, app events: /app-events/<type>)
           Admin API:         http://\(host):\(port)/api/v1   (Authorization: Bearer \(token))
-          Workspace:         \(workspace)
+          Workspace:         \(workspace)\(global)
         Try it:
           curl -s -X POST http://\(host):\(port)/app-events/order-created -H 'content-type: application/json' -d '{"id":"o-1","total":42}'
           inlet tail \(topics.appEvents) --from-beginning --bootstrap-servers \(bootstrap)

@@ -41,15 +41,16 @@ struct IngressCommand: AsyncParsableCommand {
         let scripts = ScriptEngine(configuration: .init(), logger: logger)
         defer { scripts.shutdown() }
         let backlog = retention.map { _ in services.backlogGuard() }
+        let globalWebhooks = GlobalWebhookDirectory(topics: topics, client: client, issuingFor: (services.workspace, producer), logger: logger)
         let server = services.ingress(
             configuration: configuration, adminToken: try RoleOptions.adminToken(allowGenerated: false), producer: producer,
             subscriptions: subscriptions, connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait,
-            backlog: backlog
+            backlog: backlog, globalWebhooks: globalWebhooks
         ) { port in
             FileHandle.standardOutput.write(Data("ingress listening on http://\(configuration.host):\(port)\n".utf8))
         }
         do {
-            try await RoleServices.run([subscriptions, connections, replies, server] + (backlog.map { [$0] } ?? []), logger: logger)
+            try await RoleServices.run([subscriptions, connections, replies, globalWebhooks, server] + (backlog.map { [$0] } ?? []), logger: logger)
         } catch {
             await producer.shutdown()
             throw error

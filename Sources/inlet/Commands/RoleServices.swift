@@ -54,6 +54,7 @@ struct RoleServices {
             watches: [
                 .init(topic: topics.ingress, partitions: topics.partitions, groups: [settings.groupId(role: "handler")]),
                 .init(topic: topics.ingressAppEvents, partitions: topics.partitions, groups: [settings.groupId(role: "app-events")]),
+                .init(topic: topics.ingressGlobal, partitions: topics.partitions, groups: [settings.groupId(role: "global-handler")]),
             ],
             limits: .within(.embeddedBroker), logger: logger
         )
@@ -62,7 +63,7 @@ struct RoleServices {
     func ingress(
         configuration: IngressConfiguration, adminToken: String, producer: KafkaProducer, subscriptions: SubscriptionDirectory,
         connections: ConnectionDirectory, replies: ReplyWaiter, scripts: ScriptEngine, adminWait: Duration, backlog: BacklogGuard?,
-        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        globalWebhooks: GlobalWebhookDirectory, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some Service {
         IngressServer(
             configuration: configuration, topics: topics, producer: producer, subscriptions: subscriptions,
@@ -76,6 +77,7 @@ struct RoleServices {
                 connections: connections, vault: vault, logger: logger
             ),
             backlog: backlog,
+            globalWebhooks: globalWebhooks,
             logger: logger
         ).application(onRunning: onRunning)
     }

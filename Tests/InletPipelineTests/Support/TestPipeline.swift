@@ -19,6 +19,7 @@ final class TestPipeline: Sendable {
     let workspace: Workspace
     let vault = CredentialVault(secret: "test-pipeline-key")
     let connections: ConnectionDirectory
+    let globalWebhooks: GlobalWebhookDirectory
     let scripts: ScriptEngine
     let settings: WorkerSettings
     /// Events read live from `events` (the broker trims it, so it is read during the test).
@@ -32,6 +33,8 @@ final class TestPipeline: Sendable {
         harness = try IngressHarness()
         workspace = try WebhookEndToEndTests.workspace()
         connections = ConnectionDirectory(topics: harness.topics, client: harness.client, logger: harness.logger)
+        globalWebhooks = GlobalWebhookDirectory(
+            topics: harness.topics, client: harness.client, issuingFor: (workspace, harness.producer), logger: harness.logger)
         scripts = ScriptEngine(configuration: .init(timeLimit: .seconds(5)), logger: harness.logger)
         var settings = WorkerSettings(topics: harness.topics, client: harness.client)
         configure(&settings)
@@ -78,6 +81,7 @@ final class TestPipeline: Sendable {
             let dispatcher = DispatcherService(settings: settings, routing: EventRouting(topics: harness.topics), workspace: workspace, logger: harness.logger)
             tasks.addTask { try await self.harness.subscriptions.run() }
             tasks.addTask { try await self.connections.run() }
+            tasks.addTask { try await self.globalWebhooks.run() }
             tasks.addTask { try await dispatcher.run() }
             if let backlog { tasks.addTask { try await backlog.run() } }
             tasks.addTask { try await self.readEvents() }
@@ -93,7 +97,7 @@ final class TestPipeline: Sendable {
                 ),
                 replies: withReplies ? replies : nil,
                 handshakes: PendingHandshakes(runtime: runtime, connections: connections, vault: vault, logger: harness.logger),
-                backlog: backlog, logger: harness.logger
+                backlog: backlog, globalWebhooks: globalWebhooks, logger: harness.logger
             )
             try await server.application().test(.live) { client in
                 try await body(client)

@@ -1,0 +1,119 @@
+import Foundation
+import InletConnectors
+import InletKafka
+import Logging
+import Synchronization
+
+/// The consume-transform-produce step for global webhooks (topic `ingress.global`, its own
+/// consumer group in every handler process): runs the global webhook's `handle` and routes
+/// each `{selector, payload}` of its result to every receiving subscription of that webhook
+/// with that selector, as a ``RoutedGlobalEvent`` on `ingress` keyed by subscription id. The
+/// subscription's owner then handles it in order with the subscription's other inputs.
+///
+/// Stateless: any handler process may run any global request. A re-run after a crash routes
+/// the request again with the same source position, so the records it yields keep their ids
+/// and the dispatcher drops the repeats.
+public final class GlobalHandler: StreamTransform {
+    /// What the global handler has done since it started.
+    public struct Statistics: Sendable, Hashable {
+        /// Global requests handled (`handle` ran, successfully or not).
+        public var requests = 0
+        /// Events routed to a subscription (one per matching subscription).
+        public var routed = 0
+        /// Events whose selector matched no receiving subscription.
+        public var unmatched = 0
+    }
+
+    private let topics: InletTopics
+    private let runtime: ConnectorRuntime
+    private let subscriptions: SubscriptionDirectory
+    private let connectorParameters: @Sendable (String) -> JSONValue
+    private let logger: Logger
+    private let counters = Mutex(Statistics())
+
+    /// - Parameter connectorParameters: the workspace's parameters of a connector, which the
+    ///   global `handle` gets as `parameters` (e.g. Slack's signing secret).
+    public init(
+        topics: InletTopics, runtime: ConnectorRuntime, subscriptions: SubscriptionDirectory,
+        connectorParameters: @escaping @Sendable (String) -> JSONValue = { _ in [:] }, logger: Logger
+    ) {
+        self.topics = topics
+        self.runtime = runtime
+        self.subscriptions = subscriptions
+        self.connectorParameters = connectorParameters
+        self.logger = logger
+    }
+
+    public var statistics: Statistics { counters.withLock { $0 } }
+
+    public func process(_ message: KafkaMessage) async throws -> [KafkaRecord] {
+        let request: RawRequest
+        do {
+            request = try RawRequest.decoded(from: message)
+        } catch {
+            return [deadLetter(message, code: "decode-error", "not a raw request: \(error)", connectorKey: nil)]
+        }
+        var outputs = try await route(request, message: message)
+        // The sender is held open for a reply: give it one whatever happened.
+        if request.replyExpected, !outputs.contains(where: { $0.topic == topics.replies }) {
+            outputs.append(Reply.accepted(requestId: request.requestId).kafkaRecord(topic: topics.replies))
+        }
+        return outputs
+    }
+
+    private func route(_ request: RawRequest, message: KafkaMessage) async throws -> [KafkaRecord] {
+        let parts = (message.keyString ?? "").split(separator: "/", maxSplits: 1).map(String.init)
+        guard let connectorKey = request.connectorKey ?? parts.first, let webhookKey = request.globalWebhookKey ?? (parts.count == 2 ? parts[1] : nil),
+            runtime.workspace.connectors[connectorKey]?.globalWebhooks[webhookKey] != nil
+        else {
+            return [deadLetter(message, code: "unknown-global-webhook", "no global webhook '\(message.keyString ?? "?")' in the workspace", connectorKey: request.connectorKey)]
+        }
+        let webhookRequest = request.webhookRequest
+        counters.withLock { $0.requests += 1 }
+        let result: GlobalHandleResult
+        do {
+            result = try await runtime.handleGlobalWebhook(
+                connectorKey: connectorKey, globalWebhookKey: webhookKey, request: webhookRequest, connectorParameters: connectorParameters(connectorKey))
+        } catch {
+            if Task.isCancelled || error is CancellationError || (error as? ConnectorMethodError)?.code == ConnectorMethodError.cancelled {
+                throw CancellationError()
+            }
+            return [deadLetter(message, code: Handler.code(of: error), "global handle of \(connectorKey)/\(webhookKey) failed: \(error)", connectorKey: connectorKey)]
+        }
+        var outputs: [KafkaRecord] = []
+        var unmatched = 0
+        for (index, event) in result.events.enumerated() {
+            let matches = subscriptions.subscriptions(connectorKey: connectorKey, globalWebhookKey: webhookKey, selector: event.selector)
+            if matches.isEmpty {
+                unmatched += 1
+                logger.debug("global handler: \(connectorKey)/\(webhookKey) event \(index) with selector '\(event.selector)' matches no subscription")
+            }
+            for subscription in matches {
+                let routed = RoutedGlobalEvent(
+                    subscriptionId: subscription.id, connectorKey: connectorKey, globalWebhookKey: webhookKey, selector: event.selector,
+                    payload: event.payload,
+                    source: .init(topic: message.topic, partition: Int(message.partition), offset: message.offset, index: index),
+                    receivedAt: request.receivedAt, requestId: request.requestId
+                )
+                outputs.append(routed.kafkaRecord(topic: topics.ingress))
+            }
+        }
+        counters.withLock {
+            $0.routed += outputs.count
+            $0.unmatched += unmatched
+        }
+        if request.replyExpected, let response = result.response {
+            outputs.append(Reply(requestId: request.requestId, response: response).kafkaRecord(topic: topics.replies))
+        }
+        return outputs
+    }
+
+    private func deadLetter(_ message: KafkaMessage, code: DeadLetter.Code, _ text: String, connectorKey: String?) -> KafkaRecord {
+        logger.warning("global handler: \(code): \(text)")
+        let letter = DeadLetter.bounded(
+            failedAt: Date(), stage: .handler, reason: .init(code: code, message: text), original: .init(message: message),
+            subscriptionId: nil, connectorKey: connectorKey
+        )
+        return KafkaRecord(topic: topics.dlq, key: message.key, value: letter.encoded())
+    }
+}
