@@ -39,9 +39,10 @@ struct AdminRoutes: Sendable {
     /// `{"globalWebhooks": [{connectorKey, key, name, url}]}`: the URL of every global webhook
     /// of the workspace, to paste into the external app's settings.
     private func listGlobalWebhooks() throws -> Response {
-        guard let globalWebhooks, globalWebhooks.isLoaded else {
+        guard let globalWebhooks else { return .json(["globalWebhooks": []]) }
+        guard globalWebhooks.isIssued else {
             throw ProblemDetails(
-                .serviceUnavailable, title: "Starting", detail: "the global webhook URLs are still being loaded; retry after 1 s",
+                .serviceUnavailable, title: "Starting", detail: "the global webhook URLs are still being loaded or made; retry after 1 s",
                 headers: [.retryAfter: "1"])
         }
         let listed: [JSONValue] = globalWebhooks.all(in: workspace).map { webhook, record in

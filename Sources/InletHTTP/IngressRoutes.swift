@@ -119,8 +119,12 @@ struct IngressRoutes: Sendable {
         let connectorKey = context.parameters.get("connectorKey") ?? ""
         let webhookKey = context.parameters.get("globalWebhookKey") ?? ""
         let token = context.parameters.get("token") ?? ""
-        guard let globalWebhooks, globalWebhooks.accepts(token, connectorKey: connectorKey, key: webhookKey) else {
-            if let globalWebhooks, !globalWebhooks.isLoaded {
+        // Read before the lookup: a table that finished loading in between would otherwise
+        // turn "not read yet" into a 404.
+        let loaded = globalWebhooks?.isLoaded ?? true
+        let known = workspace.map { $0.connectors[connectorKey]?.globalWebhooks[webhookKey] != nil } ?? true
+        guard let globalWebhooks, known, globalWebhooks.accepts(token, connectorKey: connectorKey, key: webhookKey) else {
+            if !loaded {
                 throw ProblemDetails(
                     .serviceUnavailable, title: "Starting",
                     detail: "ingress is still loading its global webhooks; nothing was accepted, retry after 1 s",

@@ -3,6 +3,7 @@ import InletConnectors
 import InletKafka
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Every process's view of the `global-webhooks` topic: the URL token of each global webhook
 /// of each connector.
@@ -16,6 +17,7 @@ public final class GlobalWebhookDirectory: Service, Sendable {
     private let table: KafkaTable<GlobalWebhookRecord>
     private let topic: String
     private let issuing: (workspace: Workspace, producer: KafkaProducer)?
+    private let issued = Atomic<Bool>(false)
     private let logger: Logger
 
     /// - Parameter issuingFor: the workspace whose global webhooks get tokens, and the
@@ -36,14 +38,18 @@ public final class GlobalWebhookDirectory: Service, Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.table.run() }
             group.addTask {
-                while true {
-                    do {
-                        return try await self.ensureTokens(for: issuing.workspace, producer: issuing.producer)
-                    } catch let error as CancellationError {
-                        throw error
-                    } catch {
-                        self.logger.warning("global webhooks: could not store URL tokens, trying again in 2 s: \(error)")
-                        try await Task.sleep(for: .seconds(2))
+                try await cancelWhenGracefulShutdown {
+                    while true {
+                        do {
+                            try await self.ensureTokens(for: issuing.workspace, producer: issuing.producer)
+                            self.issued.store(true, ordering: .releasing)
+                            return
+                        } catch let error as CancellationError {
+                            throw error
+                        } catch {
+                            self.logger.warning("global webhooks: could not store URL tokens, trying again in 2 s: \(error)")
+                            try await Task.sleep(for: .seconds(2))
+                        }
                     }
                 }
             }
@@ -55,6 +61,10 @@ public final class GlobalWebhookDirectory: Service, Sendable {
 
     /// Whether the initial load reached the end of the topic.
     public var isLoaded: Bool { table.isCaughtUp }
+
+    /// Whether the URLs can be shown: loaded, and — in a process that makes tokens — every
+    /// missing token made and read back, so a URL shown is the one that stays.
+    public var isIssued: Bool { issuing == nil ? isLoaded : issued.load(ordering: .acquiring) }
 
     /// The record of one global webhook, if it has a token.
     public func record(connectorKey: String, key: String) -> GlobalWebhookRecord? {
@@ -86,9 +96,8 @@ public final class GlobalWebhookDirectory: Service, Sendable {
     /// Every global webhook of `workspace` with its record once all have tokens, or those
     /// that have one after `timeout` (for a banner printed at start).
     public func waitForTokens(of workspace: Workspace, timeout: Duration = .seconds(10)) async -> [(webhook: GlobalWebhook, record: GlobalWebhookRecord)] {
-        let expected = workspace.connectors.values.reduce(0) { $0 + $1.globalWebhooks.count }
         let deadline = ContinuousClock.now + timeout
-        while all(in: workspace).count < expected, ContinuousClock.now < deadline {
+        while !isIssued, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
         return all(in: workspace)

@@ -132,3 +132,26 @@ struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+@Suite("Routed global events, applied once")
+struct RoutedGlobalEventMarkTests {
+    @Test("a copy routed again after a crash (same global position, new ingress offset) counts as applied; later positions do not")
+    func globalSourceMark() {
+        var subscription = MessageSamples.subscription
+        let first = RecordEvent.Source(topic: "inlet.ingress.global", partition: 3, offset: 100, index: 0)
+        let second = RecordEvent.Source(topic: "inlet.ingress.global", partition: 3, offset: 100, index: 1)
+        #expect(!subscription.hasApplied(globalSource: first))
+        subscription.markApplied(globalSource: first)
+        #expect(subscription.hasApplied(globalSource: first))
+        #expect(!subscription.hasApplied(globalSource: second), "the next event of the same request")
+        subscription.markApplied(globalSource: second)
+        #expect(subscription.hasApplied(globalSource: first) && subscription.hasApplied(globalSource: second))
+        #expect(!subscription.hasApplied(globalSource: .init(topic: "inlet.ingress.global", partition: 3, offset: 101, index: 0)))
+        #expect(subscription.hasApplied(globalSource: .init(topic: "inlet.ingress.global", partition: 3, offset: 99, index: 7)))
+        #expect(!subscription.hasApplied(globalSource: .init(topic: "inlet.ingress.global", partition: 4, offset: 1, index: 0)), "another partition has its own mark")
+        subscription.markApplied(globalSource: first)
+        #expect(subscription.hasApplied(globalSource: second), "marking an older position never moves the mark back")
+        // The marks are plain appliedOffsets entries, valid against the schema's key pattern.
+        #expect(subscription.appliedOffsets.keys.allSatisfy { $0.range(of: #"^.+:[0-9]+$"#, options: .regularExpression) != nil })
+    }
+}

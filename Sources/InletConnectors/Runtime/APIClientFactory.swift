@@ -78,6 +78,12 @@ final class APIClientFactory: Sendable {
         return client
     }
 
+    /// The contexts auth methods run in: the connector's own, apart from its event and
+    /// collection methods, because those hold a context while they await `apiClient`, and a
+    /// 401 then needs `refresh-credentials` / `make-api-client` of the same connector — with
+    /// every context held, the refresh would wait for ever.
+    static func authIsolation(_ connectorKey: String) -> String { "\(connectorKey)#auth" }
+
     // MARK: - make-api-client
 
     private func makeConfiguration(
@@ -89,7 +95,7 @@ final class APIClientFactory: Sendable {
                                        file: "connectors/\(connector.key)/auth")
         }
         let arguments: JSONValue = ["credentials": credentials, "connectorParameters": connectorParameters]
-        let raw = try await runner.run(method, of: connector.key, arguments: arguments, apiClient: nil, logMetadata: logMetadata)
+        let raw = try await runner.run(method, of: Self.authIsolation(connector.key), arguments: arguments, apiClient: nil, logMetadata: logMetadata)
         let result = try MethodResultContract.makeAPIClient.validate(raw, file: method.path)
 
         let originalBase = result["baseUri"]?.stringValue.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
@@ -123,7 +129,7 @@ final class APIClientFactory: Sendable {
             http: HTTPAPIClient(configuration: APIClientConfiguration(baseURI: apiBaseOverride), httpClient: Self.sharedHTTPClient),
             policy: policy)
         let arguments: JSONValue = ["credentials": credentials, "connectorParameters": connectorParameters]
-        let raw = try await runner.run(method, of: connector.key, arguments: arguments, apiClient: bare, logMetadata: logMetadata)
+        let raw = try await runner.run(method, of: Self.authIsolation(connector.key), arguments: arguments, apiClient: bare, logMetadata: logMetadata)
         let fresh = try MethodResultContract.refreshCredentials.validate(raw, file: method.path)
         var merged = credentials.objectValue ?? [:]
         for (key, value) in fresh.objectValue ?? [:] { merged[key] = value }

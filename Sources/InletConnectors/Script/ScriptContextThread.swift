@@ -1,17 +1,15 @@
 import Foundation
 import Logging
 
-/// A `ScriptContext` and the thread that owns it: the context is created, used and destroyed
-/// on that thread, which runs the calls handed to it one at a time.
+/// The thread that owns one `ScriptContext`: the context is created, used and destroyed on
+/// it, and the thread runs calls taken from its connector's queue, one at a time, until the
+/// queue is shut down.
 ///
-/// A call waits for its result without blocking the caller's thread (a continuation); the
+/// A caller waits for its result without blocking its own thread (a continuation); the
 /// context's thread blocks instead, also while the method awaits `apiClient`.
-final class ScriptContextThread: Sendable {
-    private let queue = ScriptCallQueue()
-
-    /// Starts the thread; it creates its context before taking the first call.
-    init(name: String, configuration: ScriptEngineConfiguration, logger: Logger) {
-        let queue = self.queue
+enum ScriptContextThread {
+    /// Starts a thread that creates its context and runs calls from `queue`.
+    static func start(name: String, queue: ScriptCallQueue, configuration: ScriptEngineConfiguration, logger: Logger) {
         let thread = Thread {
             let context = ScriptContext(configuration: configuration, logger: logger)
             while let job = queue.next() {
@@ -23,19 +21,6 @@ final class ScriptContextThread: Sendable {
         thread.stackSize = 8 << 20
         thread.start()
     }
-
-    /// Runs `request` on this context and returns what the method returned.
-    func perform(_ request: ScriptCallRequest) async throws -> JSONValue {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.enqueue(ScriptCallJob(request: request, continuation: continuation))
-        }
-    }
-
-    /// Lets the thread end after its current call (and release the context); calls handed to
-    /// it afterwards fail with `ScriptError.Kind.unsupported`.
-    func shutdown() {
-        queue.shutdown()
-    }
 }
 
 /// One call handed to a context's thread.
@@ -44,7 +29,7 @@ struct ScriptCallJob: Sendable {
     let continuation: CheckedContinuation<JSONValue, any Error>
 }
 
-/// The calls waiting for a context's thread, which blocks in `next()`.
+/// The calls of one connector waiting for one of its context threads, which block in `next()`.
 ///
 /// `@unchecked Sendable`: all mutable state (`jobs`, `isShutDown`) is only touched while
 /// holding `condition`'s lock.
@@ -53,6 +38,13 @@ final class ScriptCallQueue: @unchecked Sendable {
     private var jobs: [ScriptCallJob] = []
     private var head = 0
     private var isShutDown = false
+
+    /// Runs `request` on one of the connector's contexts and returns what the method returned.
+    func perform(_ request: ScriptCallRequest) async throws -> JSONValue {
+        try await withCheckedThrowingContinuation { continuation in
+            enqueue(ScriptCallJob(request: request, continuation: continuation))
+        }
+    }
 
     func enqueue(_ job: ScriptCallJob) {
         condition.lock()

@@ -10,9 +10,10 @@ public struct ScriptEngineConfiguration: Sendable {
     /// The longest a whole call may take, including time spent awaiting `apiClient`
     /// requests. A promise still pending then ends with `ScriptError.Kind.timeout`.
     public var totalTimeLimit: Duration = .seconds(30)
-    /// How many JavaScript contexts each connector may use at once, i.e. how many of its
-    /// methods run in parallel. A context runs one call at a time; further calls of the same
-    /// connector wait for one. The default is the number of cores.
+    /// How many JavaScript contexts (each on a thread of its own) each connector gets, i.e.
+    /// how many of its methods run in parallel. A context runs one call at a time; further
+    /// calls of the same connector wait for one. The default is the number of cores (at
+    /// least 2).
     public var contexts: Int
     /// How many compiled method files each context keeps (least recently used are dropped).
     public var compiledFunctionsPerContext: Int = 256
@@ -50,12 +51,11 @@ public struct ScriptHost: Sendable {
 /// Runs connector methods written in JavaScript (`export default async function (args)`)
 /// in embedded JavaScriptCore contexts.
 ///
-/// Each connector gets its own contexts (``ScriptHost/connector``), at most
-/// `configuration.contexts` of them, made on first use and kept warm; compiled method files
-/// are cached per context. Each context lives on a thread of its own, so JavaScript never
-/// occupies the threads Swift concurrency runs tasks on. A call borrows a free context of
-/// its connector (waiting when all are busy) and hands the method to that context's thread;
-/// the caller's task suspends meanwhile. Host helpers (`apiClient`, `createHmac`, `createHash`,
+/// Each connector gets its own contexts (``ScriptHost/connector``), `configuration.contexts`
+/// of them, started on its first call and kept warm; compiled method files are cached per
+/// context. Each context lives on a thread of its own, so JavaScript never occupies the
+/// threads Swift concurrency runs tasks on. A call joins its connector's queue, and the next
+/// free context of that connector runs it; the caller's task suspends meanwhile. Host helpers (`apiClient`, `createHmac`, `createHash`,
 /// `timingSafeEqual`, `Buffer`, `btoa`/`atob`, `console`) are globals; nothing else (no file
 /// system, process or network) is exposed.
 public final class ScriptEngine: Sendable {
@@ -82,18 +82,18 @@ public final class ScriptEngine: Sendable {
     ///   - arguments: The single argument the default export receives (`{webhookUri, parameters, ...}`);
     ///     when it is an object, `apiClient` is added to it.
     ///   - host: The connector, API client and log metadata for this call.
-    /// - Throws: `ScriptError`; `CancellationError` when the task is cancelled while it waits
-    ///   for a free context (a method that started runs to its end).
+    /// - Throws: `ScriptError` (a call, once queued, runs to its end even if its task is
+    ///   cancelled: the method may already have called the API).
     public func call(source: String, fileName: String, arguments: JSONValue, host: ScriptHost) async throws -> JSONValue {
         let request = ScriptCallRequest(source: source, fileName: fileName, arguments: arguments, host: host)
-        let lease = try await pool.acquire(for: host.connector, fileName: fileName)
-        defer { pool.release(lease) }
-        return try await lease.context.perform(request)
+        guard let queue = pool.queue(for: host.connector) else {
+            throw ScriptError(kind: .unsupported, message: "the script engine is shut down", fileName: fileName)
+        }
+        return try await queue.perform(request)
     }
 
-    /// Fails calls still waiting for a context and releases the idle contexts; a context in
-    /// use is released when its call ends. Calls made afterwards fail with
-    /// `ScriptError.Kind.unsupported`.
+    /// Fails calls still waiting for a context and lets the context threads end after their
+    /// current call. Calls made afterwards fail with `ScriptError.Kind.unsupported`.
     public func shutdown() {
         pool.shutdown()
     }

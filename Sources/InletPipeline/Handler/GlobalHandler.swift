@@ -28,6 +28,7 @@ public final class GlobalHandler: StreamTransform {
     private let runtime: ConnectorRuntime
     private let subscriptions: SubscriptionDirectory
     private let connectorParameters: @Sendable (String) -> JSONValue
+    private let maxMessageBytes: Int
     private let logger: Logger
     private let counters = Mutex(Statistics())
 
@@ -35,9 +36,10 @@ public final class GlobalHandler: StreamTransform {
     ///   global `handle` gets as `parameters` (e.g. Slack's signing secret).
     public init(
         topics: InletTopics, runtime: ConnectorRuntime, subscriptions: SubscriptionDirectory,
-        connectorParameters: @escaping @Sendable (String) -> JSONValue = { _ in [:] }, logger: Logger
+        connectorParameters: @escaping @Sendable (String) -> JSONValue = { _ in [:] }, maxMessageBytes: Int = 1_000_000, logger: Logger
     ) {
         self.topics = topics
+        self.maxMessageBytes = maxMessageBytes
         self.runtime = runtime
         self.subscriptions = subscriptions
         self.connectorParameters = connectorParameters
@@ -45,6 +47,11 @@ public final class GlobalHandler: StreamTransform {
     }
 
     public var statistics: Statistics { counters.withLock { $0 } }
+
+    /// Routing needs every subscription written before: catch up with the table first.
+    public func partitionsAssigned(_ partitions: [TopicPartition]) async throws {
+        try await subscriptions.sync()
+    }
 
     public func process(_ message: KafkaMessage) async throws -> [KafkaRecord] {
         let request: RawRequest
@@ -54,6 +61,14 @@ public final class GlobalHandler: StreamTransform {
             return [deadLetter(message, code: "decode-error", "not a raw request: \(error)", connectorKey: nil)]
         }
         var outputs = try await route(request, message: message)
+        // A routed event Kafka would refuse (message.max.bytes) would fail the batch for ever:
+        // the request goes to the DLQ instead.
+        if let largest = outputs.map(PartitionRetention.countedBytes(of:)).max(), largest > maxMessageBytes {
+            outputs = [deadLetter(
+                message, code: "output-too-large",
+                "a routed event of \(largest) bytes exceeds message.max.bytes (\(maxMessageBytes)); make the global handle return smaller payloads",
+                connectorKey: request.connectorKey)]
+        }
         // The sender is held open for a reply: give it one whatever happened.
         if request.replyExpected, !outputs.contains(where: { $0.topic == topics.replies }) {
             outputs.append(Reply.accepted(requestId: request.requestId).kafkaRecord(topic: topics.replies))
@@ -82,8 +97,15 @@ public final class GlobalHandler: StreamTransform {
         }
         var outputs: [KafkaRecord] = []
         var unmatched = 0
+        var caughtUp = false
         for (index, event) in result.events.enumerated() {
-            let matches = subscriptions.subscriptions(connectorKey: connectorKey, globalWebhookKey: webhookKey, selector: event.selector)
+            var matches = subscriptions.subscriptions(connectorKey: connectorKey, globalWebhookKey: webhookKey, selector: event.selector)
+            if matches.isEmpty && !caughtUp {
+                // A subscription made a moment ago may not be read here yet: catch up once.
+                try await subscriptions.sharedSync()
+                caughtUp = true
+                matches = subscriptions.subscriptions(connectorKey: connectorKey, globalWebhookKey: webhookKey, selector: event.selector)
+            }
             if matches.isEmpty {
                 unmatched += 1
                 logger.debug("global handler: \(connectorKey)/\(webhookKey) event \(index) with selector '\(event.selector)' matches no subscription")

@@ -258,9 +258,19 @@ public final class Handler: StreamTransform {
         guard var subscription = current(event.subscriptionId) else {
             return [deadLetter(message, code: "unknown-subscription", "no subscription '\(event.subscriptionId)' for this global webhook event")]
         }
-        if subscription.hasApplied(topic: message.topic, partition: Int(message.partition), offset: message.offset) { return [] }
+        if subscription.hasApplied(topic: message.topic, partition: Int(message.partition), offset: message.offset)
+            || subscription.hasApplied(globalSource: event.source)
+        {
+            if !subscription.hasApplied(topic: message.topic, partition: Int(message.partition), offset: message.offset) {
+                // A copy routed again after the global handler crashed: applied already.
+                subscription.markApplied(message)
+                stage(subscription)
+            }
+            return []
+        }
         let unapplied = subscription
         subscription.markApplied(message)
+        subscription.markApplied(globalSource: event.source)
         guard subscription.isReceiving else {
             stage(subscription)
             // Routed just before the subscription was deleted: nothing waits for it.

@@ -50,7 +50,8 @@ public struct HandlerService: Service {
         self.backlog = backlog
         processor = StreamProcessor(configuration: configuration, transform: handler, logger: logger)
         globalHandler = GlobalHandler(
-            topics: settings.topics, runtime: runtime, subscriptions: subscriptions, connectorParameters: connectorParameters, logger: logger)
+            topics: settings.topics, runtime: runtime, subscriptions: subscriptions, connectorParameters: connectorParameters,
+            maxMessageBytes: settings.maxMessageBytes, logger: logger)
         var global = settings.processor(role: "global-handler", inputs: [settings.topics.ingressGlobal])
         // Routed events go to `ingress`, which this process's own handler loop reads.
         globalBacklog = settings.outputBacklog([settings.topics.ingress], readers: ["handler"], logger: logger)

@@ -218,6 +218,29 @@ public struct SubscriptionRecord: TopicMessage {
         appliedOffsets[key] = max(appliedOffsets[key] ?? offset, offset)
     }
 
+    /// Whether the routed global event from `source` (a position on `ingress.global` and an
+    /// event index) was applied. A subscription's routed events all come from one
+    /// `ingress.global` partition (its global webhook's) in order, so the last applied
+    /// (offset, index) is a sufficient mark: a copy routed again after a crash is recognised
+    /// even though it sits at a new offset of `ingress`.
+    public func hasApplied(globalSource source: RecordEvent.Source) -> Bool {
+        guard let offset = appliedOffset(topic: source.topic, partition: source.partition) else { return false }
+        let index = appliedOffsets[Self.appliedIndexKey(topic: source.topic, partition: source.partition)] ?? Int64.max
+        return source.offset < offset || (source.offset == offset && Int64(source.index) <= index)
+    }
+
+    /// Records that the routed global event from `source` was applied.
+    public mutating func markApplied(globalSource source: RecordEvent.Source) {
+        guard !hasApplied(globalSource: source) else { return }
+        appliedOffsets[Self.appliedOffsetKey(topic: source.topic, partition: source.partition)] = source.offset
+        appliedOffsets[Self.appliedIndexKey(topic: source.topic, partition: source.partition)] = Int64(source.index)
+    }
+
+    /// The `appliedOffsets` key of the event index within the last applied global request.
+    static func appliedIndexKey(topic: String, partition: Int) -> String {
+        "\(topic)#index:\(partition)"
+    }
+
     // MARK: Compacted topic
 
     /// The record value that deletes a subscription from the compacted topic: `nil` (a Kafka
