@@ -20,6 +20,7 @@ struct AdminRoutes: Sendable {
     let connections: ConnectionDirectory
     let vault: CredentialVault
     let globalWebhooks: GlobalWebhookDirectory?
+    let connectorParameters: ConnectorParametersDirectory?
 
     func register(on router: Router<BasicRequestContext>) {
         let api = router.group("api/v1").add(middleware: BearerAuthMiddleware(token: configuration.token))
@@ -32,6 +33,36 @@ struct AdminRoutes: Sendable {
         api.get("subscriptions/:id") { _, context in try subscription(context) }
         api.delete("subscriptions/:id") { _, context in try await deleteSubscription(context) }
         api.get("global-webhooks") { _, _ in try listGlobalWebhooks() }
+        api.put("connectors/:key/parameters") { request, context in try await putConnectorParameters(request, context: context) }
+    }
+
+    // MARK: - Connector parameters
+
+    /// `PUT /api/v1/connectors/<key>/parameters`: the connector parameters for the workspace
+    /// (what a global webhook's `handle` gets as `parameters`), validated against connector.yml's
+    /// `parametersSchema` and stored sealed. The answer never repeats them.
+    private func putConnectorParameters(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let connectorKey = context.parameters.get("key") ?? ""
+        guard let connector = workspace.connectors[connectorKey] else {
+            throw ProblemDetails(
+                .notFound, title: "Unknown connector",
+                detail: "'\(connectorKey)' is not a connector of this workspace; known: \(workspace.connectors.keys.sorted().joined(separator: ", "))")
+        }
+        guard let connectorParameters else {
+            throw ProblemDetails(.notFound, title: "Not served here", detail: "this process does not keep connector parameters")
+        }
+        let body = try await jsonBody(request, context: context)
+        guard body.objectValue != nil else { throw unprocessable("the body must be a JSON object of the connector's parameters") }
+        if let schema = connector.validParametersSchema {
+            let errors = schema.validate(body)
+            if !errors.isEmpty { throw schemaProblem("the parameters do not match connector \(connectorKey)'s parametersSchema", errors) }
+        }
+        let record = ConnectorParametersRecord(
+            connectorKey: connectorKey, parameters: try vault.seal(body, boundTo: ConnectorParametersRecord.binding(connectorKey: connectorKey)),
+            updatedAt: Date())
+        try await producer.send(KafkaRecord(topic: topics.connectorParameters, key: connectorKey, value: record.encoded()))
+        try await connectorParameters.sync()
+        return .json(["connectorKey": .string(connectorKey), "updatedAt": .string(Self.timestamp(record.updatedAt))])
     }
 
     // MARK: - Global webhooks

@@ -31,7 +31,7 @@ public struct IngressServer: Sendable {
     public init(
         configuration: IngressConfiguration, topics: InletTopics, producer: KafkaProducer, subscriptions: SubscriptionDirectory,
         admin: AdminSetup? = nil, replies: ReplyWaiter? = nil, handshakes: PendingHandshakes? = nil, backlog: BacklogGuard? = nil,
-        globalWebhooks: GlobalWebhookDirectory? = nil, logger: Logger
+        globalWebhooks: GlobalWebhookDirectory? = nil, connectorParameters: ConnectorParametersDirectory? = nil, logger: Logger
     ) {
         self.configuration = configuration
         routes = IngressRoutes(
@@ -42,7 +42,8 @@ public struct IngressServer: Sendable {
         self.admin = admin.map {
             AdminRoutes(
                 configuration: $0.configuration, topics: topics, workspace: $0.workspace, producer: producer,
-                subscriptions: subscriptions, connections: $0.connections, vault: $0.vault, globalWebhooks: globalWebhooks
+                subscriptions: subscriptions, connections: $0.connections, vault: $0.vault, globalWebhooks: globalWebhooks,
+                connectorParameters: connectorParameters
             )
         }
         self.logger = logger
@@ -58,11 +59,13 @@ public struct IngressServer: Sendable {
         let subscriptions = routes.subscriptions
         let connections = admin?.connections
         let globalWebhooks = routes.globalWebhooks
+        let connectorParameters = admin?.connectorParameters
         router.get("/health/ready") { _, _ in
             var loading: [String] = []
             if !subscriptions.isLoaded { loading.append("subscriptions") }
             if let connections, !connections.isLoaded { loading.append("connections") }
             if let globalWebhooks, !globalWebhooks.isLoaded { loading.append("global webhooks") }
+            if let connectorParameters, !connectorParameters.isLoaded { loading.append("connector parameters") }
             if loading.isEmpty { return Response.json(["status": "ready"]) }
             throw ProblemDetails(
                 .serviceUnavailable, title: "Not ready",

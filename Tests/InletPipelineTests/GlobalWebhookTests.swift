@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -77,6 +78,40 @@ struct GlobalWebhookTests {
         }
     }
 
+    @Test("the workspace's connector parameters reach the global handle: with Slack's signing secret set, a signed request is routed and a forged one is dead-lettered; bad parameters are 422")
+    func signedGlobalRequests() async throws {
+        let pipeline = try TestPipeline()
+        let secret = "8f742231b10e8888abcd99yyyzzz85a5"
+        try await pipeline.run { client in
+            let (invalid, problem) = try await helpers.admin(client, .put, "/api/v1/connectors/slack/parameters", ["signingSecret": 42])
+            #expect(invalid == .unprocessableContent, "\(problem)")
+            let (unknown, _) = try await helpers.admin(client, .put, "/api/v1/connectors/nope/parameters", [:])
+            #expect(unknown == .notFound)
+            let (set, answer) = try await helpers.admin(client, .put, "/api/v1/connectors/slack/parameters", ["signingSecret": .string(secret)])
+            #expect(set == .ok, "\(answer)")
+            #expect(answer["signingSecret"] == nil, "the parameters are never repeated")
+
+            let url = try await globalWebhookURL(client)
+            let path = String(url.dropFirst("https://hooks.example.com".count))
+            let subscription = try await subscribe(client, customer: "acme", team: "T1")
+
+            let forged = message(team: "T1", ts: "1700000010.000100", text: "forged")
+            let (forgedStatus, _) = try await post(client, path, forged, headers: ["X-Slack-Request-Timestamp": "\(Int(Date().timeIntervalSince1970))", "X-Slack-Signature": "v0=00"])
+            #expect(forgedStatus == .ok, "stored; the handler refuses it")
+            let signed = message(team: "T1", ts: "1700000011.000100", text: "signed")
+            let timestamp = "\(Int(Date().timeIntervalSince1970))"
+            let signature = "v0=" + HMAC<SHA256>.authenticationCode(for: Array("v0:\(timestamp):\(signed)".utf8), using: SymmetricKey(data: Array(secret.utf8)))
+                .map { String(format: "%02x", $0) }.joined()
+            let (signedStatus, _) = try await post(client, path, signed, headers: ["X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature])
+            #expect(signedStatus == .ok)
+            try await waitFor(pipeline, count: 1)
+            try await Task.sleep(for: .seconds(1))
+            let events = pipeline.events.withLock { $0 }
+            #expect(events.map(\.data.recordId) == ["C1:1700000011.000100"])
+            #expect(events.map(\.data.subscriptionId) == [subscription])
+        }
+    }
+
     // MARK: - Helpers
 
     private func globalWebhookURL(_ client: any TestClientProtocol) async throws -> String {
@@ -110,8 +145,10 @@ struct GlobalWebhookTests {
         #"{"type":"event_callback","team_id":"\#(team)","event_id":"Ev\#(ts)","event_time":1700000000,"event":{"type":"message","channel":"C1","user":"U1","text":"\#(text)","ts":"\#(ts)"}}"#
     }
 
-    private func post(_ client: any TestClientProtocol, _ path: String, _ body: String) async throws -> (HTTPResponse.Status, String) {
-        try await client.execute(uri: path, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body)) {
+    private func post(_ client: any TestClientProtocol, _ path: String, _ body: String, headers: [String: String] = [:]) async throws -> (HTTPResponse.Status, String) {
+        var fields: HTTPFields = [.contentType: "application/json"]
+        for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
+        return try await client.execute(uri: path, method: .post, headers: fields, body: ByteBuffer(string: body)) {
             ($0.status, String(buffer: $0.body))
         }
     }

@@ -100,6 +100,9 @@ enum MessageSamples {
         createdAt: receivedAt,
         updatedAt: later)
 
+    static let connectorParameters = ConnectorParametersRecord(
+        connectorKey: "slack", parameters: .init(keyId: "2026-01", sealed: Data((0..<60).map { UInt8($0 &* 41 & 0xff) })), updatedAt: later)
+
     static let recordEvent = RecordEvent(
         subscriptionId: "sub_01JD9ZQ4",
         customerId: "cus_42",
@@ -141,7 +144,7 @@ enum MessageSamples {
 
     /// One or more samples per message type, type-erased.
     static let all: [any TopicMessage] = [
-        rawRequest, globalRawRequest, routedGlobalEvent, appEvent, command, subscription, connection, globalWebhookRecord, recordEvent,
+        rawRequest, globalRawRequest, routedGlobalEvent, appEvent, command, subscription, connection, globalWebhookRecord, connectorParameters, recordEvent,
         normalizedEvent, reply, deadLetter,
     ]
 }

@@ -42,13 +42,20 @@ struct WebhookEndToEndTests {
     /// An admin API call. Over a client of its own with a 120 s timeout: the API may wait up to
     /// its `waitTimeout` (90 s in `TestPipeline`, for a machine loaded by the parallel suites)
     /// for the handler, longer than the live test client's 20 s.
+    /// `HTTPClient.shared` reads with a 90 s timeout, the admin API's own wait: its 202 would
+    /// come just too late. This client waits for it.
+    static let adminClient = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: .init(timeout: .init(connect: .seconds(10), read: .seconds(150)))
+    )
+
     func admin(_ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, _ body: JSONValue? = nil) async throws -> (HTTPResponse.Status, JSONValue) {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(try #require(client.port))" + uri)
         request.method = .init(rawValue: method.rawValue)
         request.headers.add(name: "Authorization", value: "Bearer \(Self.adminToken)")
         request.headers.add(name: "Content-Type", value: "application/json")
         if let body { request.body = .bytes(ByteBuffer(data: body.serialized())) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
+        let response = try await Self.adminClient.execute(request, timeout: .seconds(120))
         let bytes = try await response.body.collect(upTo: 1 << 20)
         return (HTTPResponse.Status(code: Int(response.status.code)), (try? JSONValue(parsing: Data(buffer: bytes))) ?? .null)
     }

@@ -145,7 +145,7 @@ public final class StreamProcessor: Service, Sendable {
                     pending.append(message)
                 case .rebalance(.assigned(let partitions)):
                     logger.info("assigned \(partitions.map(\.description).joined(separator: ", "))")
-                    try await transform.partitionsAssigned(partitions)
+                    try await prepare(partitions)
                     for committed in (try? await consumer.committed(partitions)) ?? [] {
                         continuity.start(committed, at: committed.offset)
                     }
@@ -435,6 +435,25 @@ public final class StreamProcessor: Service, Sendable {
     private func countOutputs(_ records: [KafkaRecord], reports: [KafkaDeliveryReport]) {
         guard let backlog = configuration.outputBacklog else { return }
         for (record, report) in zip(records, reports) { backlog.count(record, storedAt: report) }
+    }
+
+    /// Lets the transform prepare for newly assigned partitions (catch up with its tables),
+    /// retrying with a growing pause (1 s to 10 s) while it fails: a broker hiccup then
+    /// delays the loop instead of ending it.
+    private func prepare(_ partitions: [TopicPartition]) async throws {
+        var pause = Duration.seconds(1)
+        while true {
+            do {
+                return try await transform.partitionsAssigned(partitions)
+            } catch let error as CancellationError {
+                throw error
+            } catch {
+                if isStopping || Task.isCancelled { throw error }
+                logger.warning("\(configuration.consumer.groupId): preparing for partitions \(partitions.map(\.description).joined(separator: ", ")) failed, trying again in \(pause): \(error)")
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(10))
+            }
+        }
     }
 
     // MARK: - Offsets

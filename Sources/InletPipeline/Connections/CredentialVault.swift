@@ -36,6 +36,28 @@ public struct CredentialVault: Sendable {
         return EncryptedCredentials(keyId: keyId, sealed: combined)
     }
 
+    /// Seals `value` bound to `binding` (AES-GCM associated data, e.g. the record it belongs
+    /// to): it opens only with the same binding, so a sealed value copied into another record
+    /// does not open.
+    public func seal(_ value: JSONValue, boundTo binding: String) throws -> EncryptedCredentials {
+        let box = try AES.GCM.seal(value.serialized(), using: key, authenticating: Data(binding.utf8))
+        guard let combined = box.combined else { throw VaultError(message: "AES-GCM produced no combined representation") }
+        return EncryptedCredentials(keyId: keyId, sealed: combined)
+    }
+
+    /// Opens a value sealed with `seal(_:boundTo:)` and the same binding.
+    public func open(_ sealed: EncryptedCredentials, boundTo binding: String) throws -> JSONValue {
+        if let sealedKey = sealed.keyId, sealedKey != keyId {
+            throw VaultError(message: "a value was sealed with key \(sealedKey) but INLET_SECRET_KEY is key \(keyId); start every role with the same INLET_SECRET_KEY")
+        }
+        do {
+            let box = try AES.GCM.SealedBox(combined: sealed.sealed)
+            return try JSONValue(parsing: try AES.GCM.open(box, using: key, authenticating: Data(binding.utf8)))
+        } catch {
+            throw VaultError(message: "a value sealed for \(binding) could not be decrypted (\(error)); was it stored with another INLET_SECRET_KEY, or copied from another record?")
+        }
+    }
+
     public func open(_ sealed: EncryptedCredentials) throws -> JSONValue {
         if let sealedKey = sealed.keyId, sealedKey != keyId {
             throw VaultError(message: "credentials were sealed with key \(sealedKey) but INLET_SECRET_KEY is key \(keyId); start every role with the same INLET_SECRET_KEY")

@@ -27,16 +27,16 @@ public final class GlobalHandler: StreamTransform {
     private let topics: InletTopics
     private let runtime: ConnectorRuntime
     private let subscriptions: SubscriptionDirectory
-    private let connectorParameters: @Sendable (String) -> JSONValue
+    private let connectorParameters: ConnectorParametersDirectory?
     private let maxMessageBytes: Int
     private let logger: Logger
     private let counters = Mutex(Statistics())
 
-    /// - Parameter connectorParameters: the workspace's parameters of a connector, which the
-    ///   global `handle` gets as `parameters` (e.g. Slack's signing secret).
+    /// - Parameter connectorParameters: the workspace's parameters of each connector, which
+    ///   the global `handle` gets as `parameters` (e.g. Slack's signing secret).
     public init(
         topics: InletTopics, runtime: ConnectorRuntime, subscriptions: SubscriptionDirectory,
-        connectorParameters: @escaping @Sendable (String) -> JSONValue = { _ in [:] }, maxMessageBytes: Int = 1_000_000, logger: Logger
+        connectorParameters: ConnectorParametersDirectory?, maxMessageBytes: Int = 1_000_000, logger: Logger
     ) {
         self.topics = topics
         self.maxMessageBytes = maxMessageBytes
@@ -48,9 +48,11 @@ public final class GlobalHandler: StreamTransform {
 
     public var statistics: Statistics { counters.withLock { $0 } }
 
-    /// Routing needs every subscription written before: catch up with the table first.
+    /// Routing needs every subscription, and `handle` the connector parameters, written
+    /// before: catch up with both tables first.
     public func partitionsAssigned(_ partitions: [TopicPartition]) async throws {
         try await subscriptions.sync()
+        try await connectorParameters?.sync()
     }
 
     public func process(_ message: KafkaMessage) async throws -> [KafkaRecord] {
@@ -87,8 +89,9 @@ public final class GlobalHandler: StreamTransform {
         counters.withLock { $0.requests += 1 }
         let result: GlobalHandleResult
         do {
+            let parameters = try connectorParameters?.parameters(for: connectorKey) ?? [:]
             result = try await runtime.handleGlobalWebhook(
-                connectorKey: connectorKey, globalWebhookKey: webhookKey, request: webhookRequest, connectorParameters: connectorParameters(connectorKey))
+                connectorKey: connectorKey, globalWebhookKey: webhookKey, request: webhookRequest, connectorParameters: parameters)
         } catch {
             if Task.isCancelled || error is CancellationError || (error as? ConnectorMethodError)?.code == ConnectorMethodError.cancelled {
                 throw CancellationError()

@@ -63,6 +63,7 @@ public final class Handler: StreamTransform {
     private let subscriptions: SubscriptionDirectory
     private let connections: ConnectionDirectory
     private let vault: CredentialVault
+    private let connectorParameters: ConnectorParametersDirectory?
     private let logger: Logger
     private let state = Mutex(State())
     /// Writes a `pending` subscription (with its webhook token) before `subscribe` runs, so
@@ -71,7 +72,7 @@ public final class Handler: StreamTransform {
 
     public init(
         configuration: Configuration, runtime: ConnectorRuntime, subscriptions: SubscriptionDirectory,
-        connections: ConnectionDirectory, vault: CredentialVault, logger: Logger,
+        connections: ConnectionDirectory, vault: CredentialVault, connectorParameters: ConnectorParametersDirectory? = nil, logger: Logger,
         announcePending: (@Sendable (SubscriptionRecord) async throws -> Void)? = nil
     ) {
         self.announcePending = announcePending
@@ -80,6 +81,7 @@ public final class Handler: StreamTransform {
         self.subscriptions = subscriptions
         self.connections = connections
         self.vault = vault
+        self.connectorParameters = connectorParameters
         self.logger = logger
     }
 
@@ -172,6 +174,7 @@ public final class Handler: StreamTransform {
         // Read the previous owner's last writes before acting for these subscriptions.
         try await subscriptions.sync()
         try await connections.sync()
+        try await connectorParameters?.sync()
         let assigned = Set(partitions.filter { $0.topic == topics.ingress || $0.topic == topics.commands }.map(\.partition))
         let partitionCount = topics.partitions
         let adopted = subscriptions.all().filter { assigned.contains(KafkaPartitioner.partition(forKey: $0.id, partitions: partitionCount)) }
@@ -592,7 +595,12 @@ public final class Handler: StreamTransform {
         guard let connection = connections[subscription.connectionId] else {
             throw ConnectorMethodError(code: "unknown-connection", message: "connection \(subscription.connectionId) does not exist (deleted?)", file: "")
         }
-        return try subscription.methodContext(connection: connection, vault: vault)
+        var context = try subscription.methodContext(connection: connection, vault: vault)
+        if let connectorParameters {
+            // The connection's own connector parameters win over the workspace's.
+            context.connectorParameters = try connectorParameters.merged(context.connectorParameters, connectorKey: subscription.connectorKey)
+        }
+        return context
     }
 
     /// The latest version of a subscription: this batch's, else this handler's, else the table's.

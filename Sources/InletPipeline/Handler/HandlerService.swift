@@ -22,8 +22,7 @@ public struct HandlerService: Service {
 
     public init(
         settings: WorkerSettings, publicURL: String, runtime: ConnectorRuntime, subscriptions: SubscriptionDirectory,
-        connections: ConnectionDirectory, vault: CredentialVault,
-        connectorParameters: @escaping @Sendable (String) -> JSONValue = { _ in [:] }, logger: Logger
+        connections: ConnectionDirectory, vault: CredentialVault, connectorParameters: ConnectorParametersDirectory? = nil, logger: Logger
     ) {
         self.settings = settings
         let output = SharedProducer()
@@ -35,7 +34,7 @@ public struct HandlerService: Service {
                 configuration.maxRetryDuration = settings.maxRetryDuration
                 return configuration
             }(), runtime: runtime, subscriptions: subscriptions,
-            connections: connections, vault: vault, logger: logger,
+            connections: connections, vault: vault, connectorParameters: connectorParameters, logger: logger,
             announcePending: { record in
                 try await output.send(KafkaRecord(topic: topic, key: record.id, value: record.encoded()))
             }

@@ -42,6 +42,7 @@ public enum TopicMessages {
         SubscriptionRecord.self,
         ConnectionRecord.self,
         GlobalWebhookRecord.self,
+        ConnectorParametersRecord.self,
         RecordEvent.self,
         NormalizedEvent.self,
         Reply.self,

@@ -59,11 +59,12 @@ struct DevCommand: AsyncParsableCommand {
         let bootstrap = cluster.bootstrapServers
         let summary = workspace.summary
         let globalWebhooks = GlobalWebhookDirectory(topics: topics, client: client, issuingFor: (workspace, producer), logger: logger)
+        let connectorParameters = services.connectorParameters()
         let publicURL = services.publicURL
         let server = services.ingress(
             configuration: ingressConfiguration, adminToken: adminToken, producer: producer, subscriptions: subscriptions,
             connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait,
-            backlog: backlog, globalWebhooks: globalWebhooks
+            backlog: backlog, globalWebhooks: globalWebhooks, connectorParameters: connectorParameters
         ) { port in
             let urls = await globalWebhooks.waitForTokens(of: workspace).map { "\($0.record.connectorKey)/\($0.record.key): \(publicURL)\($0.record.path)" }
             let banner = Self.banner(
@@ -77,8 +78,8 @@ struct DevCommand: AsyncParsableCommand {
         do {
             try await RoleServices.run(
                 [
-                    subscriptions, connections, replies, backlog, globalWebhooks,
-                    services.handler(subscriptions: subscriptions, connections: connections, scripts: scripts),
+                    subscriptions, connections, replies, backlog, globalWebhooks, connectorParameters,
+                    services.handler(subscriptions: subscriptions, connections: connections, connectorParameters: connectorParameters, scripts: scripts),
                     services.dispatcher(routing: try role.routing(topics: topics)), appEvents, server,
                 ],
                 logger: logger

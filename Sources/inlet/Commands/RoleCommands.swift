@@ -42,15 +42,16 @@ struct IngressCommand: AsyncParsableCommand {
         defer { scripts.shutdown() }
         let backlog = retention.map { _ in services.backlogGuard() }
         let globalWebhooks = GlobalWebhookDirectory(topics: topics, client: client, issuingFor: (services.workspace, producer), logger: logger)
+        let connectorParameters = services.connectorParameters()
         let server = services.ingress(
             configuration: configuration, adminToken: try RoleOptions.adminToken(allowGenerated: false), producer: producer,
             subscriptions: subscriptions, connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait,
-            backlog: backlog, globalWebhooks: globalWebhooks
+            backlog: backlog, globalWebhooks: globalWebhooks, connectorParameters: connectorParameters
         ) { port in
             FileHandle.standardOutput.write(Data("ingress listening on http://\(configuration.host):\(port)\n".utf8))
         }
         do {
-            try await RoleServices.run([subscriptions, connections, replies, globalWebhooks, server] + (backlog.map { [$0] } ?? []), logger: logger)
+            try await RoleServices.run([subscriptions, connections, replies, globalWebhooks, connectorParameters, server] + (backlog.map { [$0] } ?? []), logger: logger)
         } catch {
             await producer.shutdown()
             throw error
@@ -89,8 +90,12 @@ struct HandlerCommand: AsyncParsableCommand {
         let connections = ConnectionDirectory(topics: topics, client: client, logger: logger)
         let scripts = ScriptEngine(configuration: .init(timeLimit: scriptLimit), logger: logger)
         defer { scripts.shutdown() }
+        let connectorParameters = services.connectorParameters()
         try await RoleServices.run(
-            [subscriptions, connections, services.handler(subscriptions: subscriptions, connections: connections, scripts: scripts)],
+            [
+                subscriptions, connections, connectorParameters,
+                services.handler(subscriptions: subscriptions, connections: connections, connectorParameters: connectorParameters, scripts: scripts),
+            ],
             logger: logger
         )
     }

@@ -28,11 +28,18 @@ struct RoleServices {
         return settings
     }
 
-    func handler(subscriptions: SubscriptionDirectory, connections: ConnectionDirectory, scripts: ScriptEngine) -> HandlerService {
+    func handler(
+        subscriptions: SubscriptionDirectory, connections: ConnectionDirectory, connectorParameters: ConnectorParametersDirectory, scripts: ScriptEngine
+    ) -> HandlerService {
         HandlerService(
             settings: settings, publicURL: publicURL, runtime: ConnectorRuntime(workspace: workspace, scripts: scripts, logger: logger, apiBaseOverride: apiBaseOverride),
-            subscriptions: subscriptions, connections: connections, vault: vault, logger: logger
+            subscriptions: subscriptions, connections: connections, vault: vault, connectorParameters: connectorParameters, logger: logger
         )
+    }
+
+    /// The workspace's connector parameters, opened with this process's vault.
+    func connectorParameters() -> ConnectorParametersDirectory {
+        ConnectorParametersDirectory(topics: topics, client: client, vault: vault, logger: logger)
     }
 
     func dispatcher(routing: EventRouting) -> DispatcherService {
@@ -63,7 +70,8 @@ struct RoleServices {
     func ingress(
         configuration: IngressConfiguration, adminToken: String, producer: KafkaProducer, subscriptions: SubscriptionDirectory,
         connections: ConnectionDirectory, replies: ReplyWaiter, scripts: ScriptEngine, adminWait: Duration, backlog: BacklogGuard?,
-        globalWebhooks: GlobalWebhookDirectory, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        globalWebhooks: GlobalWebhookDirectory, connectorParameters: ConnectorParametersDirectory,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some Service {
         IngressServer(
             configuration: configuration, topics: topics, producer: producer, subscriptions: subscriptions,
@@ -78,6 +86,7 @@ struct RoleServices {
             ),
             backlog: backlog,
             globalWebhooks: globalWebhooks,
+            connectorParameters: connectorParameters,
             logger: logger
         ).application(onRunning: onRunning)
     }

@@ -20,6 +20,7 @@ final class TestPipeline: Sendable {
     let vault = CredentialVault(secret: "test-pipeline-key")
     let connections: ConnectionDirectory
     let globalWebhooks: GlobalWebhookDirectory
+    let connectorParameters: ConnectorParametersDirectory
     let scripts: ScriptEngine
     let settings: WorkerSettings
     /// Events read live from `events` (the broker trims it, so it is read during the test).
@@ -35,6 +36,7 @@ final class TestPipeline: Sendable {
         connections = ConnectionDirectory(topics: harness.topics, client: harness.client, logger: harness.logger)
         globalWebhooks = GlobalWebhookDirectory(
             topics: harness.topics, client: harness.client, issuingFor: (workspace, harness.producer), logger: harness.logger)
+        connectorParameters = ConnectorParametersDirectory(topics: harness.topics, client: harness.client, vault: vault, logger: harness.logger)
         scripts = ScriptEngine(configuration: .init(timeLimit: .seconds(5)), logger: harness.logger)
         var settings = WorkerSettings(topics: harness.topics, client: harness.client)
         configure(&settings)
@@ -50,9 +52,18 @@ final class TestPipeline: Sendable {
     func startHandler() -> Task<Void, any Error> {
         let handler = HandlerService(
             settings: settings, publicURL: "https://hooks.example.com", runtime: runtime, subscriptions: harness.subscriptions,
-            connections: connections, vault: vault, logger: harness.logger
+            connections: connections, vault: vault, connectorParameters: connectorParameters, logger: harness.logger
         )
-        let task = Task { try await handler.run() }
+        let task = Task {
+            do {
+                try await handler.run()
+            } catch is CancellationError {
+            } catch {
+                // A handler that ends on its own leaves every later subscribe waiting: say why.
+                if !Task.isCancelled { Issue.record("a handler stopped: \(error)") }
+                throw error
+            }
+        }
         handlers.withLock { $0.append((handler, task)) }
         return task
     }
@@ -82,6 +93,7 @@ final class TestPipeline: Sendable {
             tasks.addTask { try await self.harness.subscriptions.run() }
             tasks.addTask { try await self.connections.run() }
             tasks.addTask { try await self.globalWebhooks.run() }
+            tasks.addTask { try await self.connectorParameters.run() }
             tasks.addTask { try await dispatcher.run() }
             if let backlog { tasks.addTask { try await backlog.run() } }
             tasks.addTask { try await self.readEvents() }
@@ -97,7 +109,7 @@ final class TestPipeline: Sendable {
                 ),
                 replies: withReplies ? replies : nil,
                 handshakes: PendingHandshakes(runtime: runtime, connections: connections, vault: vault, logger: harness.logger),
-                backlog: backlog, globalWebhooks: globalWebhooks, logger: harness.logger
+                backlog: backlog, globalWebhooks: globalWebhooks, connectorParameters: connectorParameters, logger: harness.logger
             )
             try await server.application().test(.live) { client in
                 try await body(client)
