@@ -44,7 +44,7 @@ struct GlobalWebhookTests {
         }
     }
 
-    @Test("one global request reaches every subscription whose selector matches, of several customers, and no other; a deleted subscription stops receiving")
+    @Test("one global request reaches every subscription whose selector matches, of several customers, and no other; a sender's retry is no second event; a deleted subscription stops receiving")
     func fanOut() async throws {
         let pipeline = try TestPipeline()
         try await pipeline.run { client in
@@ -56,6 +56,10 @@ struct GlobalWebhookTests {
 
             let (status, _) = try await post(client, path, message(team: "T1", ts: "1700000000.000100", text: "hello T1"))
             #expect(status == .ok)
+            // Slack retries with the same event_id: the retry is a new request at a new offset,
+            // but its records keep their ids (spec deliveryId) and are dropped as repeats.
+            let (retried, _) = try await post(client, path, message(team: "T1", ts: "1700000000.000100", text: "hello T1"), headers: ["X-Slack-Retry-Num": "1"])
+            #expect(retried == .ok)
             try await waitFor(pipeline, count: 2)
             var events = pipeline.events.withLock { $0 }
             #expect(Set(events.map(\.data.subscriptionId)) == [acme, globex])

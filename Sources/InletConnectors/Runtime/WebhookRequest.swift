@@ -96,3 +96,21 @@ public struct WebhookRequest: Sendable, Hashable {
         return spaced.removingPercentEncoding ?? spaced
     }
 }
+
+extension WebhookRequest {
+    /// The sender's id of this request from a spec's `deliveryId` formula over `headers`,
+    /// `data` and `query`; `nil` when it yields nothing (an empty string, null). A JSON body
+    /// sent with another content type (SNS posts JSON as text/plain) is read as JSON here.
+    ///
+    /// - Throws: `MappingError` when the formula fails.
+    public func deliveryId(_ formula: CompiledMapping) throws -> String? {
+        var body = data
+        if case .string = body, let parsed = try? JSONValue(parsing: rawBody) { body = parsed }
+        let variables: JSONValue = ["headers": .object(headers.mapValues(JSONValue.string)), "data": body, "query": .object(query)]
+        switch try formula.evaluate(variables: variables) {
+        case .string(let id) where !id.isEmpty: return id
+        case .integer(let id): return String(id)
+        default: return nil
+        }
+    }
+}

@@ -73,16 +73,7 @@ extension WorkspaceLoadContext {
                 checkGlobalWebhookKey(in: selector, known: globalWebhookKeys, connectorKey: connectorKey)
             }
         }
-        var deliveryId: CompiledMapping?
-        if let formula = object["deliveryId"], !formula.isNull {
-            do {
-                deliveryId = try CompiledMapping(formula, at: "/deliveryId")
-            } catch let problem as MappingError {
-                error(spec, at: problem.pointer.isEmpty ? "/deliveryId" : problem.pointer, "deliveryId is not a valid mapping: \(problem.message), expected a formula over headers, data and query such as {$var: headers.x-github-delivery}")
-            } catch {
-                self.error(spec, at: "/deliveryId", "deliveryId is not a valid mapping: \(error)")
-            }
-        }
+        let deliveryId = deliveryIdFormula(spec, object, example: "{$var: headers.x-github-delivery}")
         guard let name else { return nil }
         var event = EventSpec(
             key: key, name: name, description: description, implementationType: type,
@@ -91,6 +82,20 @@ extension WorkspaceLoadContext {
         event.deliveryId = deliveryId
         event.respondsToWebhook = optionalBool(spec, object, "respondsToWebhook") || methods["handle"]?.mapping?["response"] != nil
         return event
+    }
+
+    /// The optional `deliveryId` formula of an event or global webhook spec, compiled;
+    /// reports it when it is not a valid mapping.
+    mutating func deliveryIdFormula(_ spec: SpecFile, _ object: [String: JSONValue], example: String) -> CompiledMapping? {
+        guard let formula = object["deliveryId"], !formula.isNull else { return nil }
+        do {
+            return try CompiledMapping(formula, at: "/deliveryId")
+        } catch let problem as MappingError {
+            error(spec, at: problem.pointer.isEmpty ? "/deliveryId" : problem.pointer, "deliveryId is not a valid mapping: \(problem.message), expected a formula over headers, data and query such as \(example)")
+        } catch {
+            self.error(spec, at: "/deliveryId", "deliveryId is not a valid mapping: \(error)")
+        }
+        return nil
     }
 
     /// A required (or defaulted) enum field; reports it missing or unknown with the valid values.

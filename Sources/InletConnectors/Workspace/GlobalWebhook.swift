@@ -15,6 +15,10 @@ public struct GlobalWebhook: Sendable {
     /// `url_verification` challenge), so ingress holds the request open until the handler
     /// answered; see ``EventSpec/respondsToWebhook``.
     public var respondsToWebhook = false
+    /// `deliveryId`: a formula over the request's `headers`, `data` and `query` naming the
+    /// sender's id of one request (Slack: `{$var: data.event_id}`), the same when the sender
+    /// retries it, so the records it yields keep their ids and repeats are dropped.
+    public var deliveryId: CompiledMapping? = nil
     /// The global webhook folder.
     public let directory: URL
 
@@ -31,7 +35,7 @@ extension WorkspaceLoadContext {
         guard let spec = readYAML(folder.appendingPathComponent("spec.yml"), what: "the global webhook's spec.yml with name, key and methods"),
             let object = rootObject(spec, what: "name, key and methods")
         else { return nil }
-        checkKeys(spec, object, allowed: ["name", "key", "description", "methods", "respondsToWebhook"])
+        checkKeys(spec, object, allowed: ["name", "key", "description", "methods", "respondsToWebhook", "deliveryId"])
         let name = requiredString(spec, object, "name")
         let description = optionalString(spec, object, "description")
         checkKey(spec, object, matches: key, in: "global webhook folder")
@@ -40,9 +44,11 @@ extension WorkspaceLoadContext {
             declarations: MethodDeclarations(spec: spec, value: object["methods"], pointer: "/methods",
                                              ownerPointer: object["methods"] == nil ? "" : "/methods"))
         let responds = optionalBool(spec, object, "respondsToWebhook") || methods["handle"]?.mapping?["response"] != nil
+        let deliveryId = deliveryIdFormula(spec, object, example: "{$var: data.event_id}")
         guard let name else { return nil }
         var webhook = GlobalWebhook(key: key, name: name, description: description, methods: methods, directory: folder)
         webhook.respondsToWebhook = responds
+        webhook.deliveryId = deliveryId
         return webhook
     }
 }

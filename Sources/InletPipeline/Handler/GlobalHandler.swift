@@ -98,6 +98,14 @@ public final class GlobalHandler: StreamTransform {
             }
             return [deadLetter(message, code: Handler.code(of: error), "global handle of \(connectorKey)/\(webhookKey) failed: \(error)", connectorKey: connectorKey)]
         }
+        var deliveryId: String?
+        if let formula = runtime.workspace.connectors[connectorKey]?.globalWebhooks[webhookKey]?.deliveryId {
+            do {
+                deliveryId = try webhookRequest.deliveryId(formula)
+            } catch {
+                logger.warning("global handler: deliveryId of \(connectorKey)/\(webhookKey) failed: \(error); record ids come from the request's position")
+            }
+        }
         var outputs: [KafkaRecord] = []
         var unmatched = 0
         var caughtUp = false
@@ -118,7 +126,7 @@ public final class GlobalHandler: StreamTransform {
                     subscriptionId: subscription.id, connectorKey: connectorKey, globalWebhookKey: webhookKey, selector: event.selector,
                     payload: event.payload,
                     source: .init(topic: message.topic, partition: Int(message.partition), offset: message.offset, index: index),
-                    receivedAt: request.receivedAt, requestId: request.requestId
+                    receivedAt: request.receivedAt, requestId: request.requestId, deliveryId: deliveryId
                 )
                 outputs.append(routed.kafkaRecord(topic: topics.ingress))
             }

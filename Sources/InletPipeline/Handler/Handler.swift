@@ -293,7 +293,7 @@ public final class Handler: StreamTransform {
         return result.events.enumerated().map { index, extracted in
             recordEvent(
                 extracted, index: index, subscription: subscription, message: message, occurredAt: event.receivedAt, requestId: event.requestId,
-                deliveryId: event.deliveryId
+                deliveryId: event.idBasis
             )
         }
     }
@@ -332,21 +332,8 @@ public final class Handler: StreamTransform {
         guard case .event(let eventKey) = subscription.target,
             let formula = runtime.workspace.connectors[subscription.connectorKey]?.events[eventKey]?.deliveryId
         else { return nil }
-        // A JSON body sent with another content type (SNS posts JSON as text/plain) is
-        // still read as JSON here, as before bodies were parsed by content type.
-        var data = request.data
-        if case .string = data, let parsed = try? JSONValue(parsing: request.rawBody) { data = parsed }
-        let variables: JSONValue = [
-            "headers": .object(request.headers.mapValues(JSONValue.string)),
-            "data": data,
-            "query": .object(request.query),
-        ]
         do {
-            switch try formula.evaluate(variables: variables) {
-            case .string(let id) where !id.isEmpty: return id
-            case .integer(let id): return String(id)
-            default: return nil
-            }
+            return try request.deliveryId(formula)
         } catch {
             logger.warning("handler: deliveryId of \(subscription.connectorKey)/\(eventKey) failed: \(error); event ids come from the input's offset")
             return nil

@@ -29,11 +29,15 @@ public struct RoutedGlobalEvent: TopicMessage {
     public var receivedAt: Date
     /// The ingress request id of the global request.
     public var requestId: String?
+    /// The sender's id of the global request (the global webhook's `deliveryId` formula), if
+    /// it has one: the same when the sender retries the request.
+    public var deliveryId: String?
 
     public init(
         subscriptionId: String, connectorKey: String, globalWebhookKey: String, selector: String, payload: JSONValue,
-        source: RecordEvent.Source, receivedAt: Date, requestId: String? = nil
+        source: RecordEvent.Source, receivedAt: Date, requestId: String? = nil, deliveryId: String? = nil
     ) {
+        self.deliveryId = deliveryId
         self.subscriptionId = subscriptionId
         self.connectorKey = connectorKey
         self.globalWebhookKey = globalWebhookKey
@@ -61,9 +65,11 @@ public struct RoutedGlobalEvent: TopicMessage {
         KafkaRecord(topic: topic, key: subscriptionId, value: encoded(), headers: [Self.header])
     }
 
-    /// The delivery id the records of this event derive their ids from: the global
-    /// request's position and the event's index, the same on every re-run.
-    public var deliveryId: String {
-        "global:\(source.topic):\(source.partition):\(source.offset):\(source.index)"
+    /// What the ids of this event's records derive from (with the subscription id): the
+    /// sender's delivery id and the event's index when there is one (a retried request keeps
+    /// its ids), else the global request's position and the index (a re-run keeps them).
+    public var idBasis: String {
+        if let deliveryId { return "global:\(deliveryId):\(source.index)" }
+        return "global:\(source.topic):\(source.partition):\(source.offset):\(source.index)"
     }
 }
