@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Hummingbird
 import InletConnectors
@@ -104,7 +103,7 @@ struct AdminRoutes: Sendable {
         }
         let now = Date()
         let record = ConnectionRecord(
-            id: "con_" + Self.randomToken(bytes: 12), connectorKey: connectorKey, customerId: customerId,
+            id: "con_" + RandomToken.make(bytes: 12), connectorKey: connectorKey, customerId: customerId,
             name: body["name"]?.stringValue, credentials: try vault.seal(credentials), connectorParameters: connectorParameters,
             createdAt: now, updatedAt: now
         )
@@ -187,12 +186,12 @@ struct AdminRoutes: Sendable {
             let errors = schema.validate(parameters)
             if !errors.isEmpty { throw schemaProblem("parameters do not match the parametersSchema of \(connector.key)/\(target.key)", errors) }
         }
-        let id = "sub_" + Self.randomToken(bytes: 12)
+        let id = "sub_" + RandomToken.make(bytes: 12)
         let command = Command(
             type: .subscribe, subscriptionId: id, issuedAt: Date(),
             subscription: .init(
                 connectionId: connectionId, customerId: connection.customerId, connectorKey: connector.key, target: target,
-                config: .init(parameters: parameters), webhookToken: Self.randomToken(bytes: 24)
+                config: .init(parameters: parameters), webhookToken: RandomToken.make(bytes: 24)
             )
         )
         try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
@@ -290,10 +289,6 @@ struct AdminRoutes: Sendable {
         ProblemDetails(.unprocessableContent, title: "Invalid parameters", detail: detail, extensions: [
             "errors": .array(errors.map { ["path": .string($0.instancePath), "keyword": .string($0.keyword), "message": .string($0.message)] }),
         ])
-    }
-
-    static func randomToken(bytes count: Int) -> String {
-        RandomToken.make(bytes: count)
     }
 
     static func timestamp(_ date: Date) -> String {

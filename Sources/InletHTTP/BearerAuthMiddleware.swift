@@ -1,4 +1,4 @@
-import Crypto
+import InletConnectors
 import Foundation
 import Hummingbird
 
@@ -8,7 +8,7 @@ struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-            Self.equal(Array(header.dropFirst("Bearer ".count).utf8), Array(token.utf8))
+            ConstantTime.equal(header.dropFirst("Bearer ".count).utf8, token.utf8)
         else {
             throw ProblemDetails(
                 .unauthorized, detail: "send the admin token as `Authorization: Bearer <token>` (INLET_ADMIN_TOKEN)",
@@ -16,10 +16,5 @@ struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
             )
         }
         return try await next(request, context)
-    }
-
-    private static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }

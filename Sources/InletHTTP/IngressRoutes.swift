@@ -82,10 +82,9 @@ struct IngressRoutes: Sendable {
             throw ProblemDetails(.notFound, title: "Unknown webhook", detail: "no active subscription has this webhook URL; it may have been deleted")
         }
         let raw = Self.rawRequest(request, body: try await collectBody(request), subscriptionId: subscription.id)
-        let accepted = Response.json(["status": "accepted", "requestId": .string(raw.requestId)])
         if subscription.status == .pending, let handshakes {
             try await appender.append(raw.kafkaRecord(topic: topics.ingress, format: configuration.recordFormat))
-            guard let response = await handshakes.response(for: subscription, request: raw) else { return accepted }
+            guard let response = await handshakes.response(for: subscription, request: raw) else { return Self.accepted(raw) }
             return Self.httpResponse(status: response.status, headers: response.headers, body: response.body, contentType: response.contentType)
         }
         return try await store(raw, on: topics.ingress, holdForReply: mayRespond(subscription))
@@ -96,18 +95,22 @@ struct IngressRoutes: Sendable {
     /// acknowledgement once the broker has the request.
     private func store(_ raw: RawRequest, on topic: String, holdForReply: Bool) async throws -> Response {
         var raw = raw
-        let accepted = Response.json(["status": "accepted", "requestId": .string(raw.requestId)])
         guard let replies, replies.isReady, holdForReply else {
             try await appender.append(raw.kafkaRecord(topic: topic, format: configuration.recordFormat))
-            return accepted
+            return Self.accepted(raw)
         }
         raw.replyExpected = true
         let appended = raw
         let reply = try await replies.reply(to: raw.requestId, timeout: configuration.replyTimeout) {
             try await appender.append(appended.kafkaRecord(topic: topic, format: configuration.recordFormat))
         }
-        guard let reply else { return accepted }
+        guard let reply else { return Self.accepted(raw) }
         return Self.httpResponse(status: reply.status, headers: reply.headers, body: reply.body, contentType: reply.contentType)
+    }
+
+    /// The answer for a stored request: `{"status": "accepted", "requestId": ...}`.
+    static func accepted(_ raw: RawRequest) -> Response {
+        .json(["status": "accepted", "requestId": .string(raw.requestId)])
     }
 
     // MARK: - Global webhooks

@@ -57,8 +57,6 @@ public final class GlobalWebhookDirectory: Service, Sendable {
         }
     }
 
-    public func waitUntilLoaded() async throws { try await table.waitUntilCaughtUp() }
-
     /// Whether the initial load reached the end of the topic.
     public var isLoaded: Bool { table.isCaughtUp }
 
@@ -74,12 +72,7 @@ public final class GlobalWebhookDirectory: Service, Sendable {
     /// Whether `token` is the token of this global webhook (compared in constant time).
     public func accepts(_ token: String, connectorKey: String, key: String) -> Bool {
         guard let record = record(connectorKey: connectorKey, key: key) else { return false }
-        let expected = Array(record.token.utf8)
-        let given = Array(token.utf8)
-        guard expected.count == given.count else { return false }
-        var difference: UInt8 = 0
-        for (a, b) in zip(expected, given) { difference |= a ^ b }
-        return difference == 0
+        return ConstantTime.equal(record.token.utf8, token.utf8)
     }
 
     /// Every global webhook of `workspace` with its record (those without a token yet are
@@ -105,7 +98,7 @@ public final class GlobalWebhookDirectory: Service, Sendable {
 
     /// Gives every global webhook of `workspace` that has none a random token, then waits
     /// until this view holds the table's final word on each.
-    public func ensureTokens(for workspace: Workspace, producer: KafkaProducer) async throws {
+    private func ensureTokens(for workspace: Workspace, producer: KafkaProducer) async throws {
         try await table.waitUntilCaughtUp()
         var missing: [GlobalWebhookRecord] = []
         for (connectorKey, connector) in workspace.connectors {

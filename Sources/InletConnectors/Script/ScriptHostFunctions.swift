@@ -122,10 +122,7 @@ enum ScriptHostFunctions {
 
     /// Compares in time that depends only on the length, not on where the bytes differ.
     static func timingSafeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
+        ConstantTime.equal(a, b)
     }
 
     // MARK: - Prelude

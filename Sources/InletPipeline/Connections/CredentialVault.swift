@@ -31,42 +31,42 @@ public struct CredentialVault: Sendable {
     }
 
     public func seal(_ credentials: JSONValue) throws -> EncryptedCredentials {
-        let box = try AES.GCM.seal(credentials.serialized(), using: key)
-        guard let combined = box.combined else { throw VaultError(message: "AES-GCM produced no combined representation") }
-        return EncryptedCredentials(keyId: keyId, sealed: combined)
+        try seal(credentials, authenticating: Data())
+    }
+
+    public func open(_ sealed: EncryptedCredentials) throws -> JSONValue {
+        try open(sealed, authenticating: Data(), what: "credentials")
     }
 
     /// Seals `value` bound to `binding` (AES-GCM associated data, e.g. the record it belongs
     /// to): it opens only with the same binding, so a sealed value copied into another record
     /// does not open.
     public func seal(_ value: JSONValue, boundTo binding: String) throws -> EncryptedCredentials {
-        let box = try AES.GCM.seal(value.serialized(), using: key, authenticating: Data(binding.utf8))
-        guard let combined = box.combined else { throw VaultError(message: "AES-GCM produced no combined representation") }
-        return EncryptedCredentials(keyId: keyId, sealed: combined)
+        try seal(value, authenticating: Data(binding.utf8))
     }
 
     /// Opens a value sealed with `seal(_:boundTo:)` and the same binding.
     public func open(_ sealed: EncryptedCredentials, boundTo binding: String) throws -> JSONValue {
-        if let sealedKey = sealed.keyId, sealedKey != keyId {
-            throw VaultError(message: "a value was sealed with key \(sealedKey) but INLET_SECRET_KEY is key \(keyId); start every role with the same INLET_SECRET_KEY")
-        }
-        do {
-            let box = try AES.GCM.SealedBox(combined: sealed.sealed)
-            return try JSONValue(parsing: try AES.GCM.open(box, using: key, authenticating: Data(binding.utf8)))
-        } catch {
-            throw VaultError(message: "a value sealed for \(binding) could not be decrypted (\(error)); was it stored with another INLET_SECRET_KEY, or copied from another record?")
-        }
+        try open(sealed, authenticating: Data(binding.utf8), what: "the values sealed for \(binding)")
     }
 
-    public func open(_ sealed: EncryptedCredentials) throws -> JSONValue {
+    /// AES-GCM with `associatedData` (empty: none, which is what GCM computes without it, so
+    /// credentials sealed before bindings existed still open).
+    private func seal(_ value: JSONValue, authenticating associatedData: Data) throws -> EncryptedCredentials {
+        let box = try AES.GCM.seal(value.serialized(), using: key, authenticating: associatedData)
+        guard let combined = box.combined else { throw VaultError(message: "AES-GCM produced no combined representation") }
+        return EncryptedCredentials(keyId: keyId, sealed: combined)
+    }
+
+    private func open(_ sealed: EncryptedCredentials, authenticating associatedData: Data, what: String) throws -> JSONValue {
         if let sealedKey = sealed.keyId, sealedKey != keyId {
-            throw VaultError(message: "credentials were sealed with key \(sealedKey) but INLET_SECRET_KEY is key \(keyId); start every role with the same INLET_SECRET_KEY")
+            throw VaultError(message: "\(what) were sealed with key \(sealedKey) but INLET_SECRET_KEY is key \(keyId); start every role with the same INLET_SECRET_KEY")
         }
         do {
             let box = try AES.GCM.SealedBox(combined: sealed.sealed)
-            return try JSONValue(parsing: try AES.GCM.open(box, using: key))
+            return try JSONValue(parsing: try AES.GCM.open(box, using: key, authenticating: associatedData))
         } catch {
-            throw VaultError(message: "credentials could not be decrypted (\(error)); is INLET_SECRET_KEY the one they were stored with?")
+            throw VaultError(message: "\(what) could not be decrypted (\(error)); is INLET_SECRET_KEY the one they were stored with\(associatedData.isEmpty ? "" : ", and were they not copied from another record")?")
         }
     }
 

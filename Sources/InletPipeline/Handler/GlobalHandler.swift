@@ -71,17 +71,13 @@ public final class GlobalHandler: StreamTransform {
                 "a routed event of \(largest) bytes exceeds message.max.bytes (\(maxMessageBytes)); make the global handle return smaller payloads",
                 connectorKey: request.connectorKey)]
         }
-        // The sender is held open for a reply: give it one whatever happened.
-        if request.replyExpected, !outputs.contains(where: { $0.topic == topics.replies }) {
-            outputs.append(Reply.accepted(requestId: request.requestId).kafkaRecord(topic: topics.replies))
-        }
-        return outputs
+        return Reply.ensured(in: outputs, for: request, topic: topics.replies)
     }
 
     private func route(_ request: RawRequest, message: KafkaMessage) async throws -> [KafkaRecord] {
         let parts = (message.keyString ?? "").split(separator: "/", maxSplits: 1).map(String.init)
         guard let connectorKey = request.connectorKey ?? parts.first, let webhookKey = request.globalWebhookKey ?? (parts.count == 2 ? parts[1] : nil),
-            runtime.workspace.connectors[connectorKey]?.globalWebhooks[webhookKey] != nil
+            let webhook = runtime.workspace.connectors[connectorKey]?.globalWebhooks[webhookKey]
         else {
             return [deadLetter(message, code: "unknown-global-webhook", "no global webhook '\(message.keyString ?? "?")' in the workspace", connectorKey: request.connectorKey)]
         }
@@ -93,13 +89,11 @@ public final class GlobalHandler: StreamTransform {
             result = try await runtime.handleGlobalWebhook(
                 connectorKey: connectorKey, globalWebhookKey: webhookKey, request: webhookRequest, connectorParameters: parameters)
         } catch {
-            if Task.isCancelled || error is CancellationError || (error as? ConnectorMethodError)?.code == ConnectorMethodError.cancelled {
-                throw CancellationError()
-            }
+            try Handler.rethrowCancellation(error)
             return [deadLetter(message, code: Handler.code(of: error), "global handle of \(connectorKey)/\(webhookKey) failed: \(error)", connectorKey: connectorKey)]
         }
         var deliveryId: String?
-        if let formula = runtime.workspace.connectors[connectorKey]?.globalWebhooks[webhookKey]?.deliveryId {
+        if let formula = webhook.deliveryId {
             do {
                 deliveryId = try webhookRequest.deliveryId(formula)
             } catch {

@@ -138,13 +138,7 @@ public final class Handler: StreamTransform {
         } catch {
             return [deadLetter(message, code: "decode-error", "not a raw request: \(error)")]
         }
-        var outputs = try await webhook(request, message: message)
-        // The sender is held open for a reply: give it one whatever happened (the request is
-        // stored; a failure is in the DLQ), so it never waits for the whole reply timeout.
-        if request.replyExpected, !outputs.contains(where: { $0.topic == topics.replies }) {
-            outputs.append(Reply.accepted(requestId: request.requestId).kafkaRecord(topic: topics.replies))
-        }
-        return outputs
+        return Reply.ensured(in: try await webhook(request, message: message), for: request, topic: topics.replies)
     }
 
     /// Commands (subscribe, unsubscribe, refresh) call the external API: each is committed
@@ -261,14 +255,11 @@ public final class Handler: StreamTransform {
         guard var subscription = current(event.subscriptionId) else {
             return [deadLetter(message, code: "unknown-subscription", "no subscription '\(event.subscriptionId)' for this global webhook event")]
         }
-        if subscription.hasApplied(topic: message.topic, partition: Int(message.partition), offset: message.offset)
-            || subscription.hasApplied(globalSource: event.source)
-        {
-            if !subscription.hasApplied(topic: message.topic, partition: Int(message.partition), offset: message.offset) {
-                // A copy routed again after the global handler crashed: applied already.
-                subscription.markApplied(message)
-                stage(subscription)
-            }
+        if subscription.hasApplied(topic: message.topic, partition: Int(message.partition), offset: message.offset) { return [] }
+        if subscription.hasApplied(globalSource: event.source) {
+            // A copy routed again after the global handler crashed: applied already.
+            subscription.markApplied(message)
+            stage(subscription)
             return []
         }
         let unapplied = subscription
@@ -499,9 +490,7 @@ public final class Handler: StreamTransform {
     /// goes to the DLQ with that code).
     @discardableResult
     private func deferIfTransient(_ error: any Error, message: KafkaMessage, subscription: SubscriptionRecord?, method: String) throws -> DeadLetter.Code? {
-        if Task.isCancelled || error is CancellationError || (error as? ConnectorMethodError)?.code == ConnectorMethodError.cancelled {
-            throw CancellationError()
-        }
+        try Self.rethrowCancellation(error)
         // A broker hiccup (reading a just-created connection, announcing a subscription) is
         // nobody's input's fault: the batch fails and is retried through the loop.
         if let kafka = error as? KafkaError { throw kafka }
@@ -606,6 +595,14 @@ public final class Handler: StreamTransform {
             subscriptionId: subscription?.id ?? message.keyString, connectorKey: subscription?.connectorKey
         )
         return KafkaRecord(topic: topics.dlq, key: message.key, value: letter.encoded())
+    }
+
+    /// Throws `CancellationError` when the task was cancelled or `error` says a method was:
+    /// a stopping worker's input is not anybody's failure and must not be dead-lettered.
+    static func rethrowCancellation(_ error: any Error) throws {
+        if Task.isCancelled || error is CancellationError || (error as? ConnectorMethodError)?.code == ConnectorMethodError.cancelled {
+            throw CancellationError()
+        }
     }
 
     static func code(of error: any Error) -> DeadLetter.Code {

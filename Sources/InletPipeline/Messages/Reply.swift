@@ -54,6 +54,14 @@ public struct Reply: TopicMessage {
         return Reply(requestId: requestId, status: 200, body: body.serialized(), contentType: "application/json", createdAt: createdAt)
     }
 
+    /// `outputs` of handling `request`, plus the plain acknowledgement on `topic` when the
+    /// sender is held open for a reply and `outputs` has none: whatever happened (the request
+    /// is stored; a failure is in the DLQ), it never waits for the whole reply timeout.
+    public static func ensured(in outputs: [KafkaRecord], for request: RawRequest, topic: String) -> [KafkaRecord] {
+        guard request.replyExpected, !outputs.contains(where: { $0.topic == topic }) else { return outputs }
+        return outputs + [accepted(requestId: request.requestId).kafkaRecord(topic: topic)]
+    }
+
     /// This reply as a Kafka record on `topic` (`replies`), keyed by request id.
     public func kafkaRecord(topic: String) -> KafkaRecord {
         KafkaRecord(topic: topic, key: requestId, value: encoded())
