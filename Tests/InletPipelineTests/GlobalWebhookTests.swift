@@ -26,7 +26,15 @@ struct GlobalWebhookTests {
             #expect(url.hasPrefix("https://hooks.example.com/webhooks/global/slack/events/"))
             let path = String(url.dropFirst("https://hooks.example.com".count))
 
-            let (status, body) = try await post(client, path, #"{"type":"url_verification","token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#)
+            // Until the global handler's group holds its partitions (seconds on a machine loaded
+            // by the parallel suites), a request is stored and acknowledged without the challenge
+            // once the reply wait ends; Slack's "Retry" button sends it again, as this loop does.
+            let verification = #"{"type":"url_verification","token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#
+            var (status, body) = try await post(client, path, verification)
+            let deadline = ContinuousClock.now + .seconds(90)
+            while status == .ok, (try? JSONValue(parsing: body))?["challenge"] == nil, ContinuousClock.now < deadline {
+                (status, body) = try await post(client, path, verification)
+            }
             #expect(status == .ok)
             #expect(try JSONValue(parsing: body)["challenge"] == "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")
 
@@ -137,10 +145,9 @@ struct GlobalWebhookTests {
         ])
         #expect(created == .created)
         let connectionId = try #require(connection["id"]?.stringValue)
-        let (status, subscription) = try await helpers.admin(client, .post, "/api/v1/subscriptions", [
+        let subscription = try await helpers.subscribed(client, [
             "connectionId": .string(connectionId), "eventKey": "message-posted", "parameters": ["teamId": .string(team)],
         ])
-        #expect(status == .created, "\(subscription)")
         #expect(subscription["status"] == "active")
         return try #require(subscription["id"]?.stringValue)
     }
