@@ -162,12 +162,14 @@ struct AdminRoutes: Sendable {
         }
         let target: SubscriptionTarget
         let parametersSchema: JSONSchema?
+        let receivesWebhooks: Bool
         if let eventKey = body["eventKey"]?.stringValue {
             guard let spec = connector.events[eventKey] else {
                 throw unprocessable("eventKey '\(eventKey)' is not an event of \(connector.key); known: \(connector.events.keys.sorted().joined(separator: ", "))")
             }
             target = .event(eventKey: eventKey)
             parametersSchema = spec.validParametersSchema
+            receivesWebhooks = spec.implementationType == .webhook
         } else if let collectionKey = body["collectionKey"]?.stringValue {
             guard let collection = connector.dataCollections[collectionKey] else {
                 throw unprocessable("collectionKey '\(collectionKey)' is not a data collection of \(connector.key)")
@@ -178,6 +180,7 @@ struct AdminRoutes: Sendable {
             }
             target = .collection(collectionKey: collectionKey, collectionEvent: change)
             parametersSchema = collection.validParametersSchema
+            receivesWebhooks = collection.events[DataCollection.EventType(rawValue: change.rawValue) ?? .created]?.implementationType == .webhook
         } else {
             throw unprocessable("give eventKey (a connector event) or collectionKey (+ collectionEvent) to subscribe to")
         }
@@ -186,16 +189,23 @@ struct AdminRoutes: Sendable {
             let errors = schema.validate(parameters)
             if !errors.isEmpty { throw schemaProblem("parameters do not match the parametersSchema of \(connector.key)/\(target.key)", errors) }
         }
-        let id = "sub_" + RandomToken.make(bytes: 12)
+        // The same request names the same subscription: an identical one that is live is the
+        // answer (200), not a second external hook. One in error or deleted is subscribed anew.
+        let id = SubscriptionRecord.id(connectionId: connectionId, target: target, parameters: parameters)
+        if let existing = subscriptions[id], existing.isLive, existing.status != .error {
+            return try await outcome(of: id, created: true, status: .ok) { $0.status != .pending }
+        }
         let command = Command(
             type: .subscribe, subscriptionId: id, issuedAt: Date(),
             subscription: .init(
                 connectionId: connectionId, customerId: connection.customerId, connectorKey: connector.key, target: target,
-                config: .init(parameters: parameters), webhookToken: RandomToken.make(bytes: 24)
+                config: .init(parameters: parameters), webhookToken: receivesWebhooks ? RandomToken.make(bytes: 24) : ""
             )
         )
-        try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
-        return try await outcome(of: id, created: true) { $0.status != .pending }
+        let stored = try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
+        return try await outcome(of: id, created: true) {
+            $0.status != .pending && $0.hasApplied(topic: stored.topic, partition: Int(stored.partition), offset: stored.offset)
+        }
     }
 
     private func listSubscriptions(_ request: Request) -> Response {
@@ -228,7 +238,7 @@ struct AdminRoutes: Sendable {
     }
 
     /// Waits (bounded) until the handler wrote a subscription record satisfying `done`.
-    private func outcome(of id: String, created: Bool, done: (SubscriptionRecord) -> Bool) async throws -> Response {
+    private func outcome(of id: String, created: Bool, status success: HTTPResponse.Status? = nil, done: (SubscriptionRecord) -> Bool) async throws -> Response {
         let deadline = ContinuousClock.now + configuration.waitTimeout
         while ContinuousClock.now < deadline {
             if let record = subscriptions[id], done(record) {
@@ -241,7 +251,7 @@ struct AdminRoutes: Sendable {
                     problem.extensions["subscription"] = present(record)
                     throw problem
                 }
-                return .json(present(record), status: created ? .created : .ok)
+                return .json(present(record), status: success ?? (created ? .created : .ok))
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -256,7 +266,7 @@ struct AdminRoutes: Sendable {
         guard case .object(var members) = (try? JSONValue(parsing: record.encoded())) ?? .null else { return .null }
         members["webhookToken"] = nil
         members["appliedOffsets"] = nil
-        members["webhookUrl"] = .string(configuration.webhookURL(token: record.webhookToken))
+        if record.receivesWebhooks { members["webhookUrl"] = .string(configuration.webhookURL(token: record.webhookToken)) }
         return .object(members)
     }
 

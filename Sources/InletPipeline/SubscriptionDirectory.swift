@@ -25,7 +25,7 @@ public final class SubscriptionDirectory: Service, Sendable {
         let table = KafkaTable(
             topic: topics.subscriptions, configuration: client, logger: logger, keepsCopies: republishing != nil,
             onChange: { id, record in
-                tokens.update(id: id, token: record.flatMap { $0.isLive ? $0.webhookToken : nil })
+                tokens.update(id: id, token: record.flatMap { $0.isLive && $0.receivesWebhooks ? $0.webhookToken : nil })
                 selectors.update(id: id, selector: record.flatMap(SelectorIndex.Selector.init))
             },
             decode: { try SubscriptionRecord.decoded(from: $0) }

@@ -43,11 +43,11 @@ struct WorkspaceProblemTests {
     @Test("a method its owner does not allow in that implementation type is an error")
     func kindNotAllowed() throws {
         let problems = try WorkspaceFixtures.problems(afterEditing: [
-            issues + "spec.yml": good(issues + "spec.yml", replacing: "      pullLatestRecords:\n        implementationType: javascript",
-                                      with: "      pullLatestRecords:\n        implementationType: mapping"),
+            issueCreated + "spec.yml": good(issueCreated + "spec.yml", replacing: "  handle:\n    implementationType: javascript",
+                                            with: "  handle:\n    implementationType: rest-api-mapping"),
         ])
         #expect(problems == [
-            "connectors/github/data/issues/spec.yml:39: error: pullLatestRecords cannot be implemented as mapping in a pull-latest-records event, expected javascript, rest-api-mapping or graphql-api-mapping",
+            "connectors/github/events/issue-created/spec.yml:25: error: handle cannot be implemented as rest-api-mapping in a webhook event, expected javascript or mapping",
         ])
     }
 
@@ -129,25 +129,28 @@ struct WorkspaceProblemTests {
         ])
     }
 
-    @Test("a connector without auth/make-api-client is an error on the auth folder")
+    @Test("a connector without auth/make-api-client is valid (its client calls connector.yml's baseUri); a baseUri that is no URL is an error")
     func missingMakeAPIClient() throws {
         let problems = try WorkspaceFixtures.problems(afterEditing: ["connectors/github/auth/make-api-client.map.yml": nil])
-        #expect(problems == [
-            "connectors/github/auth: error: connector auth has no make-api-client method, expected make-api-client.js or make-api-client.map.yml",
+        #expect(problems == [])
+        let badBase = try WorkspaceFixtures.problems(afterEditing: [
+            "connectors/github/auth/make-api-client.map.yml": nil,
+            "connectors/github/connector.yml": good("connectors/github/connector.yml", replacing: "name: GitHub", with: "name: GitHub\nbaseUri: api.github.com"),
+        ])
+        #expect(badBase == [
+            "connectors/github/connector.yml:2: error: baseUri is 'api.github.com', expected an http(s) URL such as https://api.example.com/v1",
         ])
     }
 
     // MARK: - Required methods
 
-    @Test("a webhook event without handle is an error")
+    @Test("a webhook event without handle is valid (seed 000's example has none: the body is the record)")
     func webhookWithoutHandle() throws {
         let problems = try WorkspaceFixtures.problems(afterEditing: [
             issueCreated + "spec.yml": good(issueCreated + "spec.yml", replacing: "  handle:\n    implementationType: javascript\n", with: ""),
             issueCreated + "handle.js": nil,
         ])
-        #expect(problems == [
-            "connectors/github/events/issue-created/spec.yml:21: error: webhook event has no handle method, expected handle.js or handle.map.yml and a `handle:` entry under methods",
-        ])
+        #expect(problems == [])
     }
 
     @Test("a global-webhook event without getEventSelector is an error")

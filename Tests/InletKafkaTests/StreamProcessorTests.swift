@@ -369,7 +369,7 @@ final class LaneRecordingTransform: StreamTransform {
                 defer { done = true }
                 return !done
             }
-            if deferNow { throw RetryLater(after: .seconds(2), reason: "partition 0's API is down") }
+            if deferNow { throw RetryLater(after: .seconds(5), reason: "partition 0's API is down") }
         } else if deferredOnce.withLock({ $0 }) && (order.withLock { $0[0] ?? [] }).isEmpty {
             processedWhileDeferred.withLock { $0 += 1 }
         }
@@ -414,16 +414,17 @@ struct StreamProcessorLaneTests {
         let output = try test.topic("out", partitions: 4)
         let producer = try KafkaProducer(configuration: test.producerConfiguration, logger: test.logger)
         var sent: [Int32: [String]] = [:]
-        var records: [KafkaRecord] = []
+        var records: [Int32: [KafkaRecord]] = [:]
         for partition in Int32(0)..<4 {
             for n in 0..<10 {
                 let value = "p\(partition)-\(n)"
                 sent[partition, default: []].append(value)
-                records.append(KafkaRecord(topic: input, key: "k\(partition)", value: Data(value.utf8), partition: partition))
+                records[partition, default: []].append(KafkaRecord(topic: input, key: "k\(partition)", value: Data(value.utf8), partition: partition))
             }
         }
-        try await producer.sendAll(records)
-        await producer.shutdown()
+        // Partition 0 first; the others only once it is deferred, so they can only be done
+        // during its 5 s wait if the loop goes on with them (the old loop slept as a whole).
+        try await producer.sendAll(records[0] ?? [])
 
         let transform = LaneRecordingTransform(output: output, delay: .milliseconds(20))
         let processor = StreamProcessor(
@@ -434,11 +435,14 @@ struct StreamProcessorLaneTests {
         )
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await processor.run() }
+            try await eventually("partition 0 deferred", timeout: .seconds(60)) { transform.deferredOnce.withLock { $0 } }
+            try await producer.sendAll((1..<4).flatMap { records[$0] ?? [] })
             try await eventually("every input processed", timeout: .seconds(60)) {
                 transform.order.withLock { $0.values.map(\.count).reduce(0, +) } >= 40
             }
             tasks.cancelAll()
         }
+        await producer.shutdown()
         #expect(transform.order.withLock { $0 } == sent, "each partition's inputs once, in order")
         #expect(transform.running.withLock { $0.most } > 1, "lanes ran at the same time")
         #expect(transform.processedWhileDeferred.withLock { $0 } > 0, "other partitions went on while partition 0 waited")

@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// 1. The connector's `auth/make-api-client` method (mapping or JavaScript) runs with
 ///    `{credentials, connectorParameters}` and returns `{baseUri, headers, query, auth,
-///    allowedHosts?}` (``MethodResultContract/makeAPIClient``).
+///    allowedHosts?}` (``MethodResultContract/makeAPIClient``). A connector without one calls
+///    connector.yml's `baseUri` with no credentials.
 /// 2. That becomes an ``APIClientConfiguration`` for an ``HTTPAPIClient``; when the connector
 ///    has `auth/refresh-credentials`, it is the client's refresh hook: on a 401 it runs with
 ///    `{credentials, connectorParameters}`, its result is merged over the credentials,
@@ -90,9 +91,13 @@ final class APIClientFactory: Sendable {
         _ connector: Connector, credentials: JSONValue, connectorParameters: JSONValue, logMetadata: [String: String]
     ) async throws(ConnectorMethodError) -> (configuration: APIClientConfiguration, policy: HostPolicy) {
         guard let method = connector.makeAPIClient else {
-            throw ConnectorMethodError(code: ConnectorMethodError.methodNotFound,
-                                       message: "connectors/\(connector.key)/auth: the connector has no make-api-client method, expected auth/make-api-client.map.yml or .js",
-                                       file: "connectors/\(connector.key)/auth")
+            // No auth/: no credentials to apply. Relative paths go to connector.yml's baseUri,
+            // absolute URLs to its host or allowedHosts.
+            let policy = HostPolicy(originalBase: connector.baseUri, override: apiBaseOverride, clientHosts: [], connectorHosts: connector.allowedHosts)
+            let configuration = APIClientConfiguration(
+                baseURI: apiBaseOverride ?? connector.baseUri,
+                allowedHosts: (connector.allowedHosts ?? []).filter { !$0.hasPrefix("*.") })
+            return (configuration, policy)
         }
         let arguments: JSONValue = ["credentials": credentials, "connectorParameters": connectorParameters]
         let raw = try await runner.run(method, of: Self.authIsolation(connector.key), arguments: arguments, apiClient: nil, logMetadata: logMetadata)

@@ -61,14 +61,27 @@ public final class ConnectorRuntime: Sendable {
             return SubscribeResult(state: nil, nextRefreshTimestamp: nil)
         }
         var arguments = commonArguments(context)
-        arguments["webhookUri"] = webhookUri.map(JSONValue.string) ?? .null
+        if let webhookUri { arguments["webhookUri"] = .string(webhookUri) }
         let result = try await call(connector, context, "subscribe", arguments)
         return SubscribeResult(state: Self.nonNull(result["state"]), nextRefreshTimestamp: Self.timestamp(result["nextRefreshTimestamp"]))
     }
 
-    /// Runs `handle` for a request to a subscription's webhook.
+    /// Runs `handle` for a request to a subscription's webhook. An event without `handle` (seed
+    /// 000's example declares only `subscribe` and `unsubscribe`) takes the request's parsed body
+    /// as the record of one event (type left to the dispatcher: `created` for an event).
     public func handle(_ context: MethodContext, request: WebhookRequest) async throws -> HandleResult {
         let connector = try connector(context.connectorKey)
+        guard connector.method(for: context.owner, name: "handle") != nil else {
+            let folder = Self.folder(of: context.owner, in: connector)
+            let id = request.data["id"]
+            guard request.data.objectValue != nil, id?.stringValue?.isEmpty == false || id?.doubleValue != nil else {
+                throw ConnectorMethodError(
+                    code: ConnectorMethodError.malformedResult,
+                    message: "\(folder): the webhook body is not a record (an object with a string or number id), and the event has no handle method to extract records from it; add \(folder)/handle.js or handle.map.yml",
+                    file: folder + "/spec.yml", details: .object(["pointer": "/id"]))
+            }
+            return HandleResult(events: [ExtractedEvent(type: nil, record: request.data)], response: nil, state: nil)
+        }
         var arguments = commonArguments(context)
         arguments.merge(request.methodArguments) { _, new in new }
         let result = try await call(connector, context, "handle", arguments)

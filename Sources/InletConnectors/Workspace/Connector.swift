@@ -18,7 +18,10 @@ public struct Connector: Sendable {
     /// Hosts the connector's API client and JavaScript may call (`allowedHosts`); `nil` when not
     /// restricted. An entry may start with `*.` for any subdomain.
     public let allowedHosts: [String]?
-    /// `auth/` methods by name: `make-api-client` (always present) and optional `refresh-credentials`.
+    /// `baseUri` from connector.yml, without a trailing slash: where the API client of a
+    /// connector without `auth/make-api-client` sends relative paths.
+    public let baseUri: String?
+    /// `auth/` methods by name: optional `make-api-client` and `refresh-credentials`.
     public let auth: [String: MethodImplementation]
     /// `events/<key>/` by key.
     public let events: [String: EventSpec]
@@ -65,7 +68,7 @@ public enum MethodOwner: Sendable, Hashable {
 // MARK: - Loading
 
 extension WorkspaceLoadContext {
-    private static let connectorKeys = ["name", "key", "description", "logoUri", "appUri", "version", "parametersSchema", "allowedHosts"]
+    private static let connectorKeys = ["name", "key", "description", "logoUri", "appUri", "version", "parametersSchema", "allowedHosts", "baseUri"]
     private static let connectorEntries = ["connector.yml", "auth", "events", "global-webhooks", "data"]
 
     /// Loads `connectors/<key>/`, reporting every problem; `nil` when connector.yml is unusable.
@@ -81,6 +84,7 @@ extension WorkspaceLoadContext {
         var description: String?
         var parameters: (schema: JSONValue?, compiled: JSONSchema?) = (nil, nil)
         var hosts: [String]?
+        var baseUri: String?
         if let spec = readYAML(folder.appendingPathComponent("connector.yml"), what: "connector.yml with the connector's name and parametersSchema"),
             let object = rootObject(spec, what: "name, parametersSchema and allowedHosts")
         {
@@ -90,6 +94,7 @@ extension WorkspaceLoadContext {
             checkKey(spec, object, matches: key, in: "connector folder")
             parameters = schema(spec, object, "parametersSchema")
             hosts = allowedHosts(spec, object)
+            baseUri = self.baseUri(spec, object)
         }
 
         let auth = resolveMethods(in: folder.appendingPathComponent("auth"), rules: .auth, declarations: nil, ignoring: [])
@@ -114,7 +119,7 @@ extension WorkspaceLoadContext {
         return Connector(
             key: key, name: name, description: description, directory: folder,
             parametersSchema: parameters.schema, validParametersSchema: parameters.compiled,
-            allowedHosts: hosts, auth: auth, events: events, globalWebhooks: globalWebhooks,
+            allowedHosts: hosts, baseUri: baseUri, auth: auth, events: events, globalWebhooks: globalWebhooks,
             dataCollections: collections)
     }
 
@@ -130,6 +135,18 @@ extension WorkspaceLoadContext {
             }
         }
         return result
+    }
+
+    private mutating func baseUri(_ spec: SpecFile, _ object: [String: JSONValue]) -> String? {
+        guard let value = object["baseUri"], !value.isNull else { return nil }
+        guard let text = value.stringValue, let components = URLComponents(string: text),
+              let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https", components.host?.isEmpty == false
+        else {
+            let shown = value.stringValue.map { "'\($0)'" } ?? Self.describe(value)
+            error(spec, at: "/baseUri", "baseUri is \(shown), expected an http(s) URL such as https://api.example.com/v1")
+            return nil
+        }
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
     }
 
     private mutating func allowedHosts(_ spec: SpecFile, _ object: [String: JSONValue]) -> [String]? {

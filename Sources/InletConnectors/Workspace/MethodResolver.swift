@@ -18,11 +18,14 @@ struct MethodRules {
 
     private static let api: [MethodImplementation.Kind] = [.javascript, .restAPIMapping, .graphqlAPIMapping]
     private static let function: [MethodImplementation.Kind] = [.javascript, .mapping]
+    /// Seed 004 names no implementation types for pull methods: any of them.
+    private static let pull = MethodImplementation.Kind.allCases
 
-    /// Seed 001: `subscribe`, `handle`, `unsubscribe`, optional `refresh`.
+    /// Seed 001: `subscribe`, `unsubscribe`, optional `handle` and `refresh`. Seed 000's own
+    /// example declares no `handle`: the request's parsed body is then the record.
     static let webhook = MethodRules(owner: "webhook event", rules: [
         Rule(name: "subscribe", kinds: api, required: true),
-        Rule(name: "handle", kinds: function, required: true),
+        Rule(name: "handle", kinds: function, required: false),
         Rule(name: "unsubscribe", kinds: api, required: true),
         Rule(name: "refresh", kinds: api, required: false),
     ])
@@ -37,18 +40,19 @@ struct MethodRules {
     ])
     /// Seed 004: `pullLatestRecords`.
     static let pullLatestRecords = MethodRules(owner: "pull-latest-records event", rules: [
-        Rule(name: "pullLatestRecords", kinds: api, required: true),
+        Rule(name: "pullLatestRecords", kinds: pull, required: true),
     ])
     /// Seed 004: `subscribe` + `pull`.
     static let customPull = MethodRules(owner: "custom-pull event", rules: [
-        Rule(name: "subscribe", kinds: api, required: true),
-        Rule(name: "pull", kinds: api, required: true),
+        Rule(name: "subscribe", kinds: pull, required: true),
+        Rule(name: "pull", kinds: pull, required: true),
     ])
     /// Seed 004: full scan uses the collection's `list`, no methods of its own.
     static let fullScan = MethodRules(owner: "full-scan event", rules: [])
     /// FORMULAS.md: `make-api-client` turns credentials into the API client; `refresh-credentials` is optional.
+    /// A connector without `auth/` is valid: its client calls connector.yml's `baseUri`.
     static let auth = MethodRules(owner: "connector auth", rules: [
-        Rule(name: "make-api-client", kinds: function, required: true),
+        Rule(name: "make-api-client", kinds: function, required: false),
         Rule(name: "refresh-credentials", kinds: MethodImplementation.Kind.allCases, required: false),
     ])
     /// Data collection methods (`list`, `findById`, ...): any name, any implementation type.

@@ -368,18 +368,21 @@ public final class Handler: StreamTransform {
         guard let new = command.subscription else {
             return [deadLetter(message, code: "malformed-command", "a subscribe command must carry the subscription to create")]
         }
-        // A `pending` record is this command's own announcement from a run that did not finish.
-        if let existing = current(command.subscriptionId), existing.status != .pending {
-            var existing = existing
+        // The id derives from the request (``SubscriptionRecord/id(connectionId:target:parameters:)``):
+        // a live subscription with it is the same request sent twice (two replicas, a client's
+        // retry), which must not register a second hook. One in error or archived is subscribed
+        // anew; a `pending` one is this command's own announcement from a run that did not finish.
+        if var existing = current(command.subscriptionId), existing.isLive, existing.status != .pending, existing.status != .error {
             existing.markApplied(message)
             stage(existing)
-            return [deadLetter(message, code: "duplicate-subscription", "subscription \(existing.id) already exists (\(existing.status.rawValue))", subscription: existing)]
+            logger.info("handler: subscription \(existing.id) already exists (\(existing.status.rawValue)); the identical request changes nothing")
+            return []
         }
         let now = Date()
         var subscription = SubscriptionRecord(
             id: command.subscriptionId, status: .pending, connectionId: new.connectionId, customerId: new.customerId,
             connectorKey: new.connectorKey, target: new.target, config: new.config, webhookToken: new.webhookToken,
-            webhookUri: configuration.webhookURI(token: new.webhookToken),
+            webhookUri: new.webhookToken.isEmpty ? nil : configuration.webhookURI(token: new.webhookToken),
             pullUpdatesIntervalSeconds: new.pullUpdatesIntervalSeconds, fullSyncIntervalSeconds: new.fullSyncIntervalSeconds,
             createdAt: now, updatedAt: now
         )
@@ -388,7 +391,7 @@ public final class Handler: StreamTransform {
         do {
             let context = try await methodContext(for: subscription)
             switch try subscribeStrategy(for: subscription) {
-            case .webhook:
+            case .webhook, .customPull:
                 // Not marked applied: if this handler dies now, the command runs again.
                 try await announcePending?(pending)
                 let result = try await runtime.subscribe(context, webhookUri: subscription.webhookUri)
@@ -539,7 +542,10 @@ public final class Handler: StreamTransform {
 
     // MARK: - Helpers
 
-    private enum SubscribeStrategy { case webhook, globalWebhook, nothing }
+    /// What subscribing does: register a webhook (`subscribe` with `webhookUri`), make a custom
+    /// pull's first state (`subscribe` with only `parameters`), match a global webhook's
+    /// selector, or nothing (pull-latest-records, full scan, app events).
+    private enum SubscribeStrategy { case webhook, customPull, globalWebhook, nothing }
 
     private func subscribeStrategy(for subscription: SubscriptionRecord) throws -> SubscribeStrategy {
         switch subscription.target {
@@ -553,7 +559,11 @@ public final class Handler: StreamTransform {
             guard let event = collection?.events[DataCollection.EventType(rawValue: change.rawValue) ?? .created] else {
                 throw ConnectorMethodError(code: "method-not-found", message: "collection event \(collectionKey)/\(change.rawValue) is not in the workspace", file: "")
             }
-            return event.implementationType == .webhook || event.implementationType == .customPull ? .webhook : .nothing
+            switch event.implementationType {
+            case .webhook: return .webhook
+            case .customPull: return .customPull
+            case .pullLatestRecords, .fullScan: return .nothing
+            }
         case .appEvent:
             return .nothing
         }

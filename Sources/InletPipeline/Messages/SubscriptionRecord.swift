@@ -108,7 +108,8 @@ public struct SubscriptionRecord: TopicMessage {
     /// The connector's state as returned by `subscribe` / `refresh` / `handle` / `pull`.
     public var state: JSONValue?
     /// The unguessable secret in the subscription's webhook URL (never the subscription id,
-    /// which appears in logs and keys).
+    /// which appears in logs and keys). Empty for a subscription that receives no webhooks of
+    /// its own (a pull, a global-webhook event): no URL is minted for it.
     public var webhookToken: String
     /// The full webhook URL given to `subscribe` as `webhookUri`.
     public var webhookUri: String?
@@ -256,6 +257,18 @@ public struct SubscriptionRecord: TopicMessage {
 
     /// Whether the handler should treat the subscription as live (not archived).
     public var isLive: Bool { status != .archived }
+
+    /// The id of the subscription that `connectionId`, `target` and `parameters` ask for: the
+    /// same request gives the same id on every replica, so two identical requests (a client's
+    /// retry, two replicas at once) name one subscription and register one external hook.
+    /// Parameters compare as canonical JSON (sorted keys), so key order does not matter.
+    public static func id(connectionId: String, target: SubscriptionTarget, parameters: JSONValue) -> String {
+        let parts = ["subscription", connectionId, target.kind.rawValue, target.key, target.collectionEvent?.rawValue ?? "", parameters.jsonText]
+        return "sub_" + MessageDigest.id(parts).prefix(24)
+    }
+
+    /// Whether it has a webhook URL of its own (a webhook event or collection event).
+    public var receivesWebhooks: Bool { !webhookToken.isEmpty }
 
     /// Whether its webhooks are handled: `active`, or `degraded` (retrying after transient
     /// API failures).

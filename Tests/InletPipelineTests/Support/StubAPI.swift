@@ -40,6 +40,9 @@ final class StubAPI: Sendable {
         router.middlewares.add(Recorder(stub: self))
         router.post("/repos/:owner/:repo/hooks") { _, _ in Self.json(["id": 42, "active": true], status: .created) }
         router.delete("/repos/:owner/:repo/hooks/:id") { _, _ in Response(status: .noContent) }
+        // The seed examples' task app (Tests/Fixtures/workspaces/seed-examples).
+        router.post("/projects/:project/webhooks") { _, _ in Self.json(["id": "wh-1"], status: .created) }
+        router.delete("/projects/:project/webhooks/:id") { _, _ in Response(status: .noContent) }
         router.post("/subscriptions") { [self] request, _ in
             if let ingress = validateNotificationsAt.withLock({ $0 }) {
                 var request = request

@@ -30,12 +30,13 @@ final class TestPipeline: Sendable {
     /// The loop counters of every handler started so far.
     var handlerStatistics: [StreamProcessorStatistics] { handlers.withLock { $0.map(\.service.statistics) } }
 
-    init(settings configure: (inout WorkerSettings) -> Void = { _ in }) throws {
+    /// - Parameter workspace: the repository's own connectors/ unless given.
+    init(workspace: Workspace? = nil, settings configure: (inout WorkerSettings) -> Void = { _ in }) throws {
         harness = try IngressHarness()
-        workspace = try WebhookEndToEndTests.workspace()
+        self.workspace = try workspace ?? WebhookEndToEndTests.workspace()
         connections = ConnectionDirectory(topics: harness.topics, client: harness.client, logger: harness.logger)
         globalWebhooks = GlobalWebhookDirectory(
-            topics: harness.topics, client: harness.client, issuingFor: (workspace, harness.producer), logger: harness.logger)
+            topics: harness.topics, client: harness.client, issuingFor: (self.workspace, harness.producer), logger: harness.logger)
         connectorParameters = ConnectorParametersDirectory(topics: harness.topics, client: harness.client, vault: vault, logger: harness.logger)
         scripts = ScriptEngine(configuration: .init(timeLimit: .seconds(5)), logger: harness.logger)
         var settings = WorkerSettings(topics: harness.topics, client: harness.client)
