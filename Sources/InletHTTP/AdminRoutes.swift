@@ -31,6 +31,7 @@ struct AdminRoutes: Sendable {
         api.get("subscriptions") { request, _ in listSubscriptions(request) }
         api.get("subscriptions/:id") { _, context in try subscription(context) }
         api.delete("subscriptions/:id") { _, context in try await deleteSubscription(context) }
+        api.post("subscriptions/:id/pull") { _, context in try await pullSubscription(context) }
         api.get("global-webhooks") { _, _ in try listGlobalWebhooks() }
         api.put("connectors/:key/parameters") { request, context in try await putConnectorParameters(request, context: context) }
     }
@@ -199,7 +200,9 @@ struct AdminRoutes: Sendable {
             type: .subscribe, subscriptionId: id, issuedAt: Date(),
             subscription: .init(
                 connectionId: connectionId, customerId: connection.customerId, connectorKey: connector.key, target: target,
-                config: .init(parameters: parameters), webhookToken: receivesWebhooks ? RandomToken.make(bytes: 24) : ""
+                config: .init(parameters: parameters),
+                pullUpdatesIntervalSeconds: try seconds(body, "pullUpdatesIntervalSeconds"), fullSyncIntervalSeconds: try seconds(body, "fullSyncIntervalSeconds"),
+                webhookToken: receivesWebhooks ? RandomToken.make(bytes: 24) : ""
             )
         )
         let stored = try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
@@ -222,6 +225,27 @@ struct AdminRoutes: Sendable {
         let id = context.parameters.get("id") ?? ""
         guard let record = subscriptions[id] else { throw ProblemDetails(.notFound, detail: "no subscription '\(id)'") }
         return .json(present(record))
+    }
+
+    /// Asks the owning handler to pull now (202): the pull runs in the subscription's order
+    /// with its other inputs; `lastPull` on the subscription shows its outcome.
+    private func pullSubscription(_ context: BasicRequestContext) async throws -> Response {
+        let id = context.parameters.get("id") ?? ""
+        guard let record = subscriptions[id] else { throw ProblemDetails(.notFound, detail: "no subscription '\(id)'") }
+        guard case .collection(let key, let change) = record.target,
+            let event = workspace.connectors[record.connectorKey]?.dataCollections[key]?.events[DataCollection.EventType(rawValue: change.rawValue) ?? .created],
+            event.implementationType != .webhook
+        else {
+            throw ProblemDetails(.conflict, detail: "subscription '\(id)' does not pull: its events come by webhook; only pull-latest-records, custom-pull and full-scan collection events can be pulled")
+        }
+        guard record.isReceiving else {
+            throw ProblemDetails(.conflict, detail: "subscription '\(id)' is \(record.status.rawValue); only an active or degraded subscription pulls")
+        }
+        let command = Command(type: .pull, subscriptionId: id, issuedAt: Date())
+        try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
+        var response = Response.json(["id": .string(id), "status": "pull-requested", "poll": .string("/api/v1/subscriptions/\(id)")], status: .accepted)
+        response.headers[.location] = "/api/v1/subscriptions/\(id)"
+        return response
     }
 
     private func deleteSubscription(_ context: BasicRequestContext) async throws -> Response {
@@ -284,6 +308,14 @@ struct AdminRoutes: Sendable {
         } catch {
             throw ProblemDetails(.badRequest, title: "Invalid JSON", detail: "the body is not JSON: \(error)")
         }
+    }
+
+    private func seconds(_ body: JSONValue, _ name: String) throws -> Int? {
+        guard let value = body[name], !value.isNull else { return nil }
+        guard case .integer(let seconds) = value, seconds >= 1, seconds <= 366 * 24 * 3600 else {
+            throw unprocessable("\(name) must be a whole number of seconds from 1 to 31622400, such as 300")
+        }
+        return Int(seconds)
     }
 
     private func requiredString(_ body: JSONValue, _ name: String) throws -> String {

@@ -14,13 +14,7 @@ import Testing
 struct SeedExampleTests {
     let helpers = WebhookEndToEndTests()
 
-    static func workspace() throws -> Workspace {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/workspaces/seed-examples")
-        let loaded = WorkspaceLoader().load(from: root)
-        #expect(loaded.problems.isEmpty, "the seed examples load without a warning: \(loaded.problems.map(\.description))")
-        return try #require(loaded.workspace)
-    }
+    static func workspace() throws -> Workspace { try TestPipeline.fixtureWorkspace("seed-examples") }
 
     @Test("seed 000/001's examples: subscribe registers the hook at baseUri, a webhook body without handle is the record, the example handle reads body.record, unsubscribe deletes the hook")
     func seedExamplesDeliver() async throws {

@@ -65,6 +65,11 @@ public struct DataCollection: Sendable {
     public let events: [EventType: Event]
     /// `ignoredFields`: fields a full scan leaves out when comparing records.
     public let ignoredFields: [String]
+    /// `pullUpdatesIntervalSeconds`: how often its pull-latest-records and custom-pull events
+    /// pull (a subscription may set its own); `nil`: the default, 300.
+    public var pullUpdatesIntervalSeconds: Int? = nil
+    /// `fullSyncIntervalSeconds`: how often its full-scan events scan; `nil`: the default, 3600.
+    public var fullSyncIntervalSeconds: Int? = nil
     /// The collection folder.
     public let directory: URL
 }
@@ -72,7 +77,8 @@ public struct DataCollection: Sendable {
 // MARK: - Loading
 
 extension WorkspaceLoadContext {
-    private static let collectionKeys = ["name", "description", "parametersSchema", "fieldsSchema", "methods", "events", "ignoredFields"]
+    private static let collectionKeys = ["name", "description", "parametersSchema", "fieldsSchema", "methods", "events", "ignoredFields",
+                                                "pullUpdatesIntervalSeconds", "fullSyncIntervalSeconds"]
     /// Method names that only make sense for an event strategy, used to hint where a stray file belongs.
     private static let eventMethodNames: Set<String> = ["subscribe", "handle", "unsubscribe", "refresh", "pullLatestRecords", "pull"]
 
@@ -97,12 +103,17 @@ extension WorkspaceLoadContext {
             })
         let events = collectionEvents(spec, object, folder: folder, hasList: methods["list"] != nil)
         let ignoredFields = stringList(spec, object, "ignoredFields")
+        let pullInterval = optionalSeconds(spec, object, "pullUpdatesIntervalSeconds")
+        let fullSyncInterval = optionalSeconds(spec, object, "fullSyncIntervalSeconds")
         guard let name else { return nil }
-        return DataCollection(
+        var collection = DataCollection(
             key: key, name: name, description: description,
             parametersSchema: parameters.0, validParametersSchema: parameters.1,
             fieldsSchema: fields.0, validFieldsSchema: fields.1,
             methods: methods, events: events, ignoredFields: ignoredFields, directory: folder)
+        collection.pullUpdatesIntervalSeconds = pullInterval
+        collection.fullSyncIntervalSeconds = fullSyncInterval
+        return collection
     }
 
     private mutating func collectionEvents(_ spec: SpecFile, _ object: [String: JSONValue], folder: URL, hasList: Bool) -> [DataCollection.EventType: DataCollection.Event] {

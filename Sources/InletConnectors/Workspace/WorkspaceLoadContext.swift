@@ -151,6 +151,16 @@ struct WorkspaceLoadContext {
         return flag
     }
 
+    /// An optional whole number of seconds (at least 1); reports anything else.
+    mutating func optionalSeconds(_ file: SpecFile, _ object: [String: JSONValue], _ key: String, at pointer: String = "") -> Int? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard case .integer(let seconds) = value, seconds >= 1, seconds <= 366 * 24 * 3600 else {
+            error(file, at: YAMLLoader.pointer(pointer, key), "'\(key)' is \(Self.describe(value)), expected a whole number of seconds from 1 to 31622400, such as 300")
+            return nil
+        }
+        return Int(seconds)
+    }
+
     private mutating func string(_ file: SpecFile, _ value: JSONValue, _ key: String, at pointer: String) -> String? {
         guard let string = value.stringValue, !string.isEmpty else {
             error(file, at: pointer, "'\(key)' is \(Self.describe(value)), expected a non-empty string")

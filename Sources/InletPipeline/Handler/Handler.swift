@@ -46,7 +46,7 @@ public final class Handler: StreamTransform {
         func webhookURI(token: String) -> String { "\(publicURL)/webhooks/\(token)" }
     }
 
-    private struct State {
+    struct State {
         /// Durable view of the subscriptions this handler owns.
         var owned: [String: SubscriptionRecord] = [:]
         var ownedPartitions: Set<Int32> = []
@@ -54,18 +54,20 @@ public final class Handler: StreamTransform {
         var pending: [String: SubscriptionRecord] = [:]
         /// Refresh commands already sent, by subscription: the timestamp they were for.
         var refreshRequested: [String: Int64] = [:]
+        /// Pull commands already sent, by subscription: the timestamp they were for.
+        var pullRequested: [String: Int64] = [:]
         /// Subscriptions whose inputs fail transiently: since when, how often.
         var retries: [String: (since: ContinuousClock.Instant, attempts: Int)] = [:]
     }
 
-    private let configuration: Configuration
-    private let runtime: ConnectorRuntime
+    let configuration: Configuration
+    let runtime: ConnectorRuntime
     private let subscriptions: SubscriptionDirectory
     private let connections: ConnectionDirectory
     private let vault: CredentialVault
     private let connectorParameters: ConnectorParametersDirectory?
-    private let logger: Logger
-    private let state = Mutex(State())
+    let logger: Logger
+    let state = Mutex(State())
     /// Writes a `pending` subscription (with its webhook token) before `subscribe` runs, so
     /// ingress already knows the URL when the external app calls it during `subscribe`.
     private let announcePending: (@Sendable (SubscriptionRecord) async throws -> Void)?
@@ -96,9 +98,9 @@ public final class Handler: StreamTransform {
         // An output Kafka would refuse (message.max.bytes) — an event, or the subscription
         // with a state grown too large — would fail the batch for ever: the input goes to the
         // DLQ instead, and the subscription keeps its previous state (only marked applied).
-        // The subscription is measured only when its state changed: otherwise it is the record
+        // The subscription is measured only when its state (or pull progress) changed: otherwise it is the record
         // already written plus an applied offset, and encoding it for every input is waste.
-        let staged = state.withLock { $0.pending[id] }.flatMap { $0.state != before?.state ? $0 : nil }
+        let staged = state.withLock { $0.pending[id] }.flatMap { $0.state != before?.state || $0.pullState != before?.pullState ? $0 : nil }
         let sizes = outputs.map(PartitionRetention.countedBytes(of:))
             + (staged.map { [PartitionRetention.countedBytes(of: KafkaRecord(topic: topics.subscriptions, key: id, value: $0.encoded()))] } ?? [])
         guard let largest = sizes.max(), largest > configuration.maxMessageBytes else { return outputs }
@@ -186,6 +188,7 @@ public final class Handler: StreamTransform {
             state.ownedPartitions.subtract(revoked)
             state.owned = state.owned.filter { !revoked.contains(KafkaPartitioner.partition(forKey: $0.key, partitions: partitionCount)) }
             state.refreshRequested = state.refreshRequested.filter { state.owned[$0.key] != nil }
+            state.pullRequested = state.pullRequested.filter { state.owned[$0.key] != nil }
             state.retries = state.retries.filter { state.owned[$0.key] != nil }
         }
     }
@@ -199,16 +202,16 @@ public final class Handler: StreamTransform {
 
     /// Owned active subscriptions whose `nextRefreshTimestamp` is due and for which no refresh
     /// was requested yet; marks them requested.
-    public func takeDueRefreshes(now: Date = Date()) -> [String] {
+    public func takeDueRefreshes(now: Date = Date()) -> [(id: String, dueAt: Int64)] {
         let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
         return state.withLock { state in
-            var due: [String] = []
+            var due: [(id: String, dueAt: Int64)] = []
             for (id, record) in state.owned where record.isReceiving {
                 guard let next = record.nextRefreshTimestamp, next <= nowMilliseconds, state.refreshRequested[id] != next else { continue }
                 state.refreshRequested[id] = next
-                due.append(id)
+                due.append((id, next))
             }
-            return due.sorted()
+            return due.sorted { $0.id < $1.id }
         }
     }
 
@@ -331,7 +334,7 @@ public final class Handler: StreamTransform {
         }
     }
 
-    private func recordEvent(
+    func recordEvent(
         _ event: ExtractedEvent, index: Int, subscription: SubscriptionRecord, message: KafkaMessage, occurredAt: Date, requestId: String?,
         deliveryId: String?
     ) -> KafkaRecord {
@@ -359,8 +362,7 @@ public final class Handler: StreamTransform {
         case .subscribe: return try await subscribe(command, message: message)
         case .unsubscribe: return try await unsubscribe(command, message: message)
         case .refresh: return try await refresh(command, message: message)
-        case .pull:
-            return [deadLetter(message, code: "unsupported", "pull commands are not supported yet (pull strategies are a later capability)")]
+        case .pull: return try await pull(command, message: message)
         }
     }
 
@@ -405,6 +407,7 @@ public final class Handler: StreamTransform {
                 break
             }
             subscription.status = .active
+            schedulePulls(&subscription, now: now)
         } catch {
             // Transient: the pending subscription stays as it is and subscribe runs again later.
             try deferIfTransient(error, message: message, subscription: nil, method: "subscribe")
@@ -459,6 +462,12 @@ public final class Handler: StreamTransform {
             return [deadLetter(message, code: "unknown-subscription", "no subscription '\(command.subscriptionId)' to refresh")]
         }
         subscription.markApplied(message)
+        // A scheduled refresh sent twice (a new owner after a rebalance) runs once: the first
+        // run moved `nextRefreshTimestamp` past the time the second was issued for.
+        if let dueAt = command.dueAt, dueAt != (subscription.nextRefreshTimestamp ?? 0) {
+            stage(subscription)
+            return []
+        }
         guard subscription.isReceiving, runtime.hasMethod(owner(of: subscription), "refresh", connectorKey: subscription.connectorKey) else {
             subscription.nextRefreshTimestamp = nil
             stage(subscription)
@@ -569,11 +578,11 @@ public final class Handler: StreamTransform {
         }
     }
 
-    private func owner(of subscription: SubscriptionRecord) -> MethodOwner {
+    func owner(of subscription: SubscriptionRecord) -> MethodOwner {
         subscription.target.methodOwner ?? .event(subscription.target.key)
     }
 
-    private func methodContext(for subscription: SubscriptionRecord) async throws -> MethodContext {
+    func methodContext(for subscription: SubscriptionRecord) async throws -> MethodContext {
         if connections[subscription.connectionId] == nil {
             // Created just before the subscription: wait until this process has read it.
             try await connections.sync()
@@ -590,15 +599,15 @@ public final class Handler: StreamTransform {
     }
 
     /// The latest version of a subscription: this batch's, else this handler's, else the table's.
-    private func current(_ id: String) -> SubscriptionRecord? {
+    func current(_ id: String) -> SubscriptionRecord? {
         state.withLock { $0.pending[id] ?? $0.owned[id] } ?? subscriptions[id]
     }
 
-    private func stage(_ subscription: SubscriptionRecord) {
+    func stage(_ subscription: SubscriptionRecord) {
         state.withLock { $0.pending[subscription.id] = subscription }
     }
 
-    private func deadLetter(_ message: KafkaMessage, code: DeadLetter.Code, _ text: String, subscription: SubscriptionRecord? = nil) -> KafkaRecord {
+    func deadLetter(_ message: KafkaMessage, code: DeadLetter.Code, _ text: String, subscription: SubscriptionRecord? = nil) -> KafkaRecord {
         logger.warning("handler: \(code): \(text)")
         let letter = DeadLetter.bounded(
             failedAt: Date(), stage: .handler, reason: .init(code: code, message: text), original: .init(message: message),

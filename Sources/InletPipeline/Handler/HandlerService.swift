@@ -87,19 +87,29 @@ public struct HandlerService: Service {
         await producer.shutdown()
     }
 
+    /// Every 500 ms: a `refresh` or `pull` command for each owned subscription that is due,
+    /// sent to `commands` so the work is ordered with the subscription's webhooks, runs on its
+    /// owner and is recorded in Kafka.
     private func refreshTimer(producer: KafkaProducer) async throws {
         while !Task.isCancelled {
-            for id in handler.takeDueRefreshes() {
-                let command = Command(type: .refresh, subscriptionId: id, issuedAt: Date())
-                do {
-                    try await producer.send(KafkaRecord(topic: settings.topics.commands, key: id, value: command.encoded()))
-                    logger.info("handler: refresh of \(id) is due")
-                } catch {
-                    handler.refreshRequestFailed(id)
-                    logger.warning("handler: could not request the refresh of \(id), trying again: \(error)")
-                }
+            for (id, dueAt) in handler.takeDueRefreshes() {
+                await request(.refresh, of: id, dueAt: dueAt, producer: producer) { handler.refreshRequestFailed(id) }
+            }
+            for (id, dueAt) in handler.takeDuePulls() {
+                await request(.pull, of: id, dueAt: dueAt, producer: producer) { handler.pullRequestFailed(id) }
             }
             try await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    private func request(_ type: Command.CommandType, of id: String, dueAt: Int64, producer: KafkaProducer, failed: () -> Void) async {
+        let command = Command(type: type, subscriptionId: id, issuedAt: Date(), dueAt: dueAt)
+        do {
+            try await producer.send(KafkaRecord(topic: settings.topics.commands, key: id, value: command.encoded()))
+            logger.info("handler: \(type.rawValue) of \(id) is due")
+        } catch {
+            failed()
+            logger.warning("handler: could not request the \(type.rawValue) of \(id), trying again: \(error)")
         }
     }
 }

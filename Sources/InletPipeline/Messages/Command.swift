@@ -77,6 +77,11 @@ public struct Command: TopicMessage {
     public var requestId: String?
     /// For `subscribe`: the subscription to create. Absent for other types.
     public var subscription: NewSubscription?
+    /// For a scheduled `refresh` or `pull`: the `nextRefreshTimestamp` / `nextPullEventsTimestamp`
+    /// (epoch milliseconds, 0 for none) it was issued for. The handler runs it only while the
+    /// subscription is still due at that time, so a command issued twice (a new owner after a
+    /// rebalance, a retried send) runs once. Absent: asked for now (admin API), always runs.
+    public var dueAt: Int64?
 
     public init(
         commandId: String = UUID().uuidString.lowercased(),
@@ -84,8 +89,10 @@ public struct Command: TopicMessage {
         subscriptionId: String,
         issuedAt: Date,
         requestId: String? = nil,
-        subscription: NewSubscription? = nil
+        subscription: NewSubscription? = nil,
+        dueAt: Int64? = nil
     ) {
+        self.dueAt = dueAt
         self.commandId = commandId
         self.type = type
         self.subscriptionId = subscriptionId

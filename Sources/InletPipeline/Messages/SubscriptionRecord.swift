@@ -61,11 +61,56 @@ public struct SubscriptionRecord: TopicMessage {
         }
     }
 
+    /// pull-latest-records' high-water mark: the newest record time emitted, and the ids of
+    /// the records at exactly that time (so equal timestamps are neither lost nor repeated).
+    public struct HighWaterMark: Codable, Sendable, Hashable {
+        /// Epoch milliseconds.
+        public var timestamp: Int64
+        public var ids: [String]
+
+        public init(timestamp: Int64, ids: [String]) {
+            self.timestamp = timestamp
+            self.ids = ids
+        }
+    }
+
+    /// What the last pull did, for people watching a subscription (admin API, logs).
+    public struct LastPull: Codable, Sendable, Hashable {
+        public var startedAt: Date
+        public var finishedAt: Date?
+        /// Pages fetched.
+        public var pages: Int
+        /// Records read.
+        public var records: Int
+        /// Events emitted.
+        public var events: Int
+        /// Why it failed, when it did; records it skipped, when it skipped some.
+        public var error: String?
+
+        public init(startedAt: Date, finishedAt: Date? = nil, pages: Int = 0, records: Int = 0, events: Int = 0, error: String? = nil) {
+            self.startedAt = startedAt
+            self.finishedAt = finishedAt
+            self.pages = pages
+            self.records = records
+            self.events = events
+            self.error = error
+        }
+    }
+
     /// Progress of the pull strategies (`pull-latest-records`, `custom-pull`, `full-scan`),
     /// kept by the handler apart from the connector's own ``SubscriptionRecord/state``.
     public struct PullState: Codable, Sendable, Hashable {
-        /// The cursor `pullLatestRecords` returned last (where the next pull resumes).
+        /// pull-latest-records: the cursor of the next page when the last run stopped at its
+        /// page limit (the next run continues there), else `nil`.
         public var cursor: String?
+        /// pull-latest-records: the high-water mark.
+        public var mark: HighWaterMark?
+        /// pull-latest-records: the mark an interrupted run reaches once it is through.
+        public var resumeMark: HighWaterMark?
+        /// Pulls failed in a row (the next one backs off); `nil` after a success.
+        public var failures: Int?
+        /// The last pull's progress and outcome.
+        public var lastPull: LastPull?
         /// When the last pull finished.
         public var lastPulledAt: Date?
         /// When the last full scan finished.

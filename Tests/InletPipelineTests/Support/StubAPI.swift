@@ -30,6 +30,24 @@ final class StubAPI: Sendable {
 
     var baseURL: String? { port.withLock { $0 }.map { "http://127.0.0.1:\($0)" } }
 
+    /// A task of the pulled task app (Tests/Fixtures/workspaces/pulls): times in seconds.
+    struct TaskRecord: Sendable {
+        var id: String
+        var title: String
+        var created: Int
+        var updated: Int
+
+        var record: JSONValue {
+            ["id": .string(id), "name": .string(title), "createdTime": .string(StubAPI.iso(Date(timeIntervalSince1970: Double(created)))),
+             "updatedTime": .string(StubAPI.iso(Date(timeIntervalSince1970: Double(updated)))), "fields": ["title": .string(title)]]
+        }
+    }
+
+    /// The task app's data, changed by tests between pulls.
+    let tasks = Mutex<[TaskRecord]>([])
+    /// The task app's deletion log: task id and its position.
+    let deletions = Mutex<[(id: String, position: Int)]>([])
+
     func received(_ method: String, _ pathPrefix: String) -> [Recorded] {
         requests.withLock { $0.filter { $0.method == method && $0.path.hasPrefix(pathPrefix) } }
     }
@@ -40,6 +58,24 @@ final class StubAPI: Sendable {
         router.middlewares.add(Recorder(stub: self))
         router.post("/repos/:owner/:repo/hooks") { _, _ in Self.json(["id": 42, "active": true], status: .created) }
         router.delete("/repos/:owner/:repo/hooks/:id") { _, _ in Response(status: .noContent) }
+        // The pulled task app: newest first by `order`, two per page, `next` the next page.
+        router.get("/tasks") { [self] request, _ in
+            let order = request.uri.queryParameters["order"].map(String.init) ?? "createdTime"
+            let page = request.uri.queryParameters["page"].flatMap { Int(String($0)) } ?? 0
+            let sorted = tasks.withLock { $0 }.sorted { order == "updatedTime" ? $0.updated > $1.updated : $0.created > $1.created }
+            let slice = sorted.dropFirst(page * 2).prefix(2)
+            var body: [String: JSONValue] = ["records": .array(slice.map(\.record))]
+            if (page + 1) * 2 < sorted.count { body["next"] = .string("/tasks?order=\(order)&page=\(page + 1)") }
+            return Self.json(.object(body))
+        }
+        router.get("/tasks/deletions") { [self] request, _ in
+            let since = request.uri.queryParameters["since"].flatMap { Int(String($0)) } ?? 0
+            let log = deletions.withLock { $0 }
+            return Self.json([
+                "deletions": .array(log.filter { $0.position > since }.map { ["id": .string($0.id), "at": .integer(Int64($0.position))] }),
+                "latest": .integer(Int64(log.map(\.position).max() ?? 0)),
+            ])
+        }
         // The seed examples' task app (Tests/Fixtures/workspaces/seed-examples).
         router.post("/projects/:project/webhooks") { _, _ in Self.json(["id": "wh-1"], status: .created) }
         router.delete("/projects/:project/webhooks/:id") { _, _ in Response(status: .noContent) }

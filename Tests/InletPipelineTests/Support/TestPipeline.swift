@@ -44,6 +44,15 @@ final class TestPipeline: Sendable {
         self.settings = settings
     }
 
+    /// A workspace under Tests/Fixtures/workspaces, which must load without a problem.
+    static func fixtureWorkspace(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Workspace {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/workspaces/\(name)")
+        let loaded = WorkspaceLoader().load(from: root)
+        #expect(loaded.problems.isEmpty, "\(loaded.problems.map(\.description))", sourceLocation: sourceLocation)
+        return try #require(loaded.workspace, sourceLocation: sourceLocation)
+    }
+
     var runtime: ConnectorRuntime {
         ConnectorRuntime(workspace: workspace, scripts: scripts, logger: harness.logger, apiBaseOverride: stub.baseURL)
     }

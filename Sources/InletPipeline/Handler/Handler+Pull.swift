@@ -1,0 +1,189 @@
+import Foundation
+import InletConnectors
+import InletKafka
+
+/// Data collection events by pulling (seed 004): the owner of a pull-latest-records or
+/// custom-pull subscription pulls on a schedule and emits `created` / `updated` / `deleted`.
+///
+/// - The schedule is `nextPullEventsTimestamp` on the subscription record: the owner's timer
+///   sends a `pull` command (with `dueAt`) when it comes, so the pull runs in the
+///   subscription's lane, never two at once, ordered with its other inputs, and a new owner
+///   after a rebalance continues the same schedule. `POST /api/v1/subscriptions/<id>/pull`
+///   sends one without `dueAt`: now.
+/// - What a pull vouches for (the high-water mark, the connector's new `state`) is staged on
+///   the subscription and written with the batch, after its events are acknowledged (or in the
+///   same transaction): a crash before that re-runs the pull from the old mark or state, and
+///   the events it repeats keep their ids.
+/// - A failure leaves the mark and state as they were, marks the subscription `degraded` with
+///   the error, and backs off (30 s, doubling, at most the interval); the next success makes it
+///   `active` again.
+extension Handler {
+    /// How a collection subscription gets its events by pulling.
+    enum PullStrategy: String {
+        case latestRecords = "pull-latest-records"
+        case customPull = "custom-pull"
+        case fullScan = "full-scan"
+    }
+
+    /// Pages one pull-latest-records run reads at most; the next run continues after them.
+    static let maxPagesPerPull = 20
+    static let defaultPullInterval = 300
+    static let defaultFullSyncInterval = 3600
+
+    func pullStrategy(for subscription: SubscriptionRecord) -> PullStrategy? {
+        guard case .collection(let key, let change) = subscription.target,
+            let type = DataCollection.EventType(rawValue: change.rawValue),
+            let event = runtime.workspace.connectors[subscription.connectorKey]?.dataCollections[key]?.events[type]
+        else { return nil }
+        return switch event.implementationType {
+        case .pullLatestRecords: .latestRecords
+        case .customPull: .customPull
+        case .fullScan: .fullScan
+        case .webhook: nil
+        }
+    }
+
+    /// Seconds between pulls: the subscription's own interval, else the collection's, else
+    /// the default (full scans `fullSyncIntervalSeconds`, the others `pullUpdatesIntervalSeconds`).
+    func pullInterval(of subscription: SubscriptionRecord, _ strategy: PullStrategy) -> Int {
+        let collection = subscription.target.collectionKey.flatMap { runtime.workspace.connectors[subscription.connectorKey]?.dataCollections[$0] }
+        return strategy == .fullScan
+            ? subscription.fullSyncIntervalSeconds ?? collection?.fullSyncIntervalSeconds ?? Self.defaultFullSyncInterval
+            : subscription.pullUpdatesIntervalSeconds ?? collection?.pullUpdatesIntervalSeconds ?? Self.defaultPullInterval
+    }
+
+    /// At subscription: pull-latest-records and full scans pull at once (the first run sets the
+    /// mark or snapshot, emitting nothing); a custom pull's `subscribe` already made its state,
+    /// so it pulls after one interval.
+    func schedulePulls(_ subscription: inout SubscriptionRecord, now: Date) {
+        guard let strategy = pullStrategy(for: subscription) else { return }
+        let delay = strategy == .customPull ? Double(pullInterval(of: subscription, strategy)) : 0
+        subscription.nextPullEventsTimestamp = Self.milliseconds(now.addingTimeInterval(delay))
+    }
+
+    /// Owned live subscriptions whose pull is due and not requested yet; marks them requested.
+    /// A pulling subscription without a time (written before pulls were scheduled) is due now.
+    public func takeDuePulls(now: Date = Date()) -> [(id: String, dueAt: Int64)] {
+        let nowMilliseconds = Self.milliseconds(now)
+        let candidates = state.withLock { state in
+            state.owned.filter { $0.value.isReceiving && state.pullRequested[$0.key] != ($0.value.nextPullEventsTimestamp ?? 0) }
+        }
+        var due: [(id: String, dueAt: Int64)] = []
+        for (id, record) in candidates where pullStrategy(for: record) != nil {
+            let next = record.nextPullEventsTimestamp ?? 0
+            guard next <= nowMilliseconds else { continue }
+            due.append((id, next))
+        }
+        state.withLock { state in
+            for (id, next) in due { state.pullRequested[id] = next }
+        }
+        return due.sorted { $0.id < $1.id }
+    }
+
+    /// The pull command for `id` could not be sent: ask for it again on the next check.
+    public func pullRequestFailed(_ id: String) {
+        state.withLock { _ = $0.pullRequested.removeValue(forKey: id) }
+    }
+
+    func pull(_ command: Command, message: KafkaMessage) async throws -> [KafkaRecord] {
+        guard var subscription = current(command.subscriptionId) else {
+            return [deadLetter(message, code: "unknown-subscription", "no subscription '\(command.subscriptionId)' to pull")]
+        }
+        subscription.markApplied(message)
+        // A scheduled pull sent twice runs once: the first moved the time it was issued for.
+        if let dueAt = command.dueAt, dueAt != (subscription.nextPullEventsTimestamp ?? 0) {
+            stage(subscription)
+            return []
+        }
+        guard subscription.isReceiving, let strategy = pullStrategy(for: subscription) else {
+            logger.info("handler: pull of \(subscription.id) skipped: it is \(subscription.status.rawValue) or does not pull")
+            stage(subscription)
+            return []
+        }
+        let started = Date()
+        var progress = subscription.pullState ?? .init()
+        var report = SubscriptionRecord.LastPull(startedAt: started)
+        var outputs: [KafkaRecord] = []
+        var again = false
+        do {
+            let context = try await methodContext(for: subscription)
+            switch strategy {
+            case .latestRecords:
+                guard let change = subscription.target.collectionEvent else { break }
+                let run = LatestRecordsPull(change: change, maxPages: Self.maxPagesPerPull)
+                let resume = progress.cursor.flatMap { cursor in progress.resumeMark.map { LatestRecordsPull.Resume(cursor: cursor, mark: $0) } }
+                let outcome = try await run.run(mark: progress.mark, resume: resume) { cursor in
+                    try await runtime.pullLatestRecords(context, cursor: cursor)
+                }
+                // Ids from the record and its time: a re-run after a crash, or a record listed
+                // again, repeats the id and the dispatcher drops the repeat.
+                outputs = outcome.events.map { found in
+                    recordEvent(ExtractedEvent(type: change.rawValue, record: found.record), index: 0, subscription: subscription, message: message,
+                                occurredAt: started, requestId: nil, deliveryId: "latest:\(change.rawValue):\(found.timestamp)")
+                }
+                progress.mark = outcome.mark
+                progress.cursor = outcome.resume?.cursor
+                progress.resumeMark = outcome.resume?.mark
+                again = outcome.resume != nil
+                report.pages = outcome.pages
+                report.records = outcome.records
+                if !outcome.skipped.isEmpty {
+                    report.error = "skipped \(outcome.skipped.count) records: " + outcome.skipped.prefix(5).joined(separator: "; ")
+                    logger.warning("handler: pull of \(subscription.id) skipped \(outcome.skipped.count) records: \(outcome.skipped.prefix(5))")
+                }
+            case .customPull:
+                let result = try await runtime.pull(context)
+                outputs = result.events.enumerated().map { index, event in
+                    recordEvent(event, index: index, subscription: subscription, message: message, occurredAt: started, requestId: nil, deliveryId: nil)
+                }
+                if let newState = result.state { subscription.state = newState }
+                report.pages = 1
+                report.records = result.events.count
+            case .fullScan:
+                logger.warning("handler: full scans are not run yet; \(subscription.id) is not pulled")
+                report.error = "full-scan is not supported yet: use pull-latest-records, custom-pull or webhook events for this collection"
+            }
+            progress.failures = nil
+            if subscription.status == .degraded || subscription.error != nil {
+                subscription.status = .active
+                subscription.error = nil
+            }
+        } catch {
+            try Self.rethrowCancellation(error)
+            if let kafka = error as? KafkaError { throw kafka }
+            let failures = (progress.failures ?? 0) + 1
+            progress.failures = failures
+            subscription.status = .degraded
+            subscription.error = .init(message: "pull failed (\(failures) in a row): \(error)", code: Self.code(of: error).rawValue, at: Date())
+            report.error = "\(error)"
+            outputs = []
+            logger.warning("handler: pull of \(subscription.id) failed (\(failures) in a row), backing off: \(error)")
+        }
+        report.events = outputs.count
+        report.finishedAt = Date()
+        progress.lastPull = report
+        progress.lastPulledAt = report.finishedAt
+        subscription.pullState = progress
+        subscription.nextPullEventsTimestamp = Self.milliseconds(nextPull(after: started, subscription: subscription, strategy, again: again))
+        subscription.updatedAt = Date()
+        stage(subscription)
+        logger.info("handler: pulled \(subscription.id) (\(strategy.rawValue)): \(report.pages) pages, \(report.records) records, \(report.events) events")
+        return outputs
+    }
+
+    /// When to pull next: at once while a backlog is being worked through; after a failure,
+    /// 30 s doubling per failure up to the interval; else one interval, give or take 10 % so
+    /// subscriptions created together do not pull together.
+    private func nextPull(after started: Date, subscription: SubscriptionRecord, _ strategy: PullStrategy, again: Bool) -> Date {
+        if again { return Date() }
+        let interval = Double(pullInterval(of: subscription, strategy))
+        if let failures = subscription.pullState?.failures {
+            return Date().addingTimeInterval(min(interval, 30 * pow(2, Double(min(failures - 1, 10)))))
+        }
+        return started.addingTimeInterval(interval * Double.random(in: 0.9...1.1))
+    }
+
+    static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded())
+    }
+}

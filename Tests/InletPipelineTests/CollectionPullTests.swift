@@ -1,0 +1,111 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import InletConnectors
+import InletJSON
+import InletPipeline
+import Testing
+
+/// Data collection events by pulling (seed 004) through the whole pipeline, against a stand-in
+/// task API whose data changes between pulls (Tests/Fixtures/workspaces/pulls: created and
+/// updated by pull-latest-records, deleted by a custom pull; pulls every second).
+@Suite("Data collection pulls", .timeLimit(.minutes(5)))
+struct CollectionPullTests {
+    let helpers = WebhookEndToEndTests()
+
+    static func workspace() throws -> Workspace { try TestPipeline.fixtureWorkspace("pulls") }
+
+    static let base = 1_795_770_000  // 2026-11-27T09:00:00Z
+
+    @Test("created, updated and deleted come once each, across pages and equal timestamps; the first pull floods nothing; a pull can be asked for")
+    func pullsEmitEachChangeOnce() async throws {
+        let pipeline = try TestPipeline(workspace: try Self.workspace())
+        pipeline.stub.tasks.withLock {
+            $0 = [.init(id: "t1", title: "One", created: Self.base, updated: Self.base), .init(id: "t2", title: "Two", created: Self.base + 60, updated: Self.base + 60),
+                  .init(id: "t3", title: "Three", created: Self.base + 120, updated: Self.base + 120)]
+        }
+        pipeline.stub.deletions.withLock { $0 = [("t0", 1)] }
+        try await pipeline.run { client in
+            let (created, connection) = try await helpers.admin(client, .post, "/api/v1/connections", ["connectorKey": "tasks-api", "customerId": "acme", "credentials": [:]])
+            #expect(created == .created)
+            let connectionId = try #require(connection["id"]?.stringValue)
+            var ids: [String: String] = [:]
+            for change in ["created", "updated", "deleted"] {
+                let subscription = try await helpers.subscribed(client, [
+                    "connectionId": .string(connectionId), "collectionKey": "tasks", "collectionEvent": .string(change),
+                ])
+                #expect(subscription["webhookUrl"] == nil, "a pulled subscription gets no webhook URL")
+                ids[change] = try #require(subscription["id"]?.stringValue)
+            }
+            // The first pulls set the marks from what exists: no events for t1..t3 or t0.
+            for change in ["created", "updated"] {
+                try await eventually(timeout: .seconds(60)) { try await lastPull(client, ids[change]!) != nil }
+            }
+            try await Task.sleep(for: .seconds(2))
+            #expect(pipeline.events.withLock { $0 }.isEmpty, "subscribing floods nothing")
+
+            // Changes: three creations (two at the very same time, over two pages), an update
+            // of t1, and the deletion of t2.
+            pipeline.stub.tasks.withLock { tasks in
+                tasks.append(.init(id: "t4", title: "Four", created: Self.base + 180, updated: Self.base + 180))
+                tasks.append(.init(id: "t5", title: "Five", created: Self.base + 180, updated: Self.base + 180))
+                tasks.append(.init(id: "t6", title: "Six", created: Self.base + 240, updated: Self.base + 240))
+                tasks[0].updated = Self.base + 300
+                tasks.removeAll { $0.id == "t2" }
+            }
+            pipeline.stub.deletions.withLock { $0.append(("t2", 2)) }
+            let (asked, answer) = try await helpers.admin(client, .post, "/api/v1/subscriptions/\(ids["created"]!)/pull")
+            #expect(asked == .accepted, "\(answer)")
+
+            try await eventually(timeout: .seconds(60)) { pipeline.events.withLock { $0.count } >= 5 }
+            // Pulls keep running every second: nothing more may come.
+            try await Task.sleep(for: .seconds(3))
+            var seen = pipeline.events.withLock { $0 }.map { "\($0.data.recordId) \($0.type.split(separator: ".").last ?? "")" }
+            #expect(seen.sorted() == ["t1 updated", "t2 deleted", "t4 created", "t5 created", "t6 created"])
+
+            // One more at exactly the newest creation time: it comes, the others do not again.
+            pipeline.stub.tasks.withLock { $0.append(.init(id: "t7", title: "Seven", created: Self.base + 240, updated: Self.base + 240)) }
+            try await eventually(timeout: .seconds(60)) { pipeline.events.withLock { $0.count } >= 6 }
+            try await Task.sleep(for: .seconds(2))
+            seen = pipeline.events.withLock { $0 }.map { "\($0.data.recordId) \($0.type.split(separator: ".").last ?? "")" }
+            #expect(seen.sorted() == ["t1 updated", "t2 deleted", "t4 created", "t5 created", "t6 created", "t7 created"])
+            let last = try #require(try await lastPull(client, ids["created"]!))
+            #expect(last["error"] == nil)
+        }
+    }
+
+    @Test("a failing API degrades the subscription with the error and backs off, the mark stays, and it recovers by itself")
+    func failuresDegradeAndRecover() async throws {
+        let pipeline = try TestPipeline(workspace: try Self.workspace())
+        pipeline.stub.tasks.withLock { $0 = [.init(id: "t1", title: "One", created: Self.base, updated: Self.base)] }
+        try await pipeline.run { client in
+            let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", ["connectorKey": "tasks-api", "customerId": "acme", "credentials": [:]])
+            let subscription = try await helpers.subscribed(client, [
+                "connectionId": .string(try #require(connection["id"]?.stringValue)), "collectionKey": "tasks", "collectionEvent": "created",
+            ])
+            let id = try #require(subscription["id"]?.stringValue)
+            try await eventually(timeout: .seconds(60)) { try await lastPull(client, id) != nil }
+
+            pipeline.stub.failures.withLock { $0["GET /tasks"] = Array(repeating: 503, count: 50) }
+            pipeline.stub.tasks.withLock { $0.append(.init(id: "t2", title: "Two", created: Self.base + 60, updated: Self.base + 60)) }
+            _ = try await helpers.admin(client, .post, "/api/v1/subscriptions/\(id)/pull")
+            try await eventually(timeout: .seconds(60)) {
+                let (_, record) = try await helpers.admin(client, .get, "/api/v1/subscriptions/\(id)")
+                return record["status"] == "degraded" && record["error"]?["message"]?.stringValue?.contains("pull failed") == true
+            }
+            #expect(pipeline.events.withLock { $0 }.isEmpty)
+
+            pipeline.stub.failures.withLock { $0["GET /tasks"] = [] }
+            _ = try await helpers.admin(client, .post, "/api/v1/subscriptions/\(id)/pull")
+            try await eventually(timeout: .seconds(60)) { pipeline.events.withLock { $0.count } >= 1 }
+            let (_, record) = try await helpers.admin(client, .get, "/api/v1/subscriptions/\(id)")
+            #expect(record["status"] == "active")
+            #expect(pipeline.events.withLock { $0 }.map(\.data.recordId) == ["t2"])
+        }
+    }
+
+    private func lastPull(_ client: any TestClientProtocol, _ id: String) async throws -> JSONValue? {
+        let (_, record) = try await helpers.admin(client, .get, "/api/v1/subscriptions/\(id)")
+        return record["pullState"]?["lastPull"]
+    }
+}
