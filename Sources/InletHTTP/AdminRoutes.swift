@@ -290,6 +290,11 @@ struct AdminRoutes: Sendable {
         guard case .object(var members) = (try? JSONValue(parsing: record.encoded())) ?? .null else { return .null }
         members["webhookToken"] = nil
         members["appliedOffsets"] = nil
+        // A full scan's snapshot is bookkeeping (thousands of digests), not for people.
+        if case .object(var pull)? = members["pullState"] {
+            pull["snapshot"] = nil
+            members["pullState"] = .object(pull)
+        }
         if record.receivesWebhooks { members["webhookUrl"] = .string(configuration.webhookURL(token: record.webhookToken)) }
         return .object(members)
     }

@@ -104,6 +104,37 @@ struct CollectionPullTests {
         }
     }
 
+    @Test("full scan: the first scan floods nothing; then a new, a changed and a removed record come once each to their subscriptions, and a change in an ignored field is no update")
+    func fullScanEmitsChangesOnce() async throws {
+        let pipeline = try TestPipeline(workspace: try Self.workspace())
+        @Sendable func project(_ id: String, _ title: String, views: Int = 0) -> (id: String, fields: JSONValue) {
+            (id, ["title": .string(title), "viewCount": .integer(Int64(views)), "links": ["downloadUrl": .string("https://files.example.com/\(id)?sig=\(views)")]])
+        }
+        pipeline.stub.projects.withLock { $0 = [project("p1", "One"), project("p2", "Two"), project("p3", "Three")] }
+        try await pipeline.run { client in
+            let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", ["connectorKey": "tasks-api", "customerId": "acme", "credentials": [:]])
+            let connectionId = try #require(connection["id"]?.stringValue)
+            var ids: [String] = []
+            for change in ["created", "updated", "deleted"] {
+                let subscription = try await helpers.subscribed(client, [
+                    "connectionId": .string(connectionId), "collectionKey": "projects", "collectionEvent": .string(change),
+                ])
+                ids.append(try #require(subscription["id"]?.stringValue))
+            }
+            for id in ids { try await eventually(timeout: .seconds(60)) { try await lastPull(client, id) != nil } }
+            try await Task.sleep(for: .seconds(2))
+            #expect(pipeline.events.withLock { $0 }.isEmpty, "the first scans only build the snapshots")
+
+            pipeline.stub.projects.withLock { projects in
+                projects = [project("p1", "One, renamed"), project("p2", "Two", views: 40), project("p4", "Four")]
+            }
+            try await eventually(timeout: .seconds(60)) { pipeline.events.withLock { $0.count } >= 3 }
+            try await Task.sleep(for: .seconds(3))
+            let seen = pipeline.events.withLock { $0 }.map { "\($0.data.recordId) \($0.type.split(separator: ".").last ?? "")" }
+            #expect(seen.sorted() == ["p1 updated", "p3 deleted", "p4 created"])
+        }
+    }
+
     private func lastPull(_ client: any TestClientProtocol, _ id: String) async throws -> JSONValue? {
         let (_, record) = try await helpers.admin(client, .get, "/api/v1/subscriptions/\(id)")
         return record["pullState"]?["lastPull"]

@@ -27,6 +27,8 @@ extension Handler {
 
     /// Pages one pull-latest-records run reads at most; the next run continues after them.
     static let maxPagesPerPull = 20
+    /// Pages one full scan reads at most (it cannot resume: its snapshot is all or nothing).
+    static let maxPagesPerScan = 2000
     static let defaultPullInterval = 300
     static let defaultFullSyncInterval = 3600
 
@@ -140,8 +142,27 @@ extension Handler {
                 report.pages = 1
                 report.records = result.events.count
             case .fullScan:
-                logger.warning("handler: full scans are not run yet; \(subscription.id) is not pulled")
-                report.error = "full-scan is not supported yet: use pull-latest-records, custom-pull or webhook events for this collection"
+                guard let change = subscription.target.collectionEvent, let key = subscription.target.collectionKey else { break }
+                let collection = runtime.workspace.connectors[subscription.connectorKey]?.dataCollections[key]
+                let scan = FullScan(ignoredFields: (collection?.ignoredFields ?? []) + (subscription.config.ignoredFields ?? []), maxPages: Self.maxPagesPerScan)
+                let outcome = try await scan.run(previous: progress.snapshot, wanted: change) { cursor in
+                    try await runtime.list(context, cursor: cursor)
+                }
+                outputs = outcome.changes.map { found in
+                    recordEvent(ExtractedEvent(type: found.type.rawValue, record: found.record), index: 0, subscription: subscription, message: message,
+                                occurredAt: started, requestId: nil, deliveryId: "scan:\(found.type.rawValue):\(found.digest)")
+                }
+                progress.snapshot = outcome.snapshot
+                progress.snapshotDigest = FullScan.digest(of: .object(outcome.snapshot.mapValues(JSONValue.string)), ignoring: [])
+                progress.lastFullSyncAt = Date()
+                report.pages = outcome.pages
+                report.records = outcome.records
+                if outcome.skipped > 0 { report.error = "skipped \(outcome.skipped) records without an id" }
+                // The snapshot lives on the subscription record, which must stay a Kafka message.
+                let size = subscription.encodedSize(with: progress)
+                if size > configuration.maxMessageBytes * 9 / 10 {
+                    throw FullScan.SnapshotTooLarge(records: outcome.snapshot.count, bytes: size, limit: configuration.maxMessageBytes)
+                }
             }
             progress.failures = nil
             if subscription.status == .degraded || subscription.error != nil {
@@ -151,10 +172,14 @@ extension Handler {
         } catch {
             try Self.rethrowCancellation(error)
             if let kafka = error as? KafkaError { throw kafka }
+            progress = subscription.pullState ?? .init()
             let failures = (progress.failures ?? 0) + 1
             progress.failures = failures
-            subscription.status = .degraded
-            subscription.error = .init(message: "pull failed (\(failures) in a row): \(error)", code: Self.code(of: error).rawValue, at: Date())
+            // A collection too large for a full scan will not shrink by waiting: the
+            // subscription stops pulling, in `error`, saying what to do instead.
+            let permanent = error is FullScan.SnapshotTooLarge || error is FullScan.TooManyPages
+            subscription.status = permanent ? .error : .degraded
+            subscription.error = .init(message: "pull failed (\(failures) in a row): \(error)", code: permanent ? "collection-too-large" : Self.code(of: error).rawValue, at: Date())
             report.error = "\(error)"
             outputs = []
             logger.warning("handler: pull of \(subscription.id) failed (\(failures) in a row), backing off: \(error)")

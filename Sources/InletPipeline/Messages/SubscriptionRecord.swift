@@ -111,6 +111,10 @@ public struct SubscriptionRecord: TopicMessage {
         public var failures: Int?
         /// The last pull's progress and outcome.
         public var lastPull: LastPull?
+        /// full-scan: the last scan's snapshot, record id → 16 hex digits of the record's
+        /// digest without its ignored fields. Held on the record, so bounded by the message
+        /// size (about 25,000 records at message.max.bytes = 1 MB).
+        public var snapshot: [String: String]?
         /// When the last pull finished.
         public var lastPulledAt: Date?
         /// When the last full scan finished.
@@ -310,6 +314,13 @@ public struct SubscriptionRecord: TopicMessage {
     public static func id(connectionId: String, target: SubscriptionTarget, parameters: JSONValue) -> String {
         let parts = ["subscription", connectionId, target.kind.rawValue, target.key, target.collectionEvent?.rawValue ?? "", parameters.jsonText]
         return "sub_" + MessageDigest.id(parts).prefix(24)
+    }
+
+    /// The encoded size of this record with `pullState` replaced by `progress`.
+    func encodedSize(with progress: PullState) -> Int {
+        var copy = self
+        copy.pullState = progress
+        return copy.encoded().count
     }
 
     /// Whether it has a webhook URL of its own (a webhook event or collection event).

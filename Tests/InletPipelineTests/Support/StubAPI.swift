@@ -45,6 +45,8 @@ final class StubAPI: Sendable {
 
     /// The task app's data, changed by tests between pulls.
     let tasks = Mutex<[TaskRecord]>([])
+    /// The task app's projects (listed whole by full scans): id → fields.
+    let projects = Mutex<[(id: String, fields: JSONValue)]>([])
     /// The task app's deletion log: task id and its position.
     let deletions = Mutex<[(id: String, position: Int)]>([])
 
@@ -66,6 +68,13 @@ final class StubAPI: Sendable {
             let slice = sorted.dropFirst(page * 2).prefix(2)
             var body: [String: JSONValue] = ["records": .array(slice.map(\.record))]
             if (page + 1) * 2 < sorted.count { body["next"] = .string("/tasks?order=\(order)&page=\(page + 1)") }
+            return Self.json(.object(body))
+        }
+        router.get("/projects") { [self] request, _ in
+            let page = request.uri.queryParameters["page"].flatMap { Int(String($0)) } ?? 0
+            let all = projects.withLock { $0 }
+            var body: [String: JSONValue] = ["records": .array(all.dropFirst(page * 2).prefix(2).map { ["id": .string($0.id), "fields": $0.fields] })]
+            if (page + 1) * 2 < all.count { body["next"] = .string("/projects?page=\(page + 1)") }
             return Self.json(.object(body))
         }
         router.get("/tasks/deletions") { [self] request, _ in

@@ -1,0 +1,124 @@
+import Crypto
+import Foundation
+import InletConnectors
+
+/// The full-scan strategy (seed 004's default): `list` page by page, each record reduced to a
+/// digest, compared with the previous scan's snapshot (record id → digest).
+///
+/// - A digest is the first 8 bytes of SHA-256 over the record's canonical JSON (sorted keys)
+///   without its ignored fields, so a field that changes on every read (a signed download
+///   URL, a view counter) causes no `updated` event. An ignored field is a dotted path into
+///   the record's `fields` (`viewCount`, `links.downloadUrl`), or into the record itself when it
+///   has no `fields` object.
+/// - `created`: ids new since the snapshot; `updated`: ids whose digest changed; `deleted`:
+///   ids gone (the event's record is `{id}`: the snapshot keeps digests, not records).
+/// - The first scan only builds the snapshot. A scan that fails midway changes nothing: the
+///   caller keeps the old snapshot.
+struct FullScan {
+    struct Change: Sendable {
+        var type: RecordChangeType
+        var record: JSONValue
+        var id: String
+        /// The digest the change is about (the new one; the old one for a deletion): with the id
+        /// it names the change, so a scan repeated after a crash repeats its event ids.
+        var digest: String
+    }
+
+    struct Outcome: Sendable {
+        var changes: [Change]
+        var snapshot: [String: String]
+        var pages: Int
+        var records: Int
+        /// Records without an id (skipped).
+        var skipped: Int
+    }
+
+    /// Thrown when the collection has more pages than one scan may read.
+    struct TooManyPages: Error, CustomStringConvertible {
+        let pages: Int
+        var description: String {
+            "the collection has more than \(pages) pages; a full scan reads at most that many in one pull: use pull-latest-records, custom-pull or webhook events for a collection this large"
+        }
+    }
+
+    let ignoredFields: [String]
+    let maxPages: Int
+
+    /// Scans with `fetch` (the page at a cursor; `nil`: the first page) against `previous`
+    /// (`nil`: the first scan, which emits nothing). Only changes of `wanted` are returned.
+    func run(previous: [String: String]?, wanted: RecordChangeType, fetch: (String?) async throws -> RecordPage) async throws -> Outcome {
+        var outcome = Outcome(changes: [], snapshot: [:], pages: 0, records: 0, skipped: 0)
+        var cursor: String?
+        repeat {
+            guard outcome.pages < maxPages else { throw TooManyPages(pages: maxPages) }
+            let page = try await fetch(cursor)
+            outcome.pages += 1
+            outcome.records += page.records.count
+            for record in page.records {
+                guard let id = LatestRecordsPull.id(of: record) else {
+                    outcome.skipped += 1
+                    continue
+                }
+                let digest = Self.digest(of: record, ignoring: ignoredFields)
+                outcome.snapshot[id] = digest
+                guard let previous else { continue }
+                switch previous[id] {
+                case nil where wanted == .created:
+                    outcome.changes.append(Change(type: .created, record: record, id: id, digest: digest))
+                case let old? where old != digest && wanted == .updated:
+                    outcome.changes.append(Change(type: .updated, record: record, id: id, digest: digest))
+                default:
+                    break
+                }
+            }
+            cursor = page.cursor
+        } while cursor != nil
+        if let previous, wanted == .deleted {
+            for (id, digest) in previous.sorted(by: { $0.key < $1.key }) where outcome.snapshot[id] == nil {
+                outcome.changes.append(Change(type: .deleted, record: ["id": .string(id)], id: id, digest: digest))
+            }
+        }
+        return outcome
+    }
+
+    /// 16 hex digits of SHA-256 over `record` without `ignoring`.
+    static func digest(of record: JSONValue, ignoring paths: [String]) -> String {
+        var reduced = record
+        for path in paths where !path.isEmpty {
+            let components = path.split(separator: ".").map(String.init)
+            if case .object(var members) = reduced, let fields = members["fields"], fields.objectValue != nil {
+                members["fields"] = removing(components, from: fields)
+                reduced = .object(members)
+            } else {
+                reduced = removing(components, from: reduced)
+            }
+        }
+        let hash = SHA256.hash(data: Array(reduced.jsonText.utf8))
+        return hash.prefix(8).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+
+    private static func removing(_ path: [String], from value: JSONValue) -> JSONValue {
+        guard let first = path.first, case .object(var members) = value else { return value }
+        if path.count == 1 {
+            members[first] = nil
+        } else if let child = members[first] {
+            members[first] = removing(Array(path.dropFirst()), from: child)
+        }
+        return .object(members)
+    }
+}
+
+extension FullScan {
+    /// The snapshot no longer fits on the subscription record (a Kafka message).
+    struct SnapshotTooLarge: Error, CustomStringConvertible {
+        let records: Int
+        let bytes: Int
+        let limit: Int
+        var description: String {
+            "the full-scan snapshot of \(records) records takes \(bytes) bytes, beyond what a subscription record may hold (90 % of message.max.bytes, \(limit)); use pull-latest-records, custom-pull or webhook events for a collection this large"
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import InletConnectors
+import InletJSON
+@testable import InletPipeline
+import Testing
+
+/// The full-scan diff: digests without ignored fields, and which change each subscription sees.
+@Suite("Full scan: snapshot and diff")
+struct FullScanTests {
+    static func page(_ records: [JSONValue]) -> (String?) -> RecordPage {
+        { _ in RecordPage(records: records, cursor: nil) }
+    }
+
+    @Test("ignored fields are dotted paths into the record's fields (or the record itself without fields); other changes change the digest")
+    func digestIgnoresFields() {
+        let record: JSONValue = ["id": "p1", "fields": ["title": "A", "viewCount": 3, "links": ["downloadUrl": "https://x/1?sig=a", "web": "https://x"]]]
+        let ignored = ["viewCount", "links.downloadUrl"]
+        let viewed: JSONValue = ["id": "p1", "fields": ["title": "A", "viewCount": 9, "links": ["downloadUrl": "https://x/1?sig=b", "web": "https://x"]]]
+        let renamed: JSONValue = ["id": "p1", "fields": ["title": "B", "viewCount": 3, "links": ["downloadUrl": "https://x/1?sig=a", "web": "https://x"]]]
+        #expect(FullScan.digest(of: record, ignoring: ignored) == FullScan.digest(of: viewed, ignoring: ignored))
+        #expect(FullScan.digest(of: record, ignoring: ignored) != FullScan.digest(of: renamed, ignoring: ignored))
+        #expect(FullScan.digest(of: record, ignoring: []) != FullScan.digest(of: viewed, ignoring: []))
+        let flat: JSONValue = ["id": "p1", "title": "A", "viewCount": 3]
+        #expect(FullScan.digest(of: flat, ignoring: ["viewCount"]) == FullScan.digest(of: ["id": "p1", "title": "A", "viewCount": 4], ignoring: ["viewCount"]))
+        #expect(FullScan.digest(of: record, ignoring: []).count == 16)
+    }
+
+    @Test("the first scan only builds the snapshot; later scans report created, updated or deleted, each to its own subscription")
+    func diff() async throws {
+        let scan = FullScan(ignoredFields: [], maxPages: 10)
+        let before: [JSONValue] = [["id": "a", "n": 1], ["id": "b", "n": 1], ["id": "c", "n": 1]]
+        let first = try await scan.run(previous: nil, wanted: .created, fetch: Self.page(before))
+        #expect(first.changes.isEmpty)
+        #expect(first.snapshot.count == 3)
+        let after: [JSONValue] = [["id": "a", "n": 2], ["id": "b", "n": 1], ["id": "d", "n": 1]]
+        let created = try await scan.run(previous: first.snapshot, wanted: .created, fetch: Self.page(after))
+        let updated = try await scan.run(previous: first.snapshot, wanted: .updated, fetch: Self.page(after))
+        let deleted = try await scan.run(previous: first.snapshot, wanted: .deleted, fetch: Self.page(after))
+        #expect(created.changes.map(\.id) == ["d"])
+        #expect(updated.changes.map(\.id) == ["a"])
+        #expect(deleted.changes.map(\.id) == ["c"])
+        #expect(deleted.changes.first?.record == ["id": "c"])
+        #expect(created.snapshot == updated.snapshot)
+    }
+
+    @Test("a collection with more pages than one scan may read is refused, with what to do instead")
+    func tooManyPages() async throws {
+        let scan = FullScan(ignoredFields: [], maxPages: 3)
+        await #expect(throws: FullScan.TooManyPages.self) {
+            _ = try await scan.run(previous: nil, wanted: .created) { cursor in
+                RecordPage(records: [["id": .string(cursor ?? "0")]], cursor: String((Int(cursor ?? "0") ?? 0) + 1))
+            }
+        }
+    }
+}
