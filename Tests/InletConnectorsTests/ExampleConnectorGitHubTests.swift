@@ -152,4 +152,40 @@ struct ExampleConnectorGitHubTests {
         #expect(error?.details?["status"] == 422)
         #expect(error?.file == "connectors/github/events/issues/subscribe.js")
     }
+
+    @Test("data/issues pulls newest first with the issues API, leaves out pull requests, and pages on a full page")
+    func issuesPullLatestRecords() async throws {
+        let issue = Self.issues(action: "opened")["issue"] ?? .null
+        let fullPage: [JSONValue] = Array(repeating: issue, count: 49) + [["number": 9, "pull_request": ["url": "x"], "title": "PR", "created_at": "2024-05-01T10:00:00Z", "updated_at": "2024-05-01T10:00:00Z"]]
+        let api = try await StubAPIServer.start(["GET /repos/octocat/hello-world/issues": { _ in .json(.array(fullPage)) }])
+        defer { Task { await api.stop() } }
+        let runtime = try RuntimeFixtures.exampleRuntime(api: api)
+        let pulling = MethodContext(connectorKey: "github", owner: .collectionEvent("issues", .updated),
+                                    parameters: ["owner": "octocat", "repo": "hello-world"], credentials: ["access_token": "gho_test"])
+        let page = try await runtime.pullLatestRecords(pulling, cursor: nil)
+        #expect(page.records.count == 49)
+        #expect(page.records.first?["id"] == "1347")
+        #expect(page.records.first?["updatedTime"] == "2024-05-02T11:00:00Z")
+        #expect(page.records.first?["fields"]?["labels"] == ["bug"])
+        #expect(page.cursor == "2")
+        let request = try #require(api.requests("GET", "/repos/octocat/hello-world/issues").first)
+        #expect(request.query["sort"] == "updated")
+        #expect(request.query["direction"] == "desc")
+        #expect(request.query["state"] == "all")
+    }
+
+    @Test("data/labels lists every label for full scans, the API URL among the ignored fields")
+    func labelsList() async throws {
+        let api = try await StubAPIServer.start(["GET /repos/octocat/hello-world/labels": { _ in
+            .json([["id": 208045946, "name": "bug", "color": "f29513", "description": "Something isn't working", "url": "https://api.github.com/repos/octocat/hello-world/labels/bug"]])
+        }])
+        defer { Task { await api.stop() } }
+        let runtime = try RuntimeFixtures.exampleRuntime(api: api)
+        let listing = MethodContext(connectorKey: "github", owner: .collection("labels"),
+                                    parameters: ["owner": "octocat", "repo": "hello-world"], credentials: ["access_token": "gho_test"])
+        let page = try await runtime.list(listing, cursor: nil)
+        #expect(page.records == [["id": "208045946", "name": "bug", "fields": ["color": "f29513", "description": "Something isn't working", "url": "https://api.github.com/repos/octocat/hello-world/labels/bug"]]])
+        #expect(page.cursor == nil)
+        #expect(runtime.workspace.connectors["github"]?.dataCollections["labels"]?.ignoredFields == ["url"])
+    }
 }
