@@ -200,7 +200,7 @@ struct AdminRoutes: Sendable {
             type: .subscribe, subscriptionId: id, issuedAt: Date(),
             subscription: .init(
                 connectionId: connectionId, customerId: connection.customerId, connectorKey: connector.key, target: target,
-                config: .init(parameters: parameters),
+                config: .init(parameters: parameters, ignoredFields: try strings(body, "ignoredFields"), backfill: try flag(body, "backfill")),
                 pullUpdatesIntervalSeconds: try seconds(body, "pullUpdatesIntervalSeconds"), fullSyncIntervalSeconds: try seconds(body, "fullSyncIntervalSeconds"),
                 webhookToken: receivesWebhooks ? RandomToken.make(bytes: 24) : ""
             )
@@ -313,6 +313,20 @@ struct AdminRoutes: Sendable {
         } catch {
             throw ProblemDetails(.badRequest, title: "Invalid JSON", detail: "the body is not JSON: \(error)")
         }
+    }
+
+    private func strings(_ body: JSONValue, _ name: String) throws -> [String]? {
+        guard let value = body[name], !value.isNull else { return nil }
+        guard let items = value.arrayValue?.compactMap(\.stringValue), items.count == value.arrayValue?.count else {
+            throw unprocessable("\(name) must be a list of strings, e.g. [\"viewCount\", \"links.downloadUrl\"]")
+        }
+        return items
+    }
+
+    private func flag(_ body: JSONValue, _ name: String) throws -> Bool? {
+        guard let value = body[name], !value.isNull else { return nil }
+        guard let flag = value.boolValue else { throw unprocessable("\(name) must be true or false") }
+        return flag
     }
 
     private func seconds(_ body: JSONValue, _ name: String) throws -> Int? {

@@ -135,6 +135,32 @@ struct CollectionPullTests {
         }
     }
 
+    @Test("backfill: true brings the records that exist, once, on the first pull (pull-latest-records and full scan)")
+    func backfillBringsWhatExists() async throws {
+        let pipeline = try TestPipeline(workspace: try Self.workspace())
+        pipeline.stub.tasks.withLock { tasks in
+            tasks = (1...3).map { .init(id: "t\($0)", title: "Task \($0)", created: Self.base + $0 * 60, updated: Self.base + $0 * 60) }
+        }
+        pipeline.stub.projects.withLock { $0 = [("p1", ["title": "One"]), ("p2", ["title": "Two"])] }
+        try await pipeline.run { client in
+            let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", ["connectorKey": "tasks-api", "customerId": "acme", "credentials": [:]])
+            let connectionId = try #require(connection["id"]?.stringValue)
+            for collection in ["tasks", "projects"] {
+                _ = try await helpers.subscribed(client, [
+                    "connectionId": .string(connectionId), "collectionKey": .string(collection), "collectionEvent": "created", "backfill": true,
+                ])
+            }
+            try await eventually(timeout: .seconds(60)) { pipeline.events.withLock { $0.count } >= 5 }
+            try await Task.sleep(for: .seconds(3))
+            #expect(pipeline.events.withLock { $0 }.map(\.data.recordId).sorted() == ["p1", "p2", "t1", "t2", "t3"])
+            let (rejected, problem) = try await helpers.admin(client, .post, "/api/v1/subscriptions", [
+                "connectionId": .string(connectionId), "collectionKey": "tasks", "collectionEvent": "updated", "backfill": "yes",
+            ])
+            #expect(rejected == .unprocessableContent)
+            #expect(problem["detail"]?.stringValue?.contains("backfill must be true or false") == true)
+        }
+    }
+
     private func lastPull(_ client: any TestClientProtocol, _ id: String) async throws -> JSONValue? {
         let (_, record) = try await helpers.admin(client, .get, "/api/v1/subscriptions/\(id)")
         return record["pullState"]?["lastPull"]

@@ -43,6 +43,15 @@ struct FullScanTests {
         #expect(created.snapshot == updated.snapshot)
     }
 
+    @Test("a backfill reports every record as created on the first scan, to the created subscription only")
+    func backfill() async throws {
+        let records: [JSONValue] = [["id": "a"], ["id": "b"]]
+        let created = try await FullScan(ignoredFields: [], maxPages: 10, backfill: true).run(previous: nil, wanted: .created, fetch: Self.page(records))
+        let updated = try await FullScan(ignoredFields: [], maxPages: 10, backfill: true).run(previous: nil, wanted: .updated, fetch: Self.page(records))
+        #expect(created.changes.map(\.id) == ["a", "b"])
+        #expect(updated.changes.isEmpty)
+    }
+
     @Test("a collection with more pages than one scan may read is refused, with what to do instead")
     func tooManyPages() async throws {
         let scan = FullScan(ignoredFields: [], maxPages: 3)

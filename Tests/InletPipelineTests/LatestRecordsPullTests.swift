@@ -115,4 +115,18 @@ struct LatestRecordsPullTests {
         #expect(second.skipped.count == 2)
         #expect(second.skipped.contains { $0.contains("bad") })
     }
+
+    @Test("a backfill emits every record that exists on its first run, across runs when long, then continues from the mark")
+    func backfill() async throws {
+        let pull = LatestRecordsPull(change: .created, maxPages: 2, backfill: true)
+        let pages = Pages((1...5).reversed().map { Self.record(String($0), created: String(format: "2026-11-27T10:%02d:00Z", $0)) })
+        let first = try await pull.run(mark: nil, resume: nil) { pages.fetch($0) }
+        #expect(first.events.map(\.id) == ["5", "4", "3", "2"])
+        #expect(first.mark == nil)
+        let second = try await pull.run(mark: first.mark, resume: first.resume) { pages.fetch($0) }
+        #expect(second.events.map(\.id) == ["1"])
+        #expect(second.mark?.ids == ["5"])
+        let third = try await pull.run(mark: second.mark, resume: second.resume) { pages.fetch($0) }
+        #expect(third.events.isEmpty)
+    }
 }

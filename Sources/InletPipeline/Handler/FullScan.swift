@@ -43,6 +43,8 @@ struct FullScan {
 
     let ignoredFields: [String]
     let maxPages: Int
+    /// The first scan reports every record as `created` (to a `created` subscription).
+    var backfill = false
 
     /// Scans with `fetch` (the page at a cursor; `nil`: the first page) against `previous`
     /// (`nil`: the first scan, which emits nothing). Only changes of `wanted` are returned.
@@ -61,7 +63,10 @@ struct FullScan {
                 }
                 let digest = Self.digest(of: record, ignoring: ignoredFields)
                 outcome.snapshot[id] = digest
-                guard let previous else { continue }
+                guard let previous else {
+                    if backfill && wanted == .created { outcome.changes.append(Change(type: .created, record: record, id: id, digest: digest)) }
+                    continue
+                }
                 switch previous[id] {
                 case nil where wanted == .created:
                     outcome.changes.append(Change(type: .created, record: record, id: id, digest: digest))

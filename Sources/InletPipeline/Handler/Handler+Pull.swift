@@ -112,7 +112,7 @@ extension Handler {
             switch strategy {
             case .latestRecords:
                 guard let change = subscription.target.collectionEvent else { break }
-                let run = LatestRecordsPull(change: change, maxPages: Self.maxPagesPerPull)
+                let run = LatestRecordsPull(change: change, maxPages: Self.maxPagesPerPull, backfill: subscription.config.backfill == true)
                 let resume = progress.cursor.flatMap { cursor in progress.resumeMark.map { LatestRecordsPull.Resume(cursor: cursor, mark: $0) } }
                 let outcome = try await run.run(mark: progress.mark, resume: resume) { cursor in
                     try await runtime.pullLatestRecords(context, cursor: cursor)
@@ -144,7 +144,8 @@ extension Handler {
             case .fullScan:
                 guard let change = subscription.target.collectionEvent, let key = subscription.target.collectionKey else { break }
                 let collection = runtime.workspace.connectors[subscription.connectorKey]?.dataCollections[key]
-                let scan = FullScan(ignoredFields: (collection?.ignoredFields ?? []) + (subscription.config.ignoredFields ?? []), maxPages: Self.maxPagesPerScan)
+                let scan = FullScan(ignoredFields: (collection?.ignoredFields ?? []) + (subscription.config.ignoredFields ?? []), maxPages: Self.maxPagesPerScan,
+                                    backfill: subscription.config.backfill == true)
                 let outcome = try await scan.run(previous: progress.snapshot, wanted: change) { cursor in
                     try await runtime.list(context, cursor: cursor)
                 }

@@ -49,6 +49,9 @@ struct LatestRecordsPull {
 
     let change: RecordChangeType
     let maxPages: Int
+    /// The first run emits the records that exist (as far back as the API lists them), over
+    /// as many runs as it takes, instead of only setting the mark.
+    var backfill = false
 
     /// The record field whose time decides newness.
     var timeField: String {
@@ -80,17 +83,20 @@ struct LatestRecordsPull {
                     continue
                 }
                 reached = Self.advance(reached, timestamp: timestamp, id: id)
-                guard let mark else { continue }
-                if timestamp < mark.timestamp || (timestamp == mark.timestamp && mark.ids.contains(id)) {
-                    // Newest first: everything after this is covered by the mark.
-                    done = true
+                if let mark {
+                    if timestamp < mark.timestamp || (timestamp == mark.timestamp && mark.ids.contains(id)) {
+                        // Newest first: everything after this is covered by the mark.
+                        done = true
+                        continue
+                    }
+                } else if !backfill {
                     continue
                 }
                 if change == .updated, let created = Self.milliseconds(record["createdTime"]), created == timestamp { continue }
                 outcome.events.append(Found(record: record, id: id, timestamp: timestamp))
             }
-            // The first run only sets the mark, from the first page.
-            if mark == nil { done = true }
+            // The first run only sets the mark, from the first page (unless it backfills).
+            if mark == nil && !backfill { done = true }
             guard !done, let next = page.cursor else { break }
             if outcome.pages >= maxPages {
                 outcome.resume = reached.map { Resume(cursor: next, mark: $0) }

@@ -38,10 +38,14 @@ public struct SubscriptionRecord: TopicMessage {
         /// Record fields a full scan ignores when comparing records (e.g. signed download
         /// URLs), so they do not cause false `updated` events.
         public var ignoredFields: [String]?
+        /// Pulled collection events: the first pull emits what exists instead of only setting
+        /// the high-water mark or snapshot.
+        public var backfill: Bool?
 
-        public init(parameters: JSONValue = .object([:]), ignoredFields: [String]? = nil) {
+        public init(parameters: JSONValue = .object([:]), ignoredFields: [String]? = nil, backfill: Bool? = nil) {
             self.parameters = parameters
             self.ignoredFields = ignoredFields
+            self.backfill = backfill
         }
     }
 
