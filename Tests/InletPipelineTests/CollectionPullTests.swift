@@ -135,6 +135,33 @@ struct CollectionPullTests {
         }
     }
 
+    @Test("a handler stopped in the middle of a scan: the next owner scans again from the old snapshot, and each change comes once")
+    func handlerStoppedMidScan() async throws {
+        let pipeline = try TestPipeline(workspace: try Self.workspace())
+        pipeline.stub.projects.withLock { $0 = (1...6).map { ("p\($0)", ["title": .string("Project \($0)")]) } }
+        try await pipeline.run { client in
+            let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", ["connectorKey": "tasks-api", "customerId": "acme", "credentials": [:]])
+            let subscription = try await helpers.subscribed(client, [
+                "connectionId": .string(try #require(connection["id"]?.stringValue)), "collectionKey": "projects", "collectionEvent": "created",
+            ])
+            let id = try #require(subscription["id"]?.stringValue)
+            try await eventually(timeout: .seconds(60)) { try await lastPull(client, id) != nil }
+
+            // New projects on the last page; each page now takes a second.
+            pipeline.stub.projects.withLock { $0 += [("p7", ["title": "Seven"]), ("p8", ["title": "Eight"])] }
+            pipeline.stub.projectsDelay.withLock { $0 = .seconds(1) }
+            let before = pipeline.stub.received("GET", "/projects").count
+            try await eventually(timeout: .seconds(60)) { pipeline.stub.received("GET", "/projects").count >= before + 2 }
+            await pipeline.stopHandlers()
+            #expect(pipeline.events.withLock { $0 }.isEmpty, "stopped before the scan reached its end")
+            pipeline.stub.projectsDelay.withLock { $0 = .zero }
+            pipeline.startHandler()
+            try await eventually(timeout: .seconds(90)) { pipeline.events.withLock { $0.count } >= 2 }
+            try await Task.sleep(for: .seconds(3))
+            #expect(pipeline.events.withLock { $0 }.map(\.data.recordId).sorted() == ["p7", "p8"])
+        }
+    }
+
     @Test("backfill: true brings the records that exist, once, on the first pull (pull-latest-records and full scan)")
     func backfillBringsWhatExists() async throws {
         let pipeline = try TestPipeline(workspace: try Self.workspace())

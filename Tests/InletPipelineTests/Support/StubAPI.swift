@@ -47,6 +47,8 @@ final class StubAPI: Sendable {
     let tasks = Mutex<[TaskRecord]>([])
     /// The task app's projects (listed whole by full scans): id → fields.
     let projects = Mutex<[(id: String, fields: JSONValue)]>([])
+    /// How long each page of `GET /projects` takes (a slow scan).
+    let projectsDelay = Mutex<Duration>(.zero)
     /// The task app's deletion log: task id and its position.
     let deletions = Mutex<[(id: String, position: Int)]>([])
 
@@ -71,6 +73,7 @@ final class StubAPI: Sendable {
             return Self.json(.object(body))
         }
         router.get("/projects") { [self] request, _ in
+            try await Task.sleep(for: projectsDelay.withLock { $0 })
             let page = request.uri.queryParameters["page"].flatMap { Int(String($0)) } ?? 0
             let all = projects.withLock { $0 }
             var body: [String: JSONValue] = ["records": .array(all.dropFirst(page * 2).prefix(2).map { ["id": .string($0.id), "fields": $0.fields] })]
