@@ -14,11 +14,17 @@ public struct IngressConfiguration: Sendable, Hashable {
     public var replyTimeout: Duration
     /// How requests are stored on the ingress topics (`RawRequestRecordFormat`).
     public var recordFormat: RawRequestRecordFormat
+    /// The workspace app key your product sends app events with (`INLET_APP_KEY`); without
+    /// one, `/app-events` answers 401.
+    public var appKey: String?
+    /// Most events in one app event batch (`INLET_APP_EVENT_MAX_BATCH`, default 1000).
+    public var maxAppEventBatch: Int = 1000
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = IngressConfiguration.maxBodyBytes(messageMaxBytes: 1_000_000),
-        replyTimeout: Duration = .seconds(5), recordFormat: RawRequestRecordFormat = .raw
+        replyTimeout: Duration = .seconds(5), recordFormat: RawRequestRecordFormat = .raw, appKey: String? = nil
     ) {
+        self.appKey = appKey
         self.recordFormat = recordFormat
         self.replyTimeout = replyTimeout
         self.host = host

@@ -53,8 +53,13 @@ struct IngressRoutes: Sendable {
                 try await globalWebhook(request, context: context)
             }
         }
-        router.post("/app-events/:type") { request, context in
-            try await appEvent(request, context: context)
+        // Seed 002: "a request of any type".
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
+            router.on("/app-events/:type", method: method) { request, context in
+                let body = try await collectBody(request)
+                return try await AppEventIngress(topics: topics, configuration: configuration, appender: appender, workspace: workspace)
+                    .receive(request, body: body, type: context.parameters.get("type") ?? "")
+            }
         }
     }
 
@@ -180,28 +185,6 @@ struct IngressRoutes: Sendable {
         return found
     }
 
-    // MARK: - App events
-
-    private func appEvent(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let type = context.parameters.get("type") ?? ""
-        let body = try await collectBody(request)
-        let payload: JSONValue
-        do {
-            payload = try JSONValue(parsing: body)
-        } catch {
-            throw ProblemDetails(.badRequest, title: "Invalid JSON", detail: "the body of an app event must be JSON (an object, or an array for a batch): \(error)")
-        }
-        let message = AppEventMessage(
-            type: type,
-            customerId: request.headers[Self.customerIdHeader],
-            payload: payload,
-            receivedAt: Date(),
-            requestId: UUID().uuidString.lowercased()
-        )
-        try await appender.append(KafkaRecord(topic: topics.ingressAppEvents, key: message.kafkaKey, value: message.encoded()))
-        return .json(["status": "accepted", "requestId": .string(message.requestId ?? ""), "events": .integer(Int64(message.events.count))])
-    }
-
     // MARK: - Helpers
 
     private func collectBody(_ request: Request) async throws -> Data {
@@ -230,9 +213,6 @@ struct IngressRoutes: Sendable {
             subscriptionId: subscriptionId, connectorKey: connectorKey, globalWebhookKey: globalWebhookKey
         )
     }
-
-    /// Names the customer of an app event sent over HTTP.
-    static let customerIdHeader = HTTPField.Name("X-Inlet-Customer-Id")!
 
     static func headers(of request: Request) -> [String: String] {
         var headers: [String: String] = [:]

@@ -31,13 +31,14 @@ public struct IngressServer: Sendable {
     public init(
         configuration: IngressConfiguration, topics: InletTopics, producer: KafkaProducer, subscriptions: SubscriptionDirectory,
         admin: AdminSetup? = nil, replies: ReplyWaiter? = nil, handshakes: PendingHandshakes? = nil, backlog: BacklogGuard? = nil,
-        globalWebhooks: GlobalWebhookDirectory? = nil, connectorParameters: ConnectorParametersDirectory? = nil, logger: Logger
+        globalWebhooks: GlobalWebhookDirectory? = nil, connectorParameters: ConnectorParametersDirectory? = nil,
+        workspace: Workspace? = nil, logger: Logger
     ) {
         self.configuration = configuration
         routes = IngressRoutes(
             topics: topics, configuration: configuration,
             appender: IngressAppender(producer: producer, backlog: backlog, retryAfterSeconds: 1), subscriptions: subscriptions, replies: replies,
-            workspace: admin?.workspace, handshakes: handshakes, globalWebhooks: globalWebhooks
+            workspace: admin?.workspace ?? workspace, handshakes: handshakes, globalWebhooks: globalWebhooks
         )
         self.admin = admin.map {
             AdminRoutes(

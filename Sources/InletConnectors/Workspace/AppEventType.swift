@@ -23,12 +23,39 @@ public struct AppEventType: Sendable {
     public let userIdFormula: JSONValue?
     /// The `.yml` file.
     public let file: URL
+    /// `tenantIdFormula`, then `userIdFormula`, compiled (the ones given, in that order).
+    public var customerFormulas: [CompiledMapping] = []
+    /// `idFormula`: your app's own id of an event (e.g. `{$var: $.eventId}`), by which repeats
+    /// of one event are delivered once; never a field that merely names the business object.
+    public var idFormula: CompiledMapping? = nil
+
+    /// The customer an event belongs to by the type's formulas (evaluated with the event as
+    /// the root, `{$var: $.account.id}`): the first that yields a non-empty string or a number.
+    public func customerId(of event: JSONValue) -> String? {
+        for formula in customerFormulas {
+            if let id = Self.text(try? formula.evaluate(variables: event)) { return id }
+        }
+        return nil
+    }
+
+    /// The event's own id by ``idFormula``, if the type has one and it yields a value.
+    public func eventId(of event: JSONValue) -> String? {
+        idFormula.flatMap { Self.text(try? $0.evaluate(variables: event)) }
+    }
+
+    private static func text(_ value: JSONValue?) -> String? {
+        switch value {
+        case .string(let text)? where !text.isEmpty: text
+        case .integer(let number)?: String(number)
+        default: nil
+        }
+    }
 }
 
 // MARK: - Loading
 
 extension WorkspaceLoadContext {
-    private static let appEventKeys = ["name", "key", "description", "schema", "example", "tenantIdFormula", "userIdFormula"]
+    private static let appEventKeys = ["name", "key", "description", "schema", "example", "tenantIdFormula", "userIdFormula", "idFormula"]
 
     /// Loads every `app-events/<type>.yml`, reporting every problem.
     mutating func loadAppEventTypes(in folder: URL) -> [String: AppEventType] {
@@ -73,13 +100,19 @@ extension WorkspaceLoadContext {
         } else if schemaValue == nil {
             error(spec, at: "", "app event type has neither schema nor example, expected a schema (a JSON Schema) or an example event")
         }
-        for formula in ["tenantIdFormula", "userIdFormula"] {
-            if let value = object[formula], !value.isNull { checkMapping(value, in: spec, at: "/" + formula) }
+        var formulas: [String: CompiledMapping] = [:]
+        for formula in ["tenantIdFormula", "userIdFormula", "idFormula"] {
+            guard let value = object[formula], !value.isNull else { continue }
+            checkMapping(value, in: spec, at: "/" + formula)
+            formulas[formula] = try? CompiledMapping(value)
         }
         guard let name, let schemaValue else { return nil }
-        return AppEventType(
+        var type = AppEventType(
             key: key, name: name, description: description, schema: schemaValue, validSchema: compiled,
             isSchemaInferred: inferred, example: example,
             tenantIdFormula: object["tenantIdFormula"], userIdFormula: object["userIdFormula"], file: url)
+        type.customerFormulas = ["tenantIdFormula", "userIdFormula"].compactMap { formulas[$0] }
+        type.idFormula = formulas["idFormula"]
+        return type
     }
 }

@@ -7,7 +7,8 @@ import Synchronization
 
 /// The handler role as a service: the `Handler` loop over `ingress` + `commands`, the
 /// `GlobalHandler` loop over `ingress.global` (its own consumer group, `<prefix>global-handler`),
-/// and the refresh timer, which turns due `nextRefreshTimestamp`s of owned subscriptions into
+/// the `AppEventProcessor` loop over `ingress.app-events` (group `<prefix>app-events`), and the
+/// refresh and pull timer, which turns due `nextRefreshTimestamp`s of owned subscriptions into
 /// `refresh` commands (so refreshes are ordered with everything else the subscription gets).
 public struct HandlerService: Service {
     private let settings: WorkerSettings
@@ -17,6 +18,7 @@ public struct HandlerService: Service {
     private let processor: StreamProcessor
     private let globalHandler: GlobalHandler
     private let globalProcessor: StreamProcessor
+    private let appEventProcessor: StreamProcessor
     private let backlog: BacklogGuard?
     private let globalBacklog: BacklogGuard?
 
@@ -56,6 +58,9 @@ public struct HandlerService: Service {
         globalBacklog = settings.outputBacklog([settings.topics.ingress], readers: ["handler"], logger: logger)
         global.outputBacklog = globalBacklog
         globalProcessor = StreamProcessor(configuration: global, transform: globalHandler, logger: logger)
+        appEventProcessor = StreamProcessor(
+            configuration: settings.processor(role: "app-events", inputs: [settings.topics.ingressAppEvents]),
+            transform: AppEventProcessor(topics: settings.topics, workspace: runtime.workspace, logger: logger), logger: logger)
     }
 
     /// What the global handler has routed.
@@ -71,6 +76,7 @@ public struct HandlerService: Service {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await processor.run() }
                 group.addTask { try await globalProcessor.run() }
+                group.addTask { try await appEventProcessor.run() }
                 if let backlog { group.addTask { try await backlog.run() } }
                 if let globalBacklog { group.addTask { try await globalBacklog.run() } }
                 group.addTask {

@@ -37,7 +37,13 @@ struct DevCommand: AsyncParsableCommand {
         var ingressOptions = ingress
         // One process runs every role: no older handler can meet a raw record.
         ingressOptions.defaultRecordFormat = .raw
-        let ingressConfiguration = ingressOptions.configuration
+        let ingressConfiguration = {
+            var configuration = ingressOptions.configuration
+            // Like the admin token: `inlet dev` makes an app key when INLET_APP_KEY is not set.
+            if configuration.appKey == nil { configuration.appKey = "app-" + RandomToken.make(bytes: 12) }
+            return configuration
+        }()
+        let appKey = ingressConfiguration.appKey ?? ""
         let services = RoleServices(
             topics: topics, client: client, workspace: workspace,
             // The embedded broker cannot enforce transactions (docs/architecture.md).
@@ -68,19 +74,16 @@ struct DevCommand: AsyncParsableCommand {
         ) { port in
             let urls = await globalWebhooks.waitForTokens(of: workspace).map { "\($0.record.connectorKey)/\($0.record.key): \(publicURL)\($0.record.path)" }
             let banner = Self.banner(
-                bootstrap: bootstrap, host: ingressConfiguration.host, port: port, topics: topics, token: adminToken, workspace: summary, globalWebhooks: urls)
+                bootstrap: bootstrap, host: ingressConfiguration.host, port: port, topics: topics, token: adminToken, workspace: summary, globalWebhooks: urls,
+                appKey: appKey, appEventType: workspace.appEventTypes.keys.sorted().first)
             FileHandle.standardOutput.write(Data((banner + "\n").utf8))
         }
-        let appEvents = StreamProcessor(
-            configuration: services.settings.processor(role: "app-events", inputs: [topics.ingressAppEvents]),
-            transform: AppEventPassThrough(topics: topics, logger: logger), logger: logger
-        )
         do {
             try await RoleServices.run(
                 [
                     subscriptions, connections, replies, backlog, globalWebhooks, connectorParameters,
                     services.handler(subscriptions: subscriptions, connections: connections, connectorParameters: connectorParameters, scripts: scripts),
-                    services.dispatcher(routing: try role.routing(topics: topics)), appEvents, server,
+                    services.dispatcher(routing: try role.routing(topics: topics)), server,
                 ],
                 logger: logger
             )
@@ -92,18 +95,25 @@ struct DevCommand: AsyncParsableCommand {
     }
 
     static func banner(
-        bootstrap: String, host: String, port: Int, topics: InletTopics, token: String, workspace: String, globalWebhooks: [String] = []
+        bootstrap: String, host: String, port: Int, topics: InletTopics, token: String, workspace: String, globalWebhooks: [String] = [],
+        appKey: String = "", appEventType: String? = nil
     ) -> String {
         let global = globalWebhooks.isEmpty ? "" : "\n  Global webhooks:   " + globalWebhooks.joined(separator: "\n                     ")
+        let tryIt = appEventType.map { type in
+            """
+            Try it:
+              curl -s -X POST http://\(host):\(port)/app-events/\(type) -H 'Authorization: Bearer \(appKey)' -H 'X-Inlet-Customer-Id: acme' -H 'content-type: application/json' -d '{…}'
+              inlet tail \(topics.appEvents) --bootstrap-servers \(bootstrap)
+            """
+        } ?? "Add app event types as app-events/<type>.yml to send events from your app."
         return """
         Inlet \(InletVersion.current) is running.
           Kafka (embedded):  \(bootstrap)
           HTTP ingress:      http://\(host):\(port)   (webhooks: /webhooks/<token>, app events: /app-events/<type>)
           Admin API:         http://\(host):\(port)/api/v1   (Authorization: Bearer \(token))
+          App events:        Authorization: Bearer \(appKey)
           Workspace:         \(workspace)\(global)
-        Try it:
-          curl -s -X POST http://\(host):\(port)/app-events/order-created -H 'content-type: application/json' -d '{"id":"o-1","total":42}'
-          inlet tail \(topics.appEvents) --from-beginning --bootstrap-servers \(bootstrap)
+        \(tryIt)
         """
     }
 }

@@ -31,13 +31,16 @@ struct IngressOptions: ParsableArguments {
     }
 
     var configuration: IngressConfiguration {
-        IngressConfiguration(
+        var configuration = IngressConfiguration(
             host: host ?? Environment.string("INLET_INGRESS_HOST") ?? "127.0.0.1",
             port: port ?? Environment.int("INLET_INGRESS_PORT") ?? 8080,
             maxBodyBytes: maxBodyBytes ?? Environment.int("INLET_INGRESS_MAX_BODY_BYTES") ?? largestBody,
             replyTimeout: .milliseconds(replyTimeoutMs ?? Environment.int("INLET_INGRESS_REPLY_TIMEOUT_MS") ?? 5000),
-            recordFormat: resolvedRecordFormat ?? defaultRecordFormat
+            recordFormat: resolvedRecordFormat ?? defaultRecordFormat,
+            appKey: Environment.string("INLET_APP_KEY")
         )
+        if let batch = Environment.int("INLET_APP_EVENT_MAX_BATCH"), batch > 0 { configuration.maxAppEventBatch = batch }
+        return configuration
     }
 
     /// The largest body that fits in one Kafka message (`INLET_KAFKA_MESSAGE_MAX_BYTES`,

@@ -31,7 +31,11 @@ final class TestPipeline: Sendable {
     var handlerStatistics: [StreamProcessorStatistics] { handlers.withLock { $0.map(\.service.statistics) } }
 
     /// - Parameter workspace: the repository's own connectors/ unless given.
-    init(workspace: Workspace? = nil, settings configure: (inout WorkerSettings) -> Void = { _ in }) throws {
+    /// The app key ingress takes app events with.
+    let appKey: String?
+
+    init(workspace: Workspace? = nil, appKey: String? = nil, settings configure: (inout WorkerSettings) -> Void = { _ in }) throws {
+        self.appKey = appKey
         harness = try IngressHarness()
         self.workspace = try workspace ?? WebhookEndToEndTests.workspace()
         connections = ConnectionDirectory(topics: harness.topics, client: harness.client, logger: harness.logger)
@@ -111,7 +115,7 @@ final class TestPipeline: Sendable {
             let replies = ReplyWaiter(topics: harness.topics, client: harness.client, logger: harness.logger)
             tasks.addTask { try await replies.run() }
             let server = IngressServer(
-                configuration: IngressConfiguration(port: 0, recordFormat: recordFormat), topics: harness.topics, producer: harness.producer,
+                configuration: IngressConfiguration(port: 0, recordFormat: recordFormat, appKey: appKey), topics: harness.topics, producer: harness.producer,
                 subscriptions: harness.subscriptions,
                 admin: AdminSetup(
                     configuration: AdminConfiguration(token: WebhookEndToEndTests.adminToken, publicURL: "https://hooks.example.com", waitTimeout: .seconds(90)),

@@ -1,0 +1,164 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import InletConnectors
+import InletKafka
+import InletPipeline
+
+/// `/app-events/<type>` (seed 002): your own product tells Inlet what happened in it, with a
+/// request of any method. The body is one event (a JSON object) or a batch (an array); a
+/// request without a body sends its query parameters as the event.
+///
+/// 1. Authenticated with the workspace app key (`Authorization: Bearer <INLET_APP_KEY>`),
+///    compared in constant time; anything else is 401.
+/// 2. The type must be one of the workspace's app event types (404 names the known ones).
+/// 3. Each event's customer: the `X-Inlet-Customer-Id` header (one customer for the whole
+///    body), else the type's `tenantIdFormula`, then `userIdFormula`, over the event. An event
+///    without a customer, or not matching the type's schema, is rejected with the reason.
+/// 4. The accepted events are appended to `ingress.app-events`, one message per customer, keyed
+///    by the customer id (so each customer's events stay in order), and answered only once the
+///    broker acknowledged them.
+///
+/// Answers: a single event 200 (accepted) or 422 (rejected); a batch 200 when every event was
+/// accepted, 207 with a result per element when some were rejected (the rejected ones also go to
+/// the DLQ with the reason, since the rest of the request succeeded), 422 when none was.
+struct AppEventIngress: Sendable {
+    let topics: InletTopics
+    let configuration: IngressConfiguration
+    let appender: IngressAppender
+    let workspace: Workspace?
+
+    /// Names the customer of every event of a request sent with the app key.
+    static let customerIdHeader = HTTPField.Name("X-Inlet-Customer-Id")!
+
+    private struct Rejection {
+        var index: Int
+        var code: DeadLetter.Code
+        var reason: String
+        var errors: [SchemaValidationError] = []
+
+        var json: JSONValue {
+            var members: [String: JSONValue] = ["index": .integer(Int64(index)), "status": "rejected", "code": .string(code.rawValue), "reason": .string(reason)]
+            if !errors.isEmpty {
+                members["errors"] = .array(errors.prefix(20).map { ["path": .string($0.instancePath), "message": .string($0.message)] })
+            }
+            return .object(members)
+        }
+    }
+
+    func receive(_ request: Request, body: Data, type typeKey: String) async throws -> Response {
+        try authenticate(request)
+        guard let type = workspace?.appEventTypes[typeKey] else {
+            let known = (workspace?.appEventTypes.keys.sorted() ?? []).joined(separator: ", ")
+            throw ProblemDetails(.notFound, title: "Unknown app event type",
+                                 detail: "'\(typeKey)' is not an app event type of this workspace (app-events/<type>.yml); known: \(known.isEmpty ? "none" : known)")
+        }
+        let payload = try self.payload(request, body: body)
+        let batch = payload.arrayValue
+        let events = batch ?? [payload]
+        guard events.count <= configuration.maxAppEventBatch else {
+            throw ProblemDetails(.contentTooLarge, title: "Batch too large",
+                                 detail: "a batch holds at most \(configuration.maxAppEventBatch) events (INLET_APP_EVENT_MAX_BATCH), this one \(events.count); split it")
+        }
+        let headerCustomer = request.headers[Self.customerIdHeader].flatMap { $0.isEmpty ? nil : $0 }
+        var groups: [(customer: String, events: [JSONValue])] = []
+        var rejections: [Rejection] = []
+        for (index, event) in events.enumerated() {
+            guard let customer = headerCustomer ?? type.customerId(of: event) else {
+                rejections.append(Rejection(index: index, code: "no-customer",
+                                            reason: "no customer: send X-Inlet-Customer-Id, or give the type a tenantIdFormula or userIdFormula that finds one in this event"))
+                continue
+            }
+            if let schema = type.validSchema {
+                let errors = schema.validate(event)
+                if !errors.isEmpty {
+                    rejections.append(Rejection(index: index, code: "schema-invalid", reason: "does not match the schema of app event type \(type.key)", errors: errors))
+                    continue
+                }
+            }
+            if let group = groups.firstIndex(where: { $0.customer == customer }) {
+                groups[group].events.append(event)
+            } else {
+                groups.append((customer, [event]))
+            }
+        }
+
+        let requestId = UUID().uuidString.lowercased()
+        let receivedAt = Date()
+        if batch == nil, let rejection = rejections.first {
+            throw ProblemDetails(.unprocessableContent, title: "App event rejected", detail: "the event \(rejection.reason)",
+                                 extensions: rejection.errors.isEmpty ? [:] : ["errors": rejection.json["errors"] ?? .null])
+        }
+        var records = groups.map { group in
+            let message = AppEventMessage(
+                type: type.key, customerId: group.customer, payload: batch == nil ? group.events[0] : .array(group.events),
+                receivedAt: receivedAt, requestId: requestId)
+            return KafkaRecord(topic: topics.ingressAppEvents, key: group.customer, value: message.encoded())
+        }
+        if !groups.isEmpty {
+            records += rejections.map { deadLetter($0, event: events[$0.index], type: type.key, requestId: requestId, receivedAt: receivedAt) }
+        }
+        for record in records { try await appender.append(record) }
+
+        let accepted = events.count - rejections.count
+        if rejections.isEmpty {
+            return .json(["status": "accepted", "requestId": .string(requestId), "events": .integer(Int64(accepted))])
+        }
+        let rejectedIndexes = Set(rejections.map(\.index))
+        var results: [JSONValue] = []
+        for index in events.indices {
+            if let rejection = rejections.first(where: { $0.index == index }) {
+                results.append(rejection.json)
+            } else if !rejectedIndexes.contains(index) {
+                results.append(["index": .integer(Int64(index)), "status": "accepted"])
+            }
+        }
+        let body: JSONValue = [
+            "requestId": .string(requestId), "accepted": .integer(Int64(accepted)), "rejected": .integer(Int64(rejections.count)), "results": .array(results),
+        ]
+        return .json(body, status: accepted == 0 ? .unprocessableContent : HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status"))
+    }
+
+    private func authenticate(_ request: Request) throws {
+        guard let appKey = configuration.appKey else {
+            throw ProblemDetails(.unauthorized, title: "App events are not enabled",
+                                 detail: "set INLET_APP_KEY on ingress and send it as Authorization: Bearer <INLET_APP_KEY>",
+                                 headers: [.wwwAuthenticate: "Bearer"])
+        }
+        let presented = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst("Bearer ".count)) : nil } ?? ""
+        guard ConstantTime.equal(Array(presented.utf8), Array(appKey.utf8)) else {
+            throw ProblemDetails(.unauthorized, title: "Not authenticated",
+                                 detail: "send the workspace app key as Authorization: Bearer <INLET_APP_KEY>",
+                                 headers: [.wwwAuthenticate: "Bearer"])
+        }
+    }
+
+    private func payload(_ request: Request, body: Data) throws -> JSONValue {
+        if body.isEmpty {
+            let query = request.uri.queryParameters
+            guard !query.isEmpty else {
+                throw ProblemDetails(.badRequest, title: "No event", detail: "send the event as a JSON body (an object, or an array for a batch), or as query parameters")
+            }
+            var members: [String: JSONValue] = [:]
+            for (name, value) in query { members[String(name)] = .string(String(value)) }
+            return .object(members)
+        }
+        do {
+            return try JSONValue(parsing: body)
+        } catch {
+            throw ProblemDetails(.badRequest, title: "Invalid JSON", detail: "the body of an app event must be JSON (an object, or an array for a batch): \(error)")
+        }
+    }
+
+    private func deadLetter(_ rejection: Rejection, event: JSONValue, type: String, requestId: String, receivedAt: Date) -> KafkaRecord {
+        let single = AppEventMessage(type: type, payload: event, receivedAt: receivedAt, requestId: requestId)
+        let letter = DeadLetter.bounded(
+            failedAt: Date(), stage: .ingress,
+            reason: .init(code: rejection.code, message: "app event \(rejection.index) of request \(requestId) \(rejection.reason)",
+                          details: rejection.json["errors"]),
+            // Rejected before it was stored: the original is the message it would have been
+            // (position 0/0), so a replay once the type or the event is fixed appends it.
+            original: .init(topic: topics.ingressAppEvents, partition: 0, offset: 0, key: type, value: single.encoded(), timestamp: receivedAt))
+        return KafkaRecord(topic: topics.dlq, key: type, value: letter.encoded())
+    }
+}
