@@ -190,25 +190,47 @@ struct AdminRoutes: Sendable {
             let errors = schema.validate(parameters)
             if !errors.isEmpty { throw schemaProblem("parameters do not match the parametersSchema of \(connector.key)/\(target.key)", errors) }
         }
+        let config = SubscriptionRecord.Config(parameters: parameters, ignoredFields: try strings(body, "ignoredFields"), backfill: try flag(body, "backfill"))
+        let pullInterval = try seconds(body, "pullUpdatesIntervalSeconds")
+        let fullSyncInterval = try seconds(body, "fullSyncIntervalSeconds")
         // The same request names the same subscription: an identical one that is live is the
-        // answer (200), not a second external hook. One in error or deleted is subscribed anew.
-        let id = SubscriptionRecord.id(connectionId: connectionId, target: target, parameters: parameters)
-        if let existing = subscriptions[id], existing.isLive, existing.status != .error {
-            return try await outcome(of: id, created: true, status: .ok) { $0.status != .pending }
+        // answer (200), not a second external hook. One deleted is subscribed anew; one in error
+        // may still have its hook at the app (a failed unsubscribe), so it must be deleted first.
+        let id = SubscriptionRecord.id(connectionId: connectionId, target: target, config: config,
+                                       pullUpdatesIntervalSeconds: pullInterval, fullSyncIntervalSeconds: fullSyncInterval)
+        // This replica's table may lag (a DELETE answered by another replica): catch up first.
+        try? await subscriptions.sync(timeout: configuration.waitTimeout)
+        if let existing = subscriptions[id], existing.isLive {
+            if existing.status == .error, existing.state != nil {
+                var problem = ProblemDetails(
+                    .conflict, title: "Subscription in error",
+                    detail: "subscription \(id) is in error and may still be registered at the app (\(existing.error?.message ?? "no reason recorded")); DELETE /api/v1/subscriptions/\(id) first, then subscribe again")
+                problem.extensions["subscription"] = present(existing)
+                throw problem
+            }
+            if existing.status != .error {
+                return try await outcome(of: id, created: true, status: .ok) { $0.status != .pending }
+            }
         }
         let command = Command(
             type: .subscribe, subscriptionId: id, issuedAt: Date(),
             subscription: .init(
                 connectionId: connectionId, customerId: connection.customerId, connectorKey: connector.key, target: target,
-                config: .init(parameters: parameters, ignoredFields: try strings(body, "ignoredFields"), backfill: try flag(body, "backfill")),
-                pullUpdatesIntervalSeconds: try seconds(body, "pullUpdatesIntervalSeconds"), fullSyncIntervalSeconds: try seconds(body, "fullSyncIntervalSeconds"),
+                config: config, pullUpdatesIntervalSeconds: pullInterval, fullSyncIntervalSeconds: fullSyncInterval,
                 webhookToken: receivesWebhooks ? RandomToken.make(bytes: 24) : ""
             )
         )
         let stored = try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
-        return try await outcome(of: id, created: true) {
+        let response = try await outcome(of: id, created: true) {
             $0.status != .pending && $0.hasApplied(topic: stored.topic, partition: Int(stored.partition), offset: stored.offset)
         }
+        // An older handler (a rolling upgrade) refuses to revive a deleted subscription.
+        if let record = subscriptions[id], record.status == .archived, record.hasApplied(topic: stored.topic, partition: Int(stored.partition), offset: stored.offset) {
+            throw ProblemDetails(.serviceUnavailable, title: "Not revived",
+                                 detail: "subscription \(id) was deleted and the handler that owns it (an older version) did not subscribe it anew; retry once every handler runs this version",
+                                 headers: [.retryAfter: "30"])
+        }
+        return response
     }
 
     private func listSubscriptions(_ request: Request) -> Response {

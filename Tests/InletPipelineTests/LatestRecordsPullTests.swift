@@ -47,7 +47,7 @@ struct LatestRecordsPullTests {
         pages.fetched = []
         let second = try await pull.run(mark: first.mark, resume: nil) { pages.fetch($0) }
         #expect(second.events.map(\.id) == ["6", "5", "4"])
-        #expect(pages.fetched == [nil, "1"], "the second page holds record 3, the mark: no third page")
+        #expect(pages.fetched == [nil, "1", "2"], "past record 3 (the mark) only until a strictly older one: records at the mark's time may follow")
         #expect(second.mark?.ids == ["6"])
 
         let third = try await pull.run(mark: second.mark, resume: nil) { pages.fetch($0) }
@@ -128,5 +128,28 @@ struct LatestRecordsPullTests {
         #expect(second.mark?.ids == ["5"])
         let third = try await pull.run(mark: second.mark, resume: second.resume) { pages.fetch($0) }
         #expect(third.events.isEmpty)
+    }
+
+    @Test("a first pull that finds nothing still sets a mark: the first records that appear afterwards are emitted")
+    func emptyFirstPull() async throws {
+        let pull = LatestRecordsPull(change: .deleted, maxPages: 10)
+        let pages = Pages([])
+        let first = try await pull.run(mark: nil, resume: nil) { pages.fetch($0) }
+        #expect(first.mark != nil)
+        pages.records = [["id": "x", "deletedTime": "2026-11-27T10:00:00Z"]]
+        let second = try await pull.run(mark: first.mark, resume: nil) { pages.fetch($0) }
+        #expect(second.events.map(\.id) == ["x"])
+    }
+
+    @Test("records at the mark's time on the next page are still read: only a strictly older record ends the run")
+    func tiesAcrossPages() async throws {
+        let pull = LatestRecordsPull(change: .created, maxPages: 10)
+        let same = "2026-11-27T10:00:00Z"
+        let mark = try #require(try await pull.run(mark: nil, resume: nil) { _ in RecordPage(records: [Self.record("a", created: same)], cursor: nil) }.mark)
+        // The API now lists a and b (same second) on two pages of one.
+        let pages = Pages([Self.record("a", created: same), Self.record("b", created: same), Self.record("z", created: "2026-11-27T09:00:00Z")], size: 1)
+        let next = try await pull.run(mark: mark, resume: nil) { pages.fetch($0) }
+        #expect(next.events.map(\.id) == ["b"])
+        #expect(Set(next.mark?.ids ?? []) == ["a", "b"])
     }
 }

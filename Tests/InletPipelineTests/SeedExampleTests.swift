@@ -69,8 +69,8 @@ struct SeedExampleTests {
             #expect(pipeline.stub.received("POST", "/projects/p1/webhooks").count == 1)
 
             // Two at once, as two replicas would receive them: both answer the one subscription.
-            async let left = helpers.subscribed(client, request(["projectId": "p2", "path": "/projects/p2/webhooks"]))
-            async let right = helpers.subscribed(client, request(["projectId": "p2", "path": "/projects/p2/webhooks"]))
+            async let left = helpers.subscribed(client, request(["projectId": "p2", "path": "/projects/p2/webhooks"]), existing: true)
+            async let right = helpers.subscribed(client, request(["projectId": "p2", "path": "/projects/p2/webhooks"]), existing: true)
             let (one, other) = try await (left, right)
             #expect(one["id"] == other["id"])
             #expect(one["id"]?.stringValue != id)
@@ -96,5 +96,20 @@ struct SeedExampleTests {
     private func post(_ client: any TestClientProtocol, _ url: String, _ body: String) async throws -> HTTPResponse.Status {
         let path = String(url.dropFirst("https://hooks.example.com".count))
         return try await client.execute(uri: path, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body)) { $0.status }
+    }
+
+    @Test("a subscription id derives from the whole request: key order does not count, parameters and settings do")
+    func idsFromRequests() {
+        let target = SubscriptionTarget.collection(collectionKey: "tasks", collectionEvent: .created)
+        func id(_ parameters: JSONValue, backfill: Bool? = nil, interval: Int? = nil) -> String {
+            SubscriptionRecord.id(connectionId: "con_1", target: target, config: .init(parameters: parameters, backfill: backfill),
+                                  pullUpdatesIntervalSeconds: interval, fullSyncIntervalSeconds: nil)
+        }
+        #expect(id(["a": 1, "b": 2]) == id(["b": 2, "a": 1]))
+        #expect(id(["a": 1]) == SubscriptionRecord.id(connectionId: "con_1", target: target, parameters: ["a": 1]))
+        #expect(id(["a": 1]) != id(["a": 2]))
+        #expect(id(["a": 1]) != id(["a": 1], backfill: true))
+        #expect(id(["a": 1]) != id(["a": 1], interval: 60))
+        #expect(id(["a": 1]).hasPrefix("sub_") && id(["a": 1]).count == 28)
     }
 }

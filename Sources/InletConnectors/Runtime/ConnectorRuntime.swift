@@ -74,10 +74,15 @@ public final class ConnectorRuntime: Sendable {
         guard connector.method(for: context.owner, name: "handle") != nil else {
             let folder = Self.folder(of: context.owner, in: connector)
             let id = request.data["id"]
-            guard request.data.objectValue != nil, id?.stringValue?.isEmpty == false || id?.doubleValue != nil else {
+            let usable: Bool = switch id {
+            case .string(let text)?: !text.isEmpty
+            case .integer?: true
+            default: false
+            }
+            guard request.data.objectValue != nil, usable else {
                 throw ConnectorMethodError(
                     code: ConnectorMethodError.malformedResult,
-                    message: "\(folder): the webhook body is not a record (an object with a string or number id), and the event has no handle method to extract records from it; add \(folder)/handle.js or handle.map.yml",
+                    message: "\(folder): the webhook body is not a record (an object with a string or integer id), and the event has no handle method to extract records from it; add \(folder)/handle.js or handle.map.yml",
                     file: folder + "/spec.yml", details: .object(["pointer": "/id"]))
             }
             return HandleResult(events: [ExtractedEvent(type: nil, record: request.data)], response: nil, state: nil)

@@ -95,6 +95,10 @@ extension WorkspaceLoadContext {
             parameters = schema(spec, object, "parametersSchema")
             hosts = allowedHosts(spec, object)
             baseUri = self.baseUri(spec, object)
+            // When connector.yml lists hosts, nothing else is reachable: its own baseUri included.
+            if let baseUri, let hosts, let host = URLComponents(string: baseUri)?.host?.lowercased(), !HostPolicy.matches(host, hosts) {
+                error(spec, at: "/baseUri", "baseUri host \(host) is not in allowedHosts (\(hosts.joined(separator: ", "))), expected it listed there")
+            }
         }
 
         let auth = resolveMethods(in: folder.appendingPathComponent("auth"), rules: .auth, declarations: nil, ignoring: [])

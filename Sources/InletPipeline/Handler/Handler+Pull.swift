@@ -135,8 +135,11 @@ extension Handler {
                 }
             case .customPull:
                 let result = try await runtime.pull(context)
+                // Ids from this command's position, the index and the record id: a re-run after a
+                // crash repeats them, and a shifted list cannot give a new record a used id.
+                let run = "pull:\(message.topic):\(message.partition):\(message.offset)"
                 outputs = result.events.enumerated().map { index, event in
-                    recordEvent(event, index: index, subscription: subscription, message: message, occurredAt: started, requestId: nil, deliveryId: nil)
+                    recordEvent(event, index: index, subscription: subscription, message: message, occurredAt: started, requestId: nil, deliveryId: run)
                 }
                 if let newState = result.state { subscription.state = newState }
                 report.pages = 1
@@ -149,9 +152,12 @@ extension Handler {
                 let outcome = try await scan.run(previous: progress.snapshot, wanted: change) { cursor in
                     try await runtime.list(context, cursor: cursor)
                 }
+                // Ids from the change and the snapshot it was found against: a scan re-run after a
+                // crash repeats them; the same content coming back later (A→B→A) is a new event.
+                let against = progress.snapshotDigest ?? "none"
                 outputs = outcome.changes.map { found in
                     recordEvent(ExtractedEvent(type: found.type.rawValue, record: found.record), index: 0, subscription: subscription, message: message,
-                                occurredAt: started, requestId: nil, deliveryId: "scan:\(found.type.rawValue):\(found.digest)")
+                                occurredAt: started, requestId: nil, deliveryId: "scan:\(found.type.rawValue):\(against):\(found.digest)")
                 }
                 progress.snapshot = outcome.snapshot
                 progress.snapshotDigest = FullScan.digest(of: .object(outcome.snapshot.mapValues(JSONValue.string)), ignoring: [])
@@ -190,7 +196,7 @@ extension Handler {
         progress.lastPull = report
         progress.lastPulledAt = report.finishedAt
         subscription.pullState = progress
-        subscription.nextPullEventsTimestamp = Self.milliseconds(nextPull(after: started, subscription: subscription, strategy, again: again))
+        subscription.nextPullEventsTimestamp = Self.milliseconds(nextPull(subscription: subscription, strategy, again: again))
         subscription.updatedAt = Date()
         stage(subscription)
         logger.info("handler: pulled \(subscription.id) (\(strategy.rawValue)): \(report.pages) pages, \(report.records) records, \(report.events) events")
@@ -200,13 +206,14 @@ extension Handler {
     /// When to pull next: at once while a backlog is being worked through; after a failure,
     /// 30 s doubling per failure up to the interval; else one interval, give or take 10 % so
     /// subscriptions created together do not pull together.
-    private func nextPull(after started: Date, subscription: SubscriptionRecord, _ strategy: PullStrategy, again: Bool) -> Date {
+    private func nextPull(subscription: SubscriptionRecord, _ strategy: PullStrategy, again: Bool) -> Date {
         if again { return Date() }
         let interval = Double(pullInterval(of: subscription, strategy))
         if let failures = subscription.pullState?.failures {
             return Date().addingTimeInterval(min(interval, 30 * pow(2, Double(min(failures - 1, 10)))))
         }
-        return started.addingTimeInterval(interval * Double.random(in: 0.9...1.1))
+        // From the end of this pull: a scan longer than its interval does not run back to back.
+        return Date().addingTimeInterval(interval * Double.random(in: 0.9...1.1))
     }
 
     static func milliseconds(_ date: Date) -> Int64 {

@@ -106,6 +106,14 @@ public final class Handler: StreamTransform {
         guard let largest = sizes.max(), largest > configuration.maxMessageBytes else { return outputs }
         if var previous = before {
             previous.markApplied(message)
+            // A pull whose output is too large keeps its schedule (a minute on at least), and
+            // says why it does not advance, instead of never being due again.
+            if let planned = state.withLock({ $0.pending[id] })?.nextPullEventsTimestamp, planned != previous.nextPullEventsTimestamp {
+                previous.nextPullEventsTimestamp = max(planned, Self.milliseconds(Date().addingTimeInterval(60)))
+                previous.status = .degraded
+                previous.error = .init(message: "a pull's output of \(largest) bytes exceeds message.max.bytes (\(configuration.maxMessageBytes)); it is in the DLQ and the pull does not advance until the connector returns smaller records",
+                                       code: "output-too-large", at: Date())
+            }
             stage(previous)
         } else {
             state.withLock { _ = $0.pending.removeValue(forKey: id) }

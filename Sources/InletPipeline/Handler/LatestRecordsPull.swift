@@ -84,11 +84,13 @@ struct LatestRecordsPull {
                 }
                 reached = Self.advance(reached, timestamp: timestamp, id: id)
                 if let mark {
-                    if timestamp < mark.timestamp || (timestamp == mark.timestamp && mark.ids.contains(id)) {
-                        // Newest first: everything after this is covered by the mark.
+                    // Newest first: everything after an older record is covered by the mark.
+                    // Records at exactly its time may still follow (on the next page too).
+                    if timestamp < mark.timestamp {
                         done = true
                         continue
                     }
+                    if timestamp == mark.timestamp && mark.ids.contains(id) { continue }
                 } else if !backfill {
                     continue
                 }
@@ -106,6 +108,9 @@ struct LatestRecordsPull {
         }
         if let reached {
             outcome.mark = Self.merged(mark, reached)
+        } else if mark == nil {
+            // Nothing there yet: everything that appears from now on is new.
+            outcome.mark = Mark(timestamp: .min, ids: [])
         }
         return outcome
     }
@@ -129,7 +134,6 @@ struct LatestRecordsPull {
         switch record["id"] {
         case .string(let id)? where !id.isEmpty: id
         case .integer(let id)?: String(id)
-        case .number(let id)? where id.rounded() == id && abs(id) < 9e15: String(Int64(id))
         default: nil
         }
     }

@@ -316,7 +316,21 @@ public struct SubscriptionRecord: TopicMessage {
     /// retry, two replicas at once) name one subscription and register one external hook.
     /// Parameters compare as canonical JSON (sorted keys), so key order does not matter.
     public static func id(connectionId: String, target: SubscriptionTarget, parameters: JSONValue) -> String {
-        let parts = ["subscription", connectionId, target.kind.rawValue, target.key, target.collectionEvent?.rawValue ?? "", parameters.jsonText]
+        id(connectionId: connectionId, target: target, config: Config(parameters: parameters), pullUpdatesIntervalSeconds: nil, fullSyncIntervalSeconds: nil)
+    }
+
+    /// The id as above, where everything else the request sets (ignored fields, backfill,
+    /// intervals) also counts: a request that differs in any of them is another subscription,
+    /// not silently answered with the first one's settings.
+    public static func id(connectionId: String, target: SubscriptionTarget, config: Config, pullUpdatesIntervalSeconds: Int?, fullSyncIntervalSeconds: Int?) -> String {
+        var parts = ["subscription", connectionId, target.kind.rawValue, target.key, target.collectionEvent?.rawValue ?? "", config.parameters.jsonText]
+        // Only what is set joins the id, so ids of requests without these settings stay as before.
+        var extra: [String] = []
+        if let ignored = config.ignoredFields, !ignored.isEmpty { extra.append("ignoredFields=" + ignored.joined(separator: ",")) }
+        if config.backfill == true { extra.append("backfill") }
+        if let seconds = pullUpdatesIntervalSeconds { extra.append("pullUpdatesIntervalSeconds=\(seconds)") }
+        if let seconds = fullSyncIntervalSeconds { extra.append("fullSyncIntervalSeconds=\(seconds)") }
+        parts += extra
         return "sub_" + MessageDigest.id(parts).prefix(24)
     }
 
