@@ -20,6 +20,7 @@ struct AdminRoutes: Sendable {
     let vault: CredentialVault
     let globalWebhooks: GlobalWebhookDirectory?
     let connectorParameters: ConnectorParametersDirectory?
+    var customers: CustomerDirectory? = nil
 
     func register(on router: Router<BasicRequestContext>) {
         let api = router.group("api/v1").add(middleware: BearerAuthMiddleware(token: configuration.token))
@@ -34,6 +35,9 @@ struct AdminRoutes: Sendable {
         api.post("subscriptions/:id/pull") { _, context in try await pullSubscription(context) }
         api.get("global-webhooks") { _, _ in try listGlobalWebhooks() }
         api.put("connectors/:key/parameters") { request, context in try await putConnectorParameters(request, context: context) }
+        if let customers {
+            CustomerRoutes(admin: self, customers: customers, tokens: CustomerTokens(vault: vault), topics: topics, producer: producer).register(on: api)
+        }
     }
 
     // MARK: - Connector parameters
@@ -323,7 +327,7 @@ struct AdminRoutes: Sendable {
 
     // MARK: - Helpers
 
-    private func jsonBody(_ request: Request, context: BasicRequestContext) async throws -> JSONValue {
+    func jsonBody(_ request: Request, context: BasicRequestContext) async throws -> JSONValue {
         var request = request
         let buffer = try await request.collectBody(upTo: 1 << 20)
         do {
@@ -364,7 +368,7 @@ struct AdminRoutes: Sendable {
         return value
     }
 
-    private func unprocessable(_ detail: String) -> ProblemDetails {
+    func unprocessable(_ detail: String) -> ProblemDetails {
         ProblemDetails(.unprocessableContent, detail: detail)
     }
 

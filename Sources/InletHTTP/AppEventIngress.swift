@@ -27,6 +27,14 @@ struct AppEventIngress: Sendable {
     let configuration: IngressConfiguration
     let appender: IngressAppender
     let workspace: Workspace?
+    let customers: CustomerDirectory?
+    let tokens: CustomerTokens?
+
+    /// Who sends: your backend (the app key) or one customer (a customer token).
+    private enum Caller {
+        case app
+        case customer(String)
+    }
 
     /// Names the customer of every event of a request sent with the app key.
     static let customerIdHeader = HTTPField.Name("X-Inlet-Customer-Id")!
@@ -47,7 +55,7 @@ struct AppEventIngress: Sendable {
     }
 
     func receive(_ request: Request, body: Data, type typeKey: String) async throws -> Response {
-        try authenticate(request)
+        let caller = try await authenticate(request)
         guard let type = workspace?.appEventTypes[typeKey] else {
             let known = (workspace?.appEventTypes.keys.sorted() ?? []).joined(separator: ", ")
             throw ProblemDetails(.notFound, title: "Unknown app event type",
@@ -60,7 +68,15 @@ struct AppEventIngress: Sendable {
             throw ProblemDetails(.contentTooLarge, title: "Batch too large",
                                  detail: "a batch holds at most \(configuration.maxAppEventBatch) events (INLET_APP_EVENT_MAX_BATCH), this one \(events.count); split it")
         }
-        let headerCustomer = request.headers[Self.customerIdHeader].flatMap { $0.isEmpty ? nil : $0 }
+        var headerCustomer = request.headers[Self.customerIdHeader].flatMap { $0.isEmpty ? nil : $0 }
+        if case .customer(let id) = caller {
+            // A customer token sends its own customer's events only.
+            if let named = headerCustomer, named != id {
+                throw ProblemDetails(.forbidden, title: "Another customer",
+                                     detail: "the customer token is for '\(id)', the request names '\(named)' in X-Inlet-Customer-Id; a token sends its own customer's events only")
+            }
+            headerCustomer = id
+        }
         var groups: [(customer: String, events: [JSONValue])] = []
         var rejections: [Rejection] = []
         for (index, event) in events.enumerated() {
@@ -119,18 +135,33 @@ struct AppEventIngress: Sendable {
         return .json(body, status: accepted == 0 ? .unprocessableContent : HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status"))
     }
 
-    private func authenticate(_ request: Request) throws {
-        guard let appKey = configuration.appKey else {
-            throw ProblemDetails(.unauthorized, title: "App events are not enabled",
-                                 detail: "set INLET_APP_KEY on ingress and send it as Authorization: Bearer <INLET_APP_KEY>",
-                                 headers: [.wwwAuthenticate: "Bearer"])
-        }
+    /// The app key, or else a customer token of an existing customer; anything else is 401.
+    private func authenticate(_ request: Request) async throws -> Caller {
         let presented = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst("Bearer ".count)) : nil } ?? ""
-        guard ConstantTime.equal(Array(presented.utf8), Array(appKey.utf8)) else {
-            throw ProblemDetails(.unauthorized, title: "Not authenticated",
-                                 detail: "send the workspace app key as Authorization: Bearer <INLET_APP_KEY>",
-                                 headers: [.wwwAuthenticate: "Bearer"])
+        if let appKey = configuration.appKey, ConstantTime.equal(Array(presented.utf8), Array(appKey.utf8)) { return .app }
+        if let tokens, CustomerTokens.looksLikeToken(presented) {
+            let claims: CustomerTokens.Claims
+            do {
+                claims = try await tokens.verify(presented)
+            } catch {
+                throw ProblemDetails(.unauthorized, title: "Not authenticated", detail: "\(error)", headers: [.wwwAuthenticate: "Bearer"])
+            }
+            let id = claims.sub.value
+            if let customers, customers[id] == nil {
+                try? await customers.sync(timeout: .seconds(5))
+                if customers[id] == nil {
+                    throw ProblemDetails(.unauthorized, title: "Unknown customer",
+                                         detail: "the customer token is for '\(id)', which is not a customer (deleted?)", headers: [.wwwAuthenticate: "Bearer"])
+                }
+            }
+            return .customer(id)
         }
+        throw ProblemDetails(
+            .unauthorized, title: "Not authenticated",
+            detail: configuration.appKey == nil && tokens == nil
+                ? "app events are not enabled: set INLET_APP_KEY on ingress and send it as Authorization: Bearer <INLET_APP_KEY>"
+                : "send the workspace app key (Authorization: Bearer <INLET_APP_KEY>) or a customer token (POST /api/v1/customers/<id>/token)",
+            headers: [.wwwAuthenticate: "Bearer"])
     }
 
     private func payload(_ request: Request, body: Data) throws -> JSONValue {

@@ -23,6 +23,9 @@ struct IngressRoutes: Sendable {
     let globalWebhooks: GlobalWebhookDirectory?
     /// The methods whose `handle` may answer the request itself, found once at start.
     let responders: Set<Responder>
+    /// Customer tokens app events may be sent with, and the customers they name.
+    let customers: CustomerDirectory?
+    let tokens: CustomerTokens?
 
     struct Responder: Hashable {
         var connectorKey: String
@@ -31,8 +34,11 @@ struct IngressRoutes: Sendable {
 
     init(
         topics: InletTopics, configuration: IngressConfiguration, appender: IngressAppender, subscriptions: SubscriptionDirectory,
-        replies: ReplyWaiter?, workspace: Workspace?, handshakes: PendingHandshakes?, globalWebhooks: GlobalWebhookDirectory? = nil
+        replies: ReplyWaiter?, workspace: Workspace?, handshakes: PendingHandshakes?, globalWebhooks: GlobalWebhookDirectory? = nil,
+        customers: CustomerDirectory? = nil, tokens: CustomerTokens? = nil
     ) {
+        self.customers = customers
+        self.tokens = tokens
         self.globalWebhooks = globalWebhooks
         self.topics = topics
         self.configuration = configuration
@@ -57,7 +63,8 @@ struct IngressRoutes: Sendable {
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("/app-events/:type", method: method) { request, context in
                 let body = try await collectBody(request)
-                return try await AppEventIngress(topics: topics, configuration: configuration, appender: appender, workspace: workspace)
+                return try await AppEventIngress(
+                    topics: topics, configuration: configuration, appender: appender, workspace: workspace, customers: customers, tokens: tokens)
                     .receive(request, body: body, type: context.parameters.get("type") ?? "")
             }
         }

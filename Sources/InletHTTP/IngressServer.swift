@@ -12,12 +12,15 @@ public struct AdminSetup: Sendable {
     public var workspace: Workspace
     public var connections: ConnectionDirectory
     public var vault: CredentialVault
+    /// The customers table (`/api/v1/customers`, customer tokens for app events).
+    public var customers: CustomerDirectory?
 
-    public init(configuration: AdminConfiguration, workspace: Workspace, connections: ConnectionDirectory, vault: CredentialVault) {
+    public init(configuration: AdminConfiguration, workspace: Workspace, connections: ConnectionDirectory, vault: CredentialVault, customers: CustomerDirectory? = nil) {
         self.configuration = configuration
         self.workspace = workspace
         self.connections = connections
         self.vault = vault
+        self.customers = customers
     }
 }
 
@@ -38,13 +41,14 @@ public struct IngressServer: Sendable {
         routes = IngressRoutes(
             topics: topics, configuration: configuration,
             appender: IngressAppender(producer: producer, backlog: backlog, retryAfterSeconds: 1), subscriptions: subscriptions, replies: replies,
-            workspace: admin?.workspace ?? workspace, handshakes: handshakes, globalWebhooks: globalWebhooks
+            workspace: admin?.workspace ?? workspace, handshakes: handshakes, globalWebhooks: globalWebhooks,
+            customers: admin?.customers, tokens: admin.map { CustomerTokens(vault: $0.vault) }
         )
         self.admin = admin.map {
             AdminRoutes(
                 configuration: $0.configuration, topics: topics, workspace: $0.workspace, producer: producer,
                 subscriptions: subscriptions, connections: $0.connections, vault: $0.vault, globalWebhooks: globalWebhooks,
-                connectorParameters: connectorParameters
+                connectorParameters: connectorParameters, customers: $0.customers
             )
         }
         self.logger = logger

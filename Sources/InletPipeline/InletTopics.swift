@@ -26,6 +26,7 @@ public struct InletTopics: Sendable, Hashable {
     public var connections: String { prefix + "connections" }
     public var globalWebhooks: String { prefix + "global-webhooks" }
     public var connectorParameters: String { prefix + "connector-parameters" }
+    public var customers: String { prefix + "customers" }
     public var records: String { prefix + "records" }
     public var events: String { prefix + "events" }
     public var appEvents: String { prefix + "app-events" }
@@ -51,7 +52,7 @@ public struct InletTopics: Sendable, Hashable {
         return [
             spec(ingress), spec(ingressGlobal), spec(ingressAppEvents), spec(commands),
             spec(subscriptions, compacted: true), spec(connections, compacted: true), spec(globalWebhooks, compacted: true),
-            spec(connectorParameters, compacted: true),
+            spec(connectorParameters, compacted: true), spec(customers, compacted: true),
             spec(records), spec(events), spec(appEvents), spec(replies), spec(dlq),
         ]
     }

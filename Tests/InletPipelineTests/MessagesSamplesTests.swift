@@ -103,6 +103,9 @@ enum MessageSamples {
     static let connectorParameters = ConnectorParametersRecord(
         connectorKey: "slack", parameters: .init(keyId: "2026-01", sealed: Data((0..<60).map { UInt8($0 &* 41 & 0xff) })), updatedAt: later)
 
+    static let customer = CustomerRecord(
+        id: "cus_42", name: "Acme Inc.", fields: ["plan": "team", "region": "eu"], createdAt: receivedAt, updatedAt: later)
+
     static let recordEvent = RecordEvent(
         subscriptionId: "sub_01JD9ZQ4",
         customerId: "cus_42",
@@ -144,7 +147,7 @@ enum MessageSamples {
 
     /// One or more samples per message type, type-erased.
     static let all: [any TopicMessage] = [
-        rawRequest, globalRawRequest, routedGlobalEvent, appEvent, command, subscription, connection, globalWebhookRecord, connectorParameters, recordEvent,
+        rawRequest, globalRawRequest, routedGlobalEvent, appEvent, command, subscription, connection, globalWebhookRecord, connectorParameters, customer, recordEvent,
         normalizedEvent, reply, deadLetter,
     ]
 }

@@ -30,6 +30,12 @@ public struct CredentialVault: Sendable {
         CredentialVault(secret: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() })
     }
 
+    /// A key for another purpose (HKDF-SHA256 of the secret key with `purpose` as info), so one
+    /// `INLET_SECRET_KEY` can serve several uses without reusing the key itself.
+    public func derivedKey(purpose: String) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Array(purpose.utf8), outputByteCount: 32)
+    }
+
     public func seal(_ credentials: JSONValue) throws -> EncryptedCredentials {
         try seal(credentials, authenticating: Data())
     }

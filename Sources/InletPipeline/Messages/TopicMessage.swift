@@ -43,6 +43,7 @@ public enum TopicMessages {
         ConnectionRecord.self,
         GlobalWebhookRecord.self,
         ConnectorParametersRecord.self,
+        CustomerRecord.self,
         RecordEvent.self,
         NormalizedEvent.self,
         Reply.self,

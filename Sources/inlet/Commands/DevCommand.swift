@@ -66,11 +66,12 @@ struct DevCommand: AsyncParsableCommand {
         let summary = workspace.summary
         let globalWebhooks = GlobalWebhookDirectory(topics: topics, client: client, issuingFor: (workspace, producer), logger: logger)
         let connectorParameters = services.connectorParameters()
+        let customers = services.customers()
         let publicURL = services.publicURL
         let server = services.ingress(
             configuration: ingressConfiguration, adminToken: adminToken, producer: producer, subscriptions: subscriptions,
             connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait,
-            backlog: backlog, globalWebhooks: globalWebhooks, connectorParameters: connectorParameters
+            backlog: backlog, globalWebhooks: globalWebhooks, connectorParameters: connectorParameters, customers: customers
         ) { port in
             let urls = await globalWebhooks.waitForTokens(of: workspace).map { "\($0.record.connectorKey)/\($0.record.key): \(publicURL)\($0.record.path)" }
             let banner = Self.banner(
@@ -81,7 +82,7 @@ struct DevCommand: AsyncParsableCommand {
         do {
             try await RoleServices.run(
                 [
-                    subscriptions, connections, replies, backlog, globalWebhooks, connectorParameters,
+                    subscriptions, connections, replies, backlog, globalWebhooks, connectorParameters, customers,
                     services.handler(subscriptions: subscriptions, connections: connections, connectorParameters: connectorParameters, scripts: scripts),
                     services.dispatcher(routing: try role.routing(topics: topics)), server,
                 ],

@@ -43,15 +43,17 @@ struct IngressCommand: AsyncParsableCommand {
         let backlog = retention.map { _ in services.backlogGuard() }
         let globalWebhooks = GlobalWebhookDirectory(topics: topics, client: client, issuingFor: (services.workspace, producer), logger: logger)
         let connectorParameters = services.connectorParameters()
+        let customers = services.customers()
         let server = services.ingress(
             configuration: configuration, adminToken: try RoleOptions.adminToken(allowGenerated: false), producer: producer,
             subscriptions: subscriptions, connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait,
-            backlog: backlog, globalWebhooks: globalWebhooks, connectorParameters: connectorParameters
+            backlog: backlog, globalWebhooks: globalWebhooks, connectorParameters: connectorParameters, customers: customers
         ) { port in
             FileHandle.standardOutput.write(Data("ingress listening on http://\(configuration.host):\(port)\n".utf8))
         }
         do {
-            try await RoleServices.run([subscriptions, connections, replies, globalWebhooks, connectorParameters, server] + (backlog.map { [$0] } ?? []), logger: logger)
+            try await RoleServices.run(
+                [subscriptions, connections, replies, globalWebhooks, connectorParameters, customers, server] + (backlog.map { [$0] } ?? []), logger: logger)
         } catch {
             await producer.shutdown()
             throw error

@@ -42,6 +42,11 @@ struct RoleServices {
         ConnectorParametersDirectory(topics: topics, client: client, vault: vault, logger: logger)
     }
 
+    /// The customers table (`/api/v1/customers`, customer tokens).
+    func customers() -> CustomerDirectory {
+        CustomerDirectory(topics: topics, client: client, logger: logger)
+    }
+
     func dispatcher(routing: EventRouting) -> DispatcherService {
         DispatcherService(settings: settings, routing: routing, workspace: workspace, logger: logger)
     }
@@ -70,14 +75,14 @@ struct RoleServices {
     func ingress(
         configuration: IngressConfiguration, adminToken: String, producer: KafkaProducer, subscriptions: SubscriptionDirectory,
         connections: ConnectionDirectory, replies: ReplyWaiter, scripts: ScriptEngine, adminWait: Duration, backlog: BacklogGuard?,
-        globalWebhooks: GlobalWebhookDirectory, connectorParameters: ConnectorParametersDirectory,
+        globalWebhooks: GlobalWebhookDirectory, connectorParameters: ConnectorParametersDirectory, customers: CustomerDirectory,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some Service {
         IngressServer(
             configuration: configuration, topics: topics, producer: producer, subscriptions: subscriptions,
             admin: AdminSetup(
                 configuration: AdminConfiguration(token: adminToken, publicURL: publicURL, waitTimeout: adminWait), workspace: workspace,
-                connections: connections, vault: vault
+                connections: connections, vault: vault, customers: customers
             ),
             replies: replies,
             handshakes: PendingHandshakes(

@@ -21,6 +21,7 @@ final class TestPipeline: Sendable {
     let connections: ConnectionDirectory
     let globalWebhooks: GlobalWebhookDirectory
     let connectorParameters: ConnectorParametersDirectory
+    let customers: CustomerDirectory
     let scripts: ScriptEngine
     let settings: WorkerSettings
     /// Events read live from `events` (the broker trims it, so it is read during the test).
@@ -42,6 +43,7 @@ final class TestPipeline: Sendable {
         globalWebhooks = GlobalWebhookDirectory(
             topics: harness.topics, client: harness.client, issuingFor: (self.workspace, harness.producer), logger: harness.logger)
         connectorParameters = ConnectorParametersDirectory(topics: harness.topics, client: harness.client, vault: vault, logger: harness.logger)
+        customers = CustomerDirectory(topics: harness.topics, client: harness.client, logger: harness.logger)
         scripts = ScriptEngine(configuration: .init(timeLimit: .seconds(5)), logger: harness.logger)
         var settings = WorkerSettings(topics: harness.topics, client: harness.client)
         configure(&settings)
@@ -108,6 +110,7 @@ final class TestPipeline: Sendable {
             tasks.addTask { try await self.connections.run() }
             tasks.addTask { try await self.globalWebhooks.run() }
             tasks.addTask { try await self.connectorParameters.run() }
+            tasks.addTask { try await self.customers.run() }
             tasks.addTask { try await dispatcher.run() }
             if let backlog { tasks.addTask { try await backlog.run() } }
             tasks.addTask { try await self.readEvents() }
@@ -119,7 +122,7 @@ final class TestPipeline: Sendable {
                 subscriptions: harness.subscriptions,
                 admin: AdminSetup(
                     configuration: AdminConfiguration(token: WebhookEndToEndTests.adminToken, publicURL: "https://hooks.example.com", waitTimeout: .seconds(90)),
-                    workspace: workspace, connections: connections, vault: vault
+                    workspace: workspace, connections: connections, vault: vault, customers: customers
                 ),
                 replies: withReplies ? replies : nil,
                 handshakes: PendingHandshakes(runtime: runtime, connections: connections, vault: vault, logger: harness.logger),

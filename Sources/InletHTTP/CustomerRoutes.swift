@@ -1,0 +1,110 @@
+import Foundation
+import Hummingbird
+import InletConnectors
+import InletKafka
+import InletPipeline
+
+/// `/api/v1/customers` (seed 002): the customers of your product, and customer tokens
+/// (`POST /api/v1/customers/<id>/token`) your front end sends app events with.
+struct CustomerRoutes: Sendable {
+    let admin: AdminRoutes
+    let customers: CustomerDirectory
+    let tokens: CustomerTokens
+    let topics: InletTopics
+    let producer: KafkaProducer
+
+    /// Longest a token may live: a day.
+    static let maxLifetimeSeconds = 86_400
+
+    func register(on api: RouterGroup<BasicRequestContext>) {
+        api.post("customers") { request, context in try await create(request, context: context) }
+        api.get("customers") { _, _ in Response.json(["customers": .array(customers.all().map(present))]) }
+        api.get("customers/:id") { _, context in Response.json(present(try existing(context))) }
+        api.patch("customers/:id") { request, context in try await update(request, context: context) }
+        api.delete("customers/:id") { _, context in try await delete(context) }
+        api.post("customers/:id/token") { request, context in try await token(request, context: context) }
+    }
+
+    private func create(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await admin.jsonBody(request, context: context)
+        guard let id = body["id"]?.stringValue, !id.isEmpty, id.count <= 200 else {
+            throw admin.unprocessable("give the customer's id (your id of it, a non-empty string of at most 200 characters)")
+        }
+        try? await customers.sync(timeout: .seconds(10))
+        if let current = customers[id] {
+            throw ProblemDetails(.conflict, title: "Customer exists", detail: "customer '\(id)' exists; change it with PATCH /api/v1/customers/\(id)",
+                                 extensions: ["customer": present(current)])
+        }
+        let now = Date()
+        let record = CustomerRecord(id: id, name: try name(body), fields: try fields(body) ?? [:], createdAt: now, updatedAt: now)
+        try await store(record)
+        return .json(present(record), status: .created)
+    }
+
+    private func update(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        var record = try existing(context)
+        let body = try await admin.jsonBody(request, context: context)
+        if body["name"] != nil { record.name = try name(body) }
+        if let fields = try fields(body) { record.fields = fields }
+        record.updatedAt = Date()
+        try await store(record)
+        return .json(present(record))
+    }
+
+    private func delete(_ context: BasicRequestContext) async throws -> Response {
+        let record = try existing(context)
+        try await producer.appendOrUnavailable(KafkaRecord(topic: topics.customers, key: record.id, value: nil))
+        try await customers.sync(timeout: .seconds(10))
+        return Response(status: .noContent)
+    }
+
+    /// A token for the customer, valid `expiresInSeconds` (default and most: a day).
+    private func token(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let record = try existing(context)
+        var request = request
+        let buffer = try await request.collectBody(upTo: 1 << 16)
+        let body = buffer.readableBytes == 0 ? JSONValue.object([:]) : ((try? JSONValue(parsing: Data(buffer.readableBytesView))) ?? .null)
+        let seconds: Int
+        switch body["expiresInSeconds"] {
+        case nil, .null?: seconds = Self.maxLifetimeSeconds
+        case .integer(let value)? where value >= 60 && value <= Int64(Self.maxLifetimeSeconds): seconds = Int(value)
+        default: throw admin.unprocessable("expiresInSeconds must be a whole number from 60 to \(Self.maxLifetimeSeconds)")
+        }
+        let issued = try await tokens.issue(for: record, lifetime: .seconds(seconds))
+        return .json(["token": .string(issued.token), "customerId": .string(record.id), "expiresAt": .string(AdminRoutes.timestamp(issued.expiresAt))], status: .created)
+    }
+
+    private func existing(_ context: BasicRequestContext) throws -> CustomerRecord {
+        let id = context.parameters.get("id") ?? ""
+        guard let record = customers[id] else {
+            throw ProblemDetails(.notFound, title: "Unknown customer", detail: "no customer '\(id)'; create it with POST /api/v1/customers")
+        }
+        return record
+    }
+
+    private func store(_ record: CustomerRecord) async throws {
+        try await producer.appendOrUnavailable(KafkaRecord(topic: topics.customers, key: record.id, value: record.encoded()))
+        try await customers.sync(timeout: .seconds(10))
+    }
+
+    private func name(_ body: JSONValue) throws -> String? {
+        switch body["name"] {
+        case nil, .null?: return nil
+        case .string(let name)?: return name
+        default: throw admin.unprocessable("name must be a string")
+        }
+    }
+
+    private func fields(_ body: JSONValue) throws -> JSONValue? {
+        guard let fields = body["fields"], !fields.isNull else { return nil }
+        guard fields.objectValue != nil else { throw admin.unprocessable("fields must be a JSON object") }
+        return fields
+    }
+
+    private func present(_ record: CustomerRecord) -> JSONValue {
+        var members = record.json.objectValue ?? [:]
+        members["createdAt"] = .string(AdminRoutes.timestamp(record.createdAt))
+        members["updatedAt"] = .string(AdminRoutes.timestamp(record.updatedAt))
+        return .object(members)
+    }
+}
