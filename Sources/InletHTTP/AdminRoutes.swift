@@ -155,8 +155,29 @@ struct AdminRoutes: Sendable {
 
     // MARK: - Subscriptions
 
+    /// `POST /api/v1/subscriptions`. A collection subscription may name several record events
+    /// (`collectionEvents: [created, updated, deleted]`): one subscription each, answered
+    /// together as `{subscriptions: [...]}` (201; 200 when all existed; 202 while any is pending).
     private func createSubscription(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let body = try await jsonBody(request, context: context)
+        guard let several = body["collectionEvents"], !several.isNull else { return try await createSubscription(body).response }
+        guard case .object(var members) = body, members["collectionEvent"] == nil, let names = several.arrayValue?.compactMap(\.stringValue),
+              !names.isEmpty, names.count == several.arrayValue?.count, Set(names).count == names.count
+        else {
+            throw unprocessable("collectionEvents must be a list of distinct record events (created, updated, deleted), given instead of collectionEvent")
+        }
+        members["collectionEvents"] = nil
+        var outcomes: [SubscriptionOutcome] = []
+        for name in names {
+            members["collectionEvent"] = .string(name)
+            outcomes.append(try await createSubscription(.object(members)))
+        }
+        let status: HTTPResponse.Status = outcomes.contains { $0.status == .accepted } ? .accepted
+            : outcomes.allSatisfy { $0.status == .ok } ? .ok : .created
+        return .json(["subscriptions": .array(outcomes.map(\.body))], status: status)
+    }
+
+    private func createSubscription(_ body: JSONValue) async throws -> SubscriptionOutcome {
         let connectionId = try requiredString(body, "connectionId")
         if connections[connectionId] == nil { try? await connections.sync(timeout: configuration.waitTimeout) }
         guard let connection = connections[connectionId] else {
@@ -284,11 +305,24 @@ struct AdminRoutes: Sendable {
         // be registered at the app; the reason says what to do).
         return try await outcome(of: id, created: false) {
             $0.status == .archived || $0.hasApplied(topic: stored.topic, partition: Int(stored.partition), offset: stored.offset)
+        }.response
+    }
+
+    /// What a subscription request came to: the answer's status and body.
+    struct SubscriptionOutcome {
+        var status: HTTPResponse.Status
+        var body: JSONValue
+        var pendingId: String?
+
+        var response: Response {
+            var response = Response.json(body, status: status)
+            if let pendingId { response.headers[.location] = "/api/v1/subscriptions/\(pendingId)" }
+            return response
         }
     }
 
     /// Waits (bounded) until the handler wrote a subscription record satisfying `done`.
-    private func outcome(of id: String, created: Bool, status success: HTTPResponse.Status? = nil, done: (SubscriptionRecord) -> Bool) async throws -> Response {
+    private func outcome(of id: String, created: Bool, status success: HTTPResponse.Status? = nil, done: (SubscriptionRecord) -> Bool) async throws -> SubscriptionOutcome {
         let deadline = ContinuousClock.now + configuration.waitTimeout
         while ContinuousClock.now < deadline {
             if let record = subscriptions[id], done(record) {
@@ -301,15 +335,12 @@ struct AdminRoutes: Sendable {
                     problem.extensions["subscription"] = present(record)
                     throw problem
                 }
-                return .json(present(record), status: success ?? (created ? .created : .ok))
+                return SubscriptionOutcome(status: success ?? (created ? .created : .ok), body: present(record))
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        var response = Response.json(
-            ["id": .string(id), "status": "pending", "poll": .string("/api/v1/subscriptions/\(id)")], status: .accepted
-        )
-        response.headers[.location] = "/api/v1/subscriptions/\(id)"
-        return response
+        return SubscriptionOutcome(
+            status: .accepted, body: ["id": .string(id), "status": "pending", "poll": .string("/api/v1/subscriptions/\(id)")], pendingId: id)
     }
 
     private func present(_ record: SubscriptionRecord) -> JSONValue {

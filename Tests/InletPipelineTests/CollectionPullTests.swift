@@ -114,13 +114,21 @@ struct CollectionPullTests {
         try await pipeline.run { client in
             let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", ["connectorKey": "tasks-api", "customerId": "acme", "credentials": [:]])
             let connectionId = try #require(connection["id"]?.stringValue)
-            var ids: [String] = []
-            for change in ["created", "updated", "deleted"] {
-                let subscription = try await helpers.subscribed(client, [
-                    "connectionId": .string(connectionId), "collectionKey": "projects", "collectionEvent": .string(change),
-                ])
-                ids.append(try #require(subscription["id"]?.stringValue))
+            // One request for the three record events: one subscription each.
+            let request: JSONValue = ["connectionId": .string(connectionId), "collectionKey": "projects", "collectionEvents": ["created", "updated", "deleted"]]
+            var (status, answer) = try await helpers.admin(client, .post, "/api/v1/subscriptions", request)
+            if status == .accepted {
+                try await Task.sleep(for: .seconds(2))
+                (status, answer) = try await helpers.admin(client, .post, "/api/v1/subscriptions", request)
             }
+            #expect(status == .created || status == .ok, "\(answer)")
+            let made = answer["subscriptions"]?.arrayValue ?? []
+            #expect(made.map { $0["target"]?["collectionEvent"] } == ["created", "updated", "deleted"])
+            let ids = try made.map { try #require($0["id"]?.stringValue) }
+            #expect(Set(ids).count == 3)
+            let (again, repeated) = try await helpers.admin(client, .post, "/api/v1/subscriptions", request)
+            #expect(again == .ok, "the same request again is the same three subscriptions")
+            #expect(repeated["subscriptions"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == ids)
             for id in ids { try await eventually(timeout: .seconds(60)) { try await lastPull(client, id) != nil } }
             try await Task.sleep(for: .seconds(2))
             #expect(pipeline.events.withLock { $0 }.isEmpty, "the first scans only build the snapshots")
