@@ -2,6 +2,7 @@ import Foundation
 import InletConnectors
 import InletKafka
 import Logging
+import Synchronization
 
 /// Turns the app events on `ingress.app-events` (seed 002: events your own product sends) into
 /// CloudEvents on `app-events`: run by the handler role (consumer group `app-events`) and by
@@ -16,16 +17,38 @@ import Logging
 /// The CloudEvent: `type` `app-event.<type key>`, `subject` the customer id, keyed by the
 /// customer id (in order per customer), `id` from the type's `idFormula` (your app's event id:
 /// a repeat keeps it) or else from the input's position and index (a replay repeats it).
-public struct AppEventProcessor: StreamTransform {
+///
+/// Repeats are dropped: a window of the ids emitted per customer (the last 2,000 each, 200,000
+/// in all), rebuilt when partitions are assigned from the tail of the same partition of
+/// `app-events` (ingress keys both topics by customer, so they share partition numbers; a
+/// message produced directly should be keyed by its customer too).
+public final class AppEventProcessor: StreamTransform {
     let topics: InletTopics
     let workspace: Workspace
+    let client: KafkaClientConfiguration?
     let logger: Logger
 
-    public init(topics: InletTopics, workspace: Workspace, logger: Logger) {
+    private struct State {
+        var window = DeduplicationWindow(capacity: 2000, totalCapacity: 200_000)
+        /// Emitted in the batch in progress (tentative until committed): customer ␟ id.
+        var pending: Set<String> = []
+        var partitionOf: [String: Int32] = [:]
+        var repeatsDropped = 0
+    }
+
+    private let state = Mutex(State())
+
+    /// - Parameter client: where to read `app-events` back to rebuild the repeat window; `nil`
+    ///   keeps the window only for the process's lifetime.
+    public init(topics: InletTopics, workspace: Workspace, client: KafkaClientConfiguration? = nil, logger: Logger) {
         self.topics = topics
         self.workspace = workspace
+        self.client = client
         self.logger = logger
     }
+
+    /// Repeats dropped so far.
+    public var repeatsDropped: Int { state.withLock { $0.repeatsDropped } }
 
     public func process(_ message: KafkaMessage) async throws -> [KafkaRecord] {
         guard let value = message.value else { return [] }
@@ -54,6 +77,59 @@ public struct AppEventProcessor: StreamTransform {
                 }
             }
             return cloudEvent(event, index: index, of: appEvent, type: type, customerId: customerId, message: message)
+        }.filter { record in
+            guard record.topic == topics.appEvents, let key = record.key, let id = record.headers.first(named: "ce_id") else { return true }
+            let customer = String(decoding: key, as: UTF8.self)
+            return state.withLock { state in
+                state.partitionOf[customer] = message.partition
+                if state.window.contains(id, subscription: customer) || !state.pending.insert("\(customer)\u{1F}\(id)").inserted {
+                    state.repeatsDropped += 1
+                    return false
+                }
+                return true
+            }
+        }
+    }
+
+    public func batchCommitted() async {
+        state.withLock { state in
+            for key in state.pending {
+                let parts = key.split(separator: "\u{1F}", maxSplits: 1).map(String.init)
+                if parts.count == 2 { state.window.insert(parts[1], subscription: parts[0]) }
+            }
+            state.pending.removeAll()
+        }
+    }
+
+    public func batchAborted() async {
+        state.withLock { $0.pending.removeAll() }
+    }
+
+    public func partitionsAssigned(_ partitions: [TopicPartition]) async throws {
+        guard let client else { return }
+        let reader = KafkaSnapshotReader(client: client, logger: logger)
+        for partition in partitions where partition.topic == topics.ingressAppEvents {
+            let tail = try await reader.read(topic: topics.appEvents, partitions: [partition.partition]) { _, high in high - 20_000 }
+            let found = tail.compactMap { message -> (String, String)? in
+                guard let customer = message.keyString, let value = message.value, let event = try? NormalizedEvent.decoded(from: value) else { return nil }
+                return (event.id, customer)
+            }
+            state.withLock { state in
+                for (id, customer) in found {
+                    state.window.insert(id, subscription: customer)
+                    state.partitionOf[customer] = partition.partition
+                }
+            }
+            logger.info("app events: repeat window for partition \(partition.partition) rebuilt from \(found.count) emitted events")
+        }
+    }
+
+    public func partitionsRevoked(_ partitions: [TopicPartition]) async {
+        let revoked = Set(partitions.map(\.partition))
+        state.withLock { state in
+            let gone = Set(state.partitionOf.filter { revoked.contains($0.value) }.keys)
+            state.window.forget(subscriptions: gone)
+            for customer in gone { state.partitionOf[customer] = nil }
         }
     }
 

@@ -123,6 +123,15 @@ struct AppEventPipelineTests {
             #expect(normalized.first { $0.subject == "bob" }?.data.recordId == "e-2")
             let letters = try await pipeline.harness.read(pipeline.harness.topics.dlq, count: 1).map { try DeadLetter.decoded(from: $0.value ?? Data()) }
             #expect(letters.first?.reason.code == "unknown-app-event-type")
+
+            // Your app sends the batch again (a retry) with one new event: only that one comes.
+            let again = batch.dropLast() + #",{"eventId":"e-4","orderId":"o-4","customerId":"bob","total":4}]"#
+            try await client.execute(uri: "/app-events/order-created", method: .post, headers: AppEventIngressTests.auth, body: ByteBuffer(string: String(again))) { response in
+                #expect(response.status == .ok)
+            }
+            let all = try await pipeline.harness.read(pipeline.harness.topics.appEvents, count: 5)
+            let orders = try all.map { try NormalizedEvent.decoded(from: $0.value ?? Data()) }.compactMap { $0.data.record["orderId"]?.stringValue }
+            #expect(orders.sorted() == ["o-1", "o-2", "o-3", "o-4"], "the repeats of e-1..e-3 are dropped")
         }
     }
 }

@@ -60,7 +60,7 @@ public struct HandlerService: Service {
         globalProcessor = StreamProcessor(configuration: global, transform: globalHandler, logger: logger)
         appEventProcessor = StreamProcessor(
             configuration: settings.processor(role: "app-events", inputs: [settings.topics.ingressAppEvents]),
-            transform: AppEventProcessor(topics: settings.topics, workspace: runtime.workspace, logger: logger), logger: logger)
+            transform: AppEventProcessor(topics: settings.topics, workspace: runtime.workspace, client: settings.client, logger: logger), logger: logger)
     }
 
     /// What the global handler has routed.
