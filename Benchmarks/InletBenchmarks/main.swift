@@ -7,6 +7,7 @@
 //   e2e [webhooks] [per-second]     webhook → `events` latency vs ingress-only latency (WebhookLatency.swift)
 //   all                             all three with their defaults (the default)
 //   bare-http [port]                a bare Hummingbird server, the baseline of ingress (BareHTTP.swift)
+//   fullscan [records...]           full-scan snapshot and diff vs reading the pages (FullScanDiff.swift)
 //
 // Loopback only; every loop is bounded and every wait has a deadline.
 import Foundation
@@ -23,6 +24,8 @@ do {
         try await runScriptOverhead(calls: numbers.first ?? 20_000)
     case "e2e":
         try await runWebhookLatency(webhooks: numbers.first ?? 2_000, perSecond: numbers.dropFirst().first ?? 100)
+    case "fullscan":
+        try await runFullScanDiff(sizes: numbers.isEmpty ? [25_000, 100_000, 1_000_000] : numbers)
     case "bare-http":
         try await runBareHTTP(port: numbers.first ?? 18081)
     case "all":

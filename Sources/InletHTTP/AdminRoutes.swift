@@ -161,10 +161,11 @@ struct AdminRoutes: Sendable {
     private func createSubscription(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let body = try await jsonBody(request, context: context)
         guard let several = body["collectionEvents"], !several.isNull else { return try await createSubscription(body).response }
-        guard case .object(var members) = body, members["collectionEvent"] == nil, let names = several.arrayValue?.compactMap(\.stringValue),
-              !names.isEmpty, names.count == several.arrayValue?.count, Set(names).count == names.count
+        guard case .object(var members) = body, members["collectionEvent"] == nil, members["collectionKey"] != nil, members["eventKey"] == nil,
+              let names = several.arrayValue?.compactMap(\.stringValue), !names.isEmpty, names.count == several.arrayValue?.count,
+              Set(names).count == names.count, names.allSatisfy({ RecordChangeType(rawValue: $0) != nil })
         else {
-            throw unprocessable("collectionEvents must be a list of distinct record events (created, updated, deleted), given instead of collectionEvent")
+            throw unprocessable("collectionEvents must be a list of distinct record events (created, updated, deleted), given with collectionKey instead of collectionEvent")
         }
         members["collectionEvents"] = nil
         var outcomes: [SubscriptionOutcome] = []

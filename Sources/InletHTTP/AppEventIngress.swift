@@ -39,8 +39,13 @@ struct AppEventIngress: Sendable {
     /// Names the customer of every event of a request sent with the app key.
     static let customerIdHeader = HTTPField.Name("X-Inlet-Customer-Id")!
 
+    /// Your app's id of the request: a retry with the same key stores the same event ids, so
+    /// the repeats are dropped (also of a batch stored in part before a failure).
+    static let idempotencyKeyHeader = HTTPField.Name("Idempotency-Key")!
+
     private struct Rejection {
         var index: Int
+        var customer: String? = nil
         var code: DeadLetter.Code
         var reason: String
         var errors: [SchemaValidationError] = []
@@ -88,7 +93,8 @@ struct AppEventIngress: Sendable {
             if let schema = type.validSchema {
                 let errors = schema.validate(event)
                 if !errors.isEmpty {
-                    rejections.append(Rejection(index: index, code: "schema-invalid", reason: "does not match the schema of app event type \(type.key)", errors: errors))
+                    rejections.append(Rejection(index: index, customer: customer, code: "schema-invalid",
+                                                reason: "does not match the schema of app event type \(type.key)", errors: errors))
                     continue
                 }
             }
@@ -105,16 +111,26 @@ struct AppEventIngress: Sendable {
             throw ProblemDetails(.unprocessableContent, title: "App event rejected", detail: "the event \(rejection.reason)",
                                  extensions: rejection.errors.isEmpty ? [:] : ["errors": rejection.json["errors"] ?? .null])
         }
+        let idempotencyKey = request.headers[Self.idempotencyKeyHeader].flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
         var records = groups.map { group in
             let message = AppEventMessage(
                 type: type.key, customerId: group.customer, payload: batch == nil ? group.events[0] : .array(group.events),
-                receivedAt: receivedAt, requestId: requestId)
+                receivedAt: receivedAt, requestId: requestId, id: idempotencyKey.map { "\($0)@\(group.customer)" })
             return KafkaRecord(topic: topics.ingressAppEvents, key: group.customer, value: message.encoded())
         }
         if !groups.isEmpty {
             records += rejections.map { deadLetter($0, event: events[$0.index], type: type.key, requestId: requestId, receivedAt: receivedAt) }
         }
-        for record in records { try await appender.append(record) }
+        for (index, record) in records.enumerated() {
+            do {
+                try await appender.append(record)
+            } catch var problem as ProblemDetails where index > 0 {
+                // Part of the request is stored: say so, and how to retry without repeats.
+                problem.detail = "\(problem.detail) Part of this request was already stored: retry it with the same Idempotency-Key header"
+                    + " (or give the type an idFormula) so the events stored once are not repeated."
+                throw problem
+            }
+        }
 
         let accepted = events.count - rejections.count
         if rejections.isEmpty {
@@ -147,12 +163,12 @@ struct AppEventIngress: Sendable {
                 throw ProblemDetails(.unauthorized, title: "Not authenticated", detail: "\(error)", headers: [.wwwAuthenticate: "Bearer"])
             }
             let id = claims.sub.value
-            if let customers, customers[id] == nil {
-                try? await customers.sync(timeout: .seconds(5))
-                if customers[id] == nil {
-                    throw ProblemDetails(.unauthorized, title: "Unknown customer",
-                                         detail: "the customer token is for '\(id)', which is not a customer (deleted?)", headers: [.wwwAuthenticate: "Bearer"])
-                }
+            guard let customers else { throw ProblemDetails(.unauthorized, title: "Not authenticated", detail: "customer tokens are not accepted here") }
+            if customers[id] == nil { try? await customers.sync(timeout: .seconds(5)) }
+            // A token older than the customer (deleted and created again) was for the old one.
+            guard let customer = customers[id], claims.iat.value.timeIntervalSince1970 + 1 >= customer.createdAt.timeIntervalSince1970 else {
+                throw ProblemDetails(.unauthorized, title: "Unknown customer",
+                                     detail: "the customer token is for '\(id)', which is not a customer (deleted?); ask your backend for a new token", headers: [.wwwAuthenticate: "Bearer"])
             }
             return .customer(id)
         }
@@ -182,14 +198,16 @@ struct AppEventIngress: Sendable {
     }
 
     private func deadLetter(_ rejection: Rejection, event: JSONValue, type: String, requestId: String, receivedAt: Date) -> KafkaRecord {
-        let single = AppEventMessage(type: type, payload: event, receivedAt: receivedAt, requestId: requestId)
-        let letter = DeadLetter.bounded(
+        let single = AppEventMessage(type: type, customerId: rejection.customer, payload: event, receivedAt: receivedAt, requestId: requestId)
+        var letter = DeadLetter.bounded(
             failedAt: Date(), stage: .ingress,
             reason: .init(code: rejection.code, message: "app event \(rejection.index) of request \(requestId) \(rejection.reason)",
                           details: rejection.json["errors"]),
             // Rejected before it was stored: the original is the message it would have been
             // (position 0/0), so a replay once the type or the event is fixed appends it.
-            original: .init(topic: topics.ingressAppEvents, partition: 0, offset: 0, key: type, value: single.encoded(), timestamp: receivedAt))
-        return KafkaRecord(topic: topics.dlq, key: type, value: letter.encoded())
+            original: .init(topic: topics.ingressAppEvents, partition: 0, offset: 0, key: single.kafkaKey, value: single.encoded(), timestamp: receivedAt))
+        // Its own id (the position above is not a real one): request and index.
+        letter.id = MessageDigest.id(["dlq", "ingress", "app-event", requestId, String(rejection.index)])
+        return KafkaRecord(topic: topics.dlq, key: single.kafkaKey, value: letter.encoded())
     }
 }

@@ -42,7 +42,7 @@ public struct IngressServer: Sendable {
             topics: topics, configuration: configuration,
             appender: IngressAppender(producer: producer, backlog: backlog, retryAfterSeconds: 1), subscriptions: subscriptions, replies: replies,
             workspace: admin?.workspace ?? workspace, handshakes: handshakes, globalWebhooks: globalWebhooks,
-            customers: admin?.customers, tokens: admin.map { CustomerTokens(vault: $0.vault) }
+            customers: admin?.customers, tokens: admin.flatMap { setup in setup.customers.map { _ in CustomerTokens(vault: setup.vault) } }
         )
         self.admin = admin.map {
             AdminRoutes(

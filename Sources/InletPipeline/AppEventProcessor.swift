@@ -107,21 +107,21 @@ public final class AppEventProcessor: StreamTransform {
 
     public func partitionsAssigned(_ partitions: [TopicPartition]) async throws {
         guard let client else { return }
+        let assigned = partitions.filter { $0.topic == topics.ingressAppEvents }.map(\.partition)
+        guard !assigned.isEmpty else { return }
         let reader = KafkaSnapshotReader(client: client, logger: logger)
-        for partition in partitions where partition.topic == topics.ingressAppEvents {
-            let tail = try await reader.read(topic: topics.appEvents, partitions: [partition.partition]) { _, high in high - 20_000 }
-            let found = tail.compactMap { message -> (String, String)? in
-                guard let customer = message.keyString, let value = message.value, let event = try? NormalizedEvent.decoded(from: value) else { return nil }
-                return (event.id, customer)
-            }
-            state.withLock { state in
-                for (id, customer) in found {
-                    state.window.insert(id, subscription: customer)
-                    state.partitionOf[customer] = partition.partition
-                }
-            }
-            logger.info("app events: repeat window for partition \(partition.partition) rebuilt from \(found.count) emitted events")
+        let tail = try await reader.read(topic: topics.appEvents, partitions: assigned) { _, high in high - 20_000 }
+        let found = tail.compactMap { message -> (String, String, Int32)? in
+            guard let customer = message.keyString, let value = message.value, let event = try? NormalizedEvent.decoded(from: value) else { return nil }
+            return (event.id, customer, message.partition)
         }
+        state.withLock { state in
+            for (id, customer, partition) in found {
+                state.window.insert(id, subscription: customer)
+                state.partitionOf[customer] = partition
+            }
+        }
+        logger.info("app events: repeat window for partitions \(assigned.sorted()) rebuilt from \(found.count) emitted events")
     }
 
     public func partitionsRevoked(_ partitions: [TopicPartition]) async {
@@ -167,8 +167,10 @@ public final class AppEventProcessor: StreamTransform {
         single.id = appEvent.id.map { appEvent.isBatch ? "\($0)/\(index)" : $0 }
         var original = DeadLetter.Original(message: message)
         original.value = single.encoded()
-        let letter = DeadLetter.bounded(
+        var letter = DeadLetter.bounded(
             failedAt: Date(), stage: .handler, reason: .init(code: code, message: text, details: details), original: original)
+        // One dead letter per event of the message: the position and the index name it.
+        letter.id = MessageDigest.id(["dlq", "handler", message.topic, String(message.partition), String(message.offset), String(index)])
         return KafkaRecord(topic: topics.dlq, key: message.key, value: letter.encoded())
     }
 }

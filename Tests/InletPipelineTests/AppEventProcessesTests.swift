@@ -39,14 +39,23 @@ struct AppEventProcessesTests {
         let port = try await ingress.waitForLine(containing: "ingress listening on").split(separator: ":").last.map(String.init) ?? ""
         let base = "http://127.0.0.1:\(port)"
 
+        // As a client should: a 503 (ingress still loading its tables, or busy) is sent again
+        // after its Retry-After, with the same Idempotency-Key.
         func post(_ path: String, bearer: String, _ body: String) async throws -> (UInt, String) {
-            var request = HTTPClientRequest(url: base + path)
-            request.method = .POST
-            request.headers.add(name: "Authorization", value: "Bearer \(bearer)")
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: body))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
-            return (response.status.code, String(buffer: try await response.body.collect(upTo: 1 << 20)))
+            let key = UUID().uuidString
+            let deadline = ContinuousClock.now + .seconds(90)
+            while true {
+                var request = HTTPClientRequest(url: base + path)
+                request.method = .POST
+                request.headers.add(name: "Authorization", value: "Bearer \(bearer)")
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.headers.add(name: "Idempotency-Key", value: key)
+                request.body = .bytes(ByteBuffer(string: body))
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+                let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                guard response.status.code == 503, ContinuousClock.now < deadline else { return (response.status.code, text) }
+                try await Task.sleep(for: .seconds(Int(response.headers.first(name: "Retry-After") ?? "1") ?? 1))
+            }
         }
         let batch = #"[{"eventId":"e-1","orderId":"o-1","customerId":"acme","total":1},{"eventId":"e-2","orderId":"o-2","customerId":"globex","total":2}]"#
         let (accepted, answer) = try await post("/app-events/order-created", bearer: "processes-app-key", batch)

@@ -14,29 +14,29 @@ import InletConnectors
 ///   ids gone (the event's record is `{id}`: the snapshot keeps digests, not records).
 /// - The first scan only builds the snapshot. A scan that fails midway changes nothing: the
 ///   caller keeps the old snapshot.
-struct FullScan {
-    struct Change: Sendable {
-        var type: RecordChangeType
-        var record: JSONValue
-        var id: String
+public struct FullScan: Sendable {
+    public struct Change: Sendable {
+        public var type: RecordChangeType
+        public var record: JSONValue
+        public var id: String
         /// The digest the change is about (the new one; the old one for a deletion): with the id
         /// it names the change, so a scan repeated after a crash repeats its event ids.
-        var digest: String
+        public var digest: String
     }
 
-    struct Outcome: Sendable {
-        var changes: [Change]
-        var snapshot: [String: String]
-        var pages: Int
-        var records: Int
+    public struct Outcome: Sendable {
+        public var changes: [Change]
+        public var snapshot: [String: String]
+        public var pages: Int
+        public var records: Int
         /// Records without an id (skipped).
-        var skipped: Int
+        public var skipped: Int
     }
 
     /// Thrown when the collection has more pages than one scan may read.
-    struct TooManyPages: Error, CustomStringConvertible {
+    public struct TooManyPages: Error, CustomStringConvertible {
         let pages: Int
-        var description: String {
+        public var description: String {
             "the collection has more than \(pages) pages; a full scan reads at most that many in one pull: use pull-latest-records, custom-pull or webhook events for a collection this large"
         }
     }
@@ -46,9 +46,15 @@ struct FullScan {
     /// The first scan reports every record as `created` (to a `created` subscription).
     var backfill = false
 
+    public init(ignoredFields: [String], maxPages: Int, backfill: Bool = false) {
+        self.ignoredFields = ignoredFields
+        self.maxPages = maxPages
+        self.backfill = backfill
+    }
+
     /// Scans with `fetch` (the page at a cursor; `nil`: the first page) against `previous`
     /// (`nil`: the first scan, which emits nothing). Only changes of `wanted` are returned.
-    func run(previous: [String: String]?, wanted: RecordChangeType, fetch: (String?) async throws -> RecordPage) async throws -> Outcome {
+    public func run(previous: [String: String]?, wanted: RecordChangeType, fetch: (String?) async throws -> RecordPage) async throws -> Outcome {
         var outcome = Outcome(changes: [], snapshot: [:], pages: 0, records: 0, skipped: 0)
         var cursor: String?
         repeat {
@@ -87,7 +93,7 @@ struct FullScan {
     }
 
     /// 16 hex digits of SHA-256 over `record` without `ignoring`.
-    static func digest(of record: JSONValue, ignoring paths: [String]) -> String {
+    public static func digest(of record: JSONValue, ignoring paths: [String]) -> String {
         var reduced = record
         for path in paths where !path.isEmpty {
             let components = path.split(separator: ".").map(String.init)
