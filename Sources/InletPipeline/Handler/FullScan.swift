@@ -21,12 +21,16 @@ public struct FullScan: Sendable {
         public var id: String
         /// The digest the change is about (the new one; the old one for a deletion): with the id
         /// it names the change, so a scan repeated after a crash repeats its event ids.
-        public var digest: String
+        public var digest: UInt64
     }
+
+    /// Record id → digest. Held as numbers in memory (8 bytes, no allocation per value); stored
+    /// as 16 hex digits on the subscription record (``stored(_:)``, ``snapshot(from:)``).
+    public typealias Snapshot = [String: UInt64]
 
     public struct Outcome: Sendable {
         public var changes: [Change]
-        public var snapshot: [String: String]
+        public var snapshot: Snapshot
         public var pages: Int
         public var records: Int
         /// Records without an id (skipped).
@@ -54,7 +58,7 @@ public struct FullScan: Sendable {
 
     /// Scans with `fetch` (the page at a cursor; `nil`: the first page) against `previous`
     /// (`nil`: the first scan, which emits nothing). Only changes of `wanted` are returned.
-    public func run(previous: [String: String]?, wanted: RecordChangeType, fetch: (String?) async throws -> RecordPage) async throws -> Outcome {
+    public func run(previous: Snapshot?, wanted: RecordChangeType, fetch: (String?) async throws -> RecordPage) async throws -> Outcome {
         var outcome = Outcome(changes: [], snapshot: [:], pages: 0, records: 0, skipped: 0)
         var cursor: String?
         repeat {
@@ -92,8 +96,8 @@ public struct FullScan: Sendable {
         return outcome
     }
 
-    /// 16 hex digits of SHA-256 over `record` without `ignoring`.
-    public static func digest(of record: JSONValue, ignoring paths: [String]) -> String {
+    /// The first 8 bytes of SHA-256 over `record` without `ignoring`.
+    public static func digest(of record: JSONValue, ignoring paths: [String]) -> UInt64 {
         var reduced = record
         for path in paths where !path.isEmpty {
             let components = path.split(separator: ".").map(String.init)
@@ -104,12 +108,23 @@ public struct FullScan: Sendable {
                 reduced = removing(components, from: reduced)
             }
         }
-        let hash = SHA256.hash(data: Array(reduced.jsonText.utf8))
-        return hash.prefix(8).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        var writer = JSONWriter()
+        writer.write(reduced)
+        return SHA256.hash(data: writer.bytes).prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
     }
+
+    /// A digest as it is stored: 16 lower-case hex digits.
+    public static func hex(_ digest: UInt64) -> String {
+        let text = String(digest, radix: 16)
+        return String(repeating: "0", count: 16 - text.count) + text
+    }
+
+    /// The snapshot as stored on the subscription record.
+    public static func stored(_ snapshot: Snapshot) -> [String: String] { snapshot.mapValues(hex) }
+
+    /// A stored snapshot read back; entries that are not 16 hex digits are left out (their
+    /// records then count as new in the next scan).
+    public static func snapshot(from stored: [String: String]) -> Snapshot { stored.compactMapValues { UInt64($0, radix: 16) } }
 
     private static func removing(_ path: [String], from value: JSONValue) -> JSONValue {
         guard let first = path.first, case .object(var members) = value else { return value }

@@ -149,7 +149,7 @@ extension Handler {
                 let collection = runtime.workspace.connectors[subscription.connectorKey]?.dataCollections[key]
                 let scan = FullScan(ignoredFields: (collection?.ignoredFields ?? []) + (subscription.config.ignoredFields ?? []), maxPages: Self.maxPagesPerScan,
                                     backfill: subscription.config.backfill == true)
-                let outcome = try await scan.run(previous: progress.snapshot, wanted: change) { cursor in
+                let outcome = try await scan.run(previous: progress.snapshot.map(FullScan.snapshot(from:)), wanted: change) { cursor in
                     try await runtime.list(context, cursor: cursor)
                 }
                 // Ids from the change and the snapshot it was found against: a scan re-run after a
@@ -157,10 +157,11 @@ extension Handler {
                 let against = progress.snapshotDigest ?? "none"
                 outputs = outcome.changes.map { found in
                     recordEvent(ExtractedEvent(type: found.type.rawValue, record: found.record), index: 0, subscription: subscription, message: message,
-                                occurredAt: started, requestId: nil, deliveryId: "scan:\(found.type.rawValue):\(against):\(found.digest)")
+                                occurredAt: started, requestId: nil, deliveryId: "scan:\(found.type.rawValue):\(against):\(FullScan.hex(found.digest))")
                 }
-                progress.snapshot = outcome.snapshot
-                progress.snapshotDigest = FullScan.digest(of: .object(outcome.snapshot.mapValues(JSONValue.string)), ignoring: [])
+                let stored = FullScan.stored(outcome.snapshot)
+                progress.snapshot = stored
+                progress.snapshotDigest = FullScan.hex(FullScan.digest(of: .object(stored.mapValues(JSONValue.string)), ignoring: []))
                 progress.lastFullSyncAt = Date()
                 report.pages = outcome.pages
                 report.records = outcome.records
