@@ -136,14 +136,9 @@ struct AppEventIngress: Sendable {
         if rejections.isEmpty {
             return .json(["status": "accepted", "requestId": .string(requestId), "events": .integer(Int64(accepted))])
         }
-        let rejectedIndexes = Set(rejections.map(\.index))
-        var results: [JSONValue] = []
-        for index in events.indices {
-            if let rejection = rejections.first(where: { $0.index == index }) {
-                results.append(rejection.json)
-            } else if !rejectedIndexes.contains(index) {
-                results.append(["index": .integer(Int64(index)), "status": "accepted"])
-            }
+        let rejected = Dictionary(uniqueKeysWithValues: rejections.map { ($0.index, $0) })
+        let results: [JSONValue] = events.indices.map { index in
+            rejected[index]?.json ?? ["index": .integer(Int64(index)), "status": "accepted"]
         }
         let body: JSONValue = [
             "requestId": .string(requestId), "accepted": .integer(Int64(accepted)), "rejected": .integer(Int64(rejections.count)), "results": .array(results),

@@ -130,12 +130,9 @@ struct LatestRecordsPull {
         return Mark(timestamp: old.timestamp, ids: old.ids + new.ids.filter { !old.ids.contains($0) })
     }
 
+    /// The record's id as events carry it (``RecordEvent/recordId(of:)``); an empty one is none.
     static func id(of record: JSONValue) -> String? {
-        switch record["id"] {
-        case .string(let id)? where !id.isEmpty: id
-        case .integer(let id)?: String(id)
-        default: nil
-        }
+        RecordEvent.recordId(of: record).flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// Epoch milliseconds from an ISO 8601 text (fractional seconds allowed) or a number
