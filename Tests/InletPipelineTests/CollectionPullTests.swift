@@ -155,14 +155,14 @@ struct CollectionPullTests {
             let id = try #require(subscription["id"]?.stringValue)
             try await eventually(timeout: .seconds(60)) { try await lastPull(client, id) != nil }
 
-            // New projects on the last page; each page now takes a second.
+            // New projects on the last page, and every scan from now on stuck after its first
+            // page (held before the new projects exist, so no scan can have seen them yet).
+            pipeline.stub.holdProjectPages.withLock { $0 = true }
             pipeline.stub.projects.withLock { $0 += [("p7", ["title": "Seven"]), ("p8", ["title": "Eight"])] }
-            pipeline.stub.projectsDelay.withLock { $0 = .seconds(1) }
-            let before = pipeline.stub.received("GET", "/projects").count
-            try await eventually(timeout: .seconds(60)) { pipeline.stub.received("GET", "/projects").count >= before + 2 }
+            try await eventually(timeout: .seconds(60)) { pipeline.stub.heldProjectPages.withLock { $0 } >= 1 }
             await pipeline.stopHandlers()
             #expect(pipeline.events.withLock { $0 }.isEmpty, "stopped before the scan reached its end")
-            pipeline.stub.projectsDelay.withLock { $0 = .zero }
+            pipeline.stub.holdProjectPages.withLock { $0 = false }
             pipeline.startHandler()
             try await eventually(timeout: .seconds(90)) { pipeline.events.withLock { $0.count } >= 2 }
             try await Task.sleep(for: .seconds(3))

@@ -47,8 +47,11 @@ final class StubAPI: Sendable {
     let tasks = Mutex<[TaskRecord]>([])
     /// The task app's projects (listed whole by full scans): id → fields.
     let projects = Mutex<[(id: String, fields: JSONValue)]>([])
-    /// How long each page of `GET /projects` takes (a slow scan).
-    let projectsDelay = Mutex<Duration>(.zero)
+    /// While true, `GET /projects` beyond the first page waits (a scan stuck mid-way) until it
+    /// turns false again, or at most two minutes.
+    let holdProjectPages = Mutex<Bool>(false)
+    /// How many page requests `holdProjectPages` has held so far.
+    let heldProjectPages = Mutex<Int>(0)
     /// The task app's deletion log: task id and its position.
     let deletions = Mutex<[(id: String, position: Int)]>([])
 
@@ -73,8 +76,11 @@ final class StubAPI: Sendable {
             return Self.json(.object(body))
         }
         router.get("/projects") { [self] request, _ in
-            try await Task.sleep(for: projectsDelay.withLock { $0 })
             let page = request.uri.queryParameters["page"].flatMap { Int(String($0)) } ?? 0
+            if page > 0, holdProjectPages.withLock({ $0 }) {
+                heldProjectPages.withLock { $0 += 1 }
+                for _ in 0..<6000 where holdProjectPages.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
+            }
             let all = projects.withLock { $0 }
             var body: [String: JSONValue] = ["records": .array(all.dropFirst(page * 2).prefix(2).map { ["id": .string($0.id), "fields": $0.fields] })]
             if (page + 1) * 2 < all.count { body["next"] = .string("/projects?page=\(page + 1)") }
