@@ -15,7 +15,9 @@
 #
 # Needs wrk, kcat, python3 (the peer's packages are installed from PyPI into a venv by
 # Benchmarks/peer/setup.sh) and release builds: `swift build -c release --product inlet
-# --product InletBenchmarks`. INLET=path/to/inlet measures another build.
+# --product InletBenchmarks`. INLET=path/to/inlet measures another build. DEV_ONLY=1 stops after
+# `inlet dev`; INLET_LOG_LEVEL=debug with KEEP_LOGS=<dir> keeps the processes' logs (each
+# stream processor logs every batch's size and its processing and commit times).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -29,9 +31,9 @@ pin=()
 work=$(mktemp -d)
 results=$root/Benchmarks/pipeline/results-${CORES:-2}cores.json
 echo "[]" > "$work/results.json"
-cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; [ -n "${KEEP_LOGS:-}" ] && cp "$work"/*.log "$KEEP_LOGS"/ 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-export INLET_ADMIN_TOKEN=bench-token INLET_LOG_LEVEL=error INLET_EMBEDDED_BROKER=1
+export INLET_ADMIN_TOKEN=bench-token INLET_LOG_LEVEL=${INLET_LOG_LEVEL:-error} INLET_EMBEDDED_BROKER=1
 export INLET_SECRET_KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 # Every role runs this version: ingress may write raw records (`inlet ingress` defaults to json
 # for rolling upgrades from versions before them; `inlet dev` always writes raw).

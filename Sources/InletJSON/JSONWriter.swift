@@ -4,17 +4,23 @@ import Foundation
 /// same bytes `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]` writes, without
 /// going through `Encodable` for every value.
 ///
-/// Non-finite numbers, which JSON cannot represent, are written as `null`.
+/// Non-finite numbers, which JSON cannot represent, are written as `null`, or as the strings
+/// `"NaN"`, `"Infinity"` and `"-Infinity"` (as `JSONEncoder` with `.convertToString` does)
+/// when `nonFiniteAsStrings` is set.
 public struct JSONWriter {
     public private(set) var bytes: [UInt8] = []
     private let sortedKeys: Bool
+    private let nonFiniteAsStrings: Bool
 
-    /// - Parameter sortedKeys: Whether object keys are written sorted (equal values give
-    ///   equal bytes); `false` writes them in the dictionary's order, which is cheaper when
-    ///   the text is only read back.
-    public init(capacity: Int = 256, sortedKeys: Bool = true) {
+    /// - Parameters:
+    ///   - sortedKeys: Whether object keys are written sorted (equal values give equal
+    ///     bytes); `false` writes them in the dictionary's order, which is cheaper when the
+    ///     text is only read back.
+    ///   - nonFiniteAsStrings: Write NaN and infinities as strings instead of `null`.
+    public init(capacity: Int = 256, sortedKeys: Bool = true, nonFiniteAsStrings: Bool = false) {
         bytes.reserveCapacity(capacity)
         self.sortedKeys = sortedKeys
+        self.nonFiniteAsStrings = nonFiniteAsStrings
     }
 
     public mutating func write(_ value: JSONValue) {
@@ -93,7 +99,10 @@ public struct JSONWriter {
     }
 
     private mutating func writeNumber(_ double: Double) {
-        guard double.isFinite else { return append("null") }
+        guard double.isFinite else {
+            guard nonFiniteAsStrings else { return append("null") }
+            return append(double.isNaN ? "\"NaN\"" : double > 0 ? "\"Infinity\"" : "\"-Infinity\"")
+        }
         // Doubles are rare in Inlet's documents: Foundation formats them, so the text stays
         // exactly what JSONEncoder wrote before.
         if let text = try? JSONEncoder().encode(double) {

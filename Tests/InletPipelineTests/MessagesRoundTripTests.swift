@@ -35,6 +35,12 @@ struct MessagesRoundTripTests {
         #expect(text.hasPrefix(#"{"commandId":"c2a4e6f8-1b3d-4f5a-8c7e-9d0b1a2c3e4f","issuedAt":"2026-11-25T09:35:31.123Z""#))
     }
 
+    @Test("a normalized event's source percent-encodes what a path segment cannot hold, and only that")
+    func sourceSegmentsAreEncoded() {
+        #expect(NormalizedEvent.source(connectorKey: "github", subscriptionId: "sub_01JD9ZQ4-a.b~c") == "/inlet/connectors/github/subscriptions/sub_01JD9ZQ4-a.b~c")
+        #expect(NormalizedEvent.source(connectorKey: "my app/x", subscriptionId: "sub 1?é") == "/inlet/connectors/my%20app%2Fx/subscriptions/sub%201%3F%C3%A9")
+    }
+
     @Test("slashes are not escaped")
     func slashesAreNotEscaped() {
         let text = String(decoding: MessageSamples.normalizedEvent.encoded(), as: UTF8.self)

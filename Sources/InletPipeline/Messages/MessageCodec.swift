@@ -1,4 +1,5 @@
 import Foundation
+import InletJSON
 
 /// The one JSON configuration used for every message on every Inlet topic.
 ///
@@ -24,6 +25,11 @@ public enum MessageCodec {
     /// JSON form, and non-finite numbers inside a ``JSONValue`` (which JSON cannot represent)
     /// are written as the strings `"NaN"`, `"Infinity"` and `"-Infinity"`.
     public static func encode<Message: Encodable>(_ message: Message) -> Data {
+        if let message = message as? any JSONValueMessage {
+            var writer = JSONWriter(capacity: 1024, nonFiniteAsStrings: true)
+            writer.write(message.messageValue)
+            return Data(writer.bytes)
+        }
         do {
             return try makeEncoder().encode(message)
         } catch {
@@ -50,6 +56,16 @@ public enum MessageCodec {
     /// - Throws: ``MessageCodecError`` naming the message type and the path of the field
     ///   that failed (e.g. `SubscriptionRecord.target.collectionEvent`).
     public static func decode<Message: Decodable>(_ type: Message.Type, from data: Data) throws(MessageCodecError) -> Message {
+        if let fast = type as? any JSONValueMessage.Type {
+            let name = String(describing: Message.self)
+            let document: JSONValue
+            do {
+                document = try JSONValue(parsing: data)
+            } catch {
+                throw MessageCodecError(messageType: name, fieldPath: "", reason: "not valid JSON (\(error))")
+            }
+            return try fast.init(message: MessageFields(messageType: name, value: document)) as! Message
+        }
         do {
             return try makeDecoder().decode(Message.self, from: data)
         } catch let error as DecodingError {

@@ -144,3 +144,43 @@ public struct RecordEvent: TopicMessage {
         requestId = try c.decodeIfPresent(String.self, forKey: .requestId)
     }
 }
+
+extension RecordEvent: JSONValueMessage {
+    var messageValue: JSONValue {
+        .message([
+            "id": .string(id), "subscriptionId": .string(subscriptionId), "customerId": .string(customerId),
+            "connectorKey": .string(connectorKey), "target": target.messageValue, "type": type.map { .string($0.rawValue) },
+            "record": record, "source": source.messageValue, "occurredAt": .string(RFC3339.string(from: occurredAt)),
+            "requestId": requestId.map(JSONValue.string),
+        ])
+    }
+
+    init(message fields: MessageFields) throws(MessageCodecError) {
+        id = try fields.string("id")
+        subscriptionId = try fields.string("subscriptionId")
+        customerId = try fields.string("customerId")
+        connectorKey = try fields.string("connectorKey")
+        target = try SubscriptionTarget(message: fields.object("target"))
+        type = try fields.optionalValue("type", as: RecordChangeType.self)
+        record = try fields.required("record", expected: "an object")
+        guard record.objectValue != nil, Self.recordId(of: record) != nil else {
+            throw fields.error("record", "expected an object with a string or integer \"id\"")
+        }
+        source = try Source(message: fields.object("source"))
+        occurredAt = try fields.date("occurredAt")
+        requestId = try fields.optionalString("requestId")
+    }
+}
+
+extension RecordEvent.Source: JSONValueMessage {
+    var messageValue: JSONValue {
+        .object(["topic": .string(topic), "partition": .integer(Int64(partition)), "offset": .integer(offset), "index": .integer(Int64(index))])
+    }
+
+    init(message fields: MessageFields) throws(MessageCodecError) {
+        topic = try fields.string("topic")
+        partition = try fields.int("partition")
+        offset = try fields.integer("offset")
+        index = try fields.int("index")
+    }
+}

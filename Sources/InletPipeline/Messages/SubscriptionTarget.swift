@@ -1,3 +1,4 @@
+import InletJSON
 /// What a subscription listens to: a connector event, one change type of a connector data
 /// collection, or one of your app's app event types.
 ///
@@ -97,6 +98,30 @@ public enum SubscriptionTarget: Codable, Sendable, Hashable {
             try container.encode(collectionEvent, forKey: .collectionEvent)
         case .appEvent(let appEventKey):
             try container.encode(appEventKey, forKey: .appEventKey)
+        }
+    }
+}
+
+extension SubscriptionTarget: JSONValueMessage {
+    var messageValue: JSONValue {
+        switch self {
+        case .event(let eventKey): .object(["kind": .string(Kind.event.rawValue), "eventKey": .string(eventKey)])
+        case .collection(let collectionKey, let collectionEvent):
+            .object(["kind": .string(Kind.collection.rawValue), "collectionKey": .string(collectionKey), "collectionEvent": .string(collectionEvent.rawValue)])
+        case .appEvent(let appEventKey): .object(["kind": .string(Kind.appEvent.rawValue), "appEventKey": .string(appEventKey)])
+        }
+    }
+
+    init(message fields: MessageFields) throws(MessageCodecError) {
+        let kindText = try fields.string("kind")
+        guard let kind = Kind(rawValue: kindText) else {
+            throw fields.error("kind", "unknown target kind \"\(kindText)\" (expected event, collection or app-event)")
+        }
+        switch kind {
+        case .event: self = .event(eventKey: try fields.string("eventKey"))
+        case .collection:
+            self = .collection(collectionKey: try fields.string("collectionKey"), collectionEvent: try fields.value("collectionEvent", as: RecordChangeType.self))
+        case .appEvent: self = .appEvent(appEventKey: try fields.string("appEventKey"))
         }
     }
 }
