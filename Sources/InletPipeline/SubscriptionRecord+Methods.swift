@@ -16,12 +16,18 @@ extension SubscriptionRecord {
     /// What a connector method of this subscription runs with: its parameters and state, and
     /// the connection's credentials, opened with `vault`.
     public func methodContext(connection: ConnectionRecord, vault: CredentialVault) throws -> MethodContext {
+        try methodContext(connection: connection, credentials: vault.open(connection.credentials))
+    }
+
+    /// What a connector method of this subscription runs with, given the connection's
+    /// credentials already opened.
+    public func methodContext(connection: ConnectionRecord, credentials: JSONValue) throws -> MethodContext {
         guard let owner = target.methodOwner else {
             throw ConnectorMethodError(code: "method-not-found", message: "app event subscriptions have no connector methods", file: "")
         }
         return MethodContext(
             connectorKey: connectorKey, owner: owner, parameters: config.parameters, state: state,
-            credentials: try vault.open(connection.credentials), connectorParameters: connection.connectorParameters,
+            credentials: credentials, connectorParameters: connection.connectorParameters,
             logMetadata: ["subscription": id, "customer": customerId]
         )
     }

@@ -58,6 +58,10 @@ public final class Handler: StreamTransform {
         var pullRequested: [String: Int64] = [:]
         /// Subscriptions whose inputs fail transiently: since when, how often.
         var retries: [String: (since: ContinuousClock.Instant, attempts: Int)] = [:]
+        /// Credentials opened during this batch, by connection, with the sealed form they came
+        /// from: opening is a decryption and a JSON parse, once per input otherwise. Dropped
+        /// when the batch ends, so opened credentials do not outlive it.
+        var openedCredentials: [String: (sealed: EncryptedCredentials, value: JSONValue)] = [:]
     }
 
     let configuration: Configuration
@@ -167,11 +171,15 @@ public final class Handler: StreamTransform {
         state.withLock { state in
             for (id, record) in state.pending { state.owned[id] = record }
             state.pending.removeAll()
+            state.openedCredentials.removeAll()
         }
     }
 
     public func batchAborted() async {
-        state.withLock { $0.pending.removeAll() }
+        state.withLock { state in
+            state.pending.removeAll()
+            state.openedCredentials.removeAll()
+        }
     }
 
     public func partitionsAssigned(_ partitions: [TopicPartition]) async throws {
@@ -598,12 +606,20 @@ public final class Handler: StreamTransform {
         guard let connection = connections[subscription.connectionId] else {
             throw ConnectorMethodError(code: "unknown-connection", message: "connection \(subscription.connectionId) does not exist (deleted?)", file: "")
         }
-        var context = try subscription.methodContext(connection: connection, vault: vault)
+        var context = try subscription.methodContext(connection: connection, credentials: openedCredentials(of: connection))
         if let connectorParameters {
             // The connection's own connector parameters win over the workspace's.
             context.connectorParameters = try connectorParameters.merged(context.connectorParameters, connectorKey: subscription.connectorKey)
         }
         return context
+    }
+
+    /// The connection's credentials, opened once per batch.
+    private func openedCredentials(of connection: ConnectionRecord) throws -> JSONValue {
+        if let opened = state.withLock({ $0.openedCredentials[connection.id] }), opened.sealed == connection.credentials { return opened.value }
+        let value = try vault.open(connection.credentials)
+        state.withLock { $0.openedCredentials[connection.id] = (connection.credentials, value) }
+        return value
     }
 
     /// The latest version of a subscription: this batch's, else this handler's, else the table's.

@@ -92,32 +92,20 @@ extension RawRequest {
         } catch {
             throw MessageCodecError(messageType: "RawRequest", fieldPath: "", reason: "the \(RawRequestRecordFormat.metadataHeader) header is not valid JSON (\(error))")
         }
-        guard case .object(let fields) = metadata else {
+        let fields: MessageFields
+        do {
+            fields = try MessageFields(messageType: "RawRequest", value: metadata)
+        } catch {
             throw MessageCodecError(messageType: "RawRequest", fieldPath: "", reason: "the \(RawRequestRecordFormat.metadataHeader) header must be a JSON object")
         }
-        func string(_ name: String) throws(MessageCodecError) -> String {
-            guard let value = fields[name] else { throw MessageCodecError(messageType: "RawRequest", fieldPath: name, reason: "required field is missing") }
-            guard case .string(let text) = value else { throw MessageCodecError(messageType: "RawRequest", fieldPath: name, reason: "expected a string") }
-            return text
-        }
-        func optionalString(_ name: String) throws(MessageCodecError) -> String? {
-            switch fields[name] {
-            case nil, .null?: return nil
-            case .string(let text)?: return text
-            default: throw MessageCodecError(messageType: "RawRequest", fieldPath: name, reason: "expected a string")
-            }
-        }
-        let received = try string("receivedAt")
-        guard let receivedAt = MessageCodec.date(fromTimestamp: received) else {
-            throw MessageCodecError(messageType: "RawRequest", fieldPath: "receivedAt", reason: "expected an RFC 3339 timestamp like \"2026-11-25T09:35:31.123Z\", found \"\(received)\"")
-        }
+        let receivedAt = try fields.date("receivedAt")
         var headers: [String: String] = [:]
-        for (name, value) in fields["headers"]?.objectValue ?? [:] {
+        for (name, value) in fields.members["headers"]?.objectValue ?? [:] {
             guard case .string(let text) = value else { throw MessageCodecError(messageType: "RawRequest", fieldPath: "headers.\(name)", reason: "expected a string") }
             headers[name] = text
         }
         var query: [String: QueryValue]?
-        if let members = fields["query"]?.objectValue {
+        if let members = fields.members["query"]?.objectValue {
             var parsed: [String: QueryValue] = [:]
             for (name, value) in members {
                 switch value {
@@ -129,17 +117,17 @@ extension RawRequest {
             query = parsed
         }
         let replyExpected: Bool
-        switch fields["replyExpected"] {
+        switch fields.members["replyExpected"] {
         case nil, .null?: replyExpected = false
         case .bool(let flag)?: replyExpected = flag
         default: throw MessageCodecError(messageType: "RawRequest", fieldPath: "replyExpected", reason: "expected a boolean")
         }
         self.init(
-            requestId: try string("requestId"), receivedAt: receivedAt, method: try string("method"), path: try string("path"),
-            rawQuery: try optionalString("rawQuery") ?? "", query: query, headers: headers, contentType: try optionalString("contentType"),
-            body: body, replyExpected: replyExpected, subscriptionId: try optionalString("subscriptionId"),
-            connectorKey: try optionalString("connectorKey"), globalWebhookKey: try optionalString("globalWebhookKey"),
-            remoteAddress: try optionalString("remoteAddress")
+            requestId: try fields.string("requestId"), receivedAt: receivedAt, method: try fields.string("method"), path: try fields.string("path"),
+            rawQuery: try fields.optionalString("rawQuery") ?? "", query: query, headers: headers, contentType: try fields.optionalString("contentType"),
+            body: body, replyExpected: replyExpected, subscriptionId: try fields.optionalString("subscriptionId"),
+            connectorKey: try fields.optionalString("connectorKey"), globalWebhookKey: try fields.optionalString("globalWebhookKey"),
+            remoteAddress: try fields.optionalString("remoteAddress")
         )
     }
 }
