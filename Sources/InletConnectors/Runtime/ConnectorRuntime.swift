@@ -31,6 +31,10 @@ public final class ConnectorRuntime: Sendable {
     private let clients: APIClientFactory
     private let logger: Logger
 
+    /// Where tasks that run many methods (a handler's lanes) should run: the script engine's
+    /// threads, on which JavaScript methods run in place.
+    public let methodExecutor: ScriptExecutor
+
     /// Creates a runtime.
     ///
     /// - Parameters:
@@ -40,6 +44,7 @@ public final class ConnectorRuntime: Sendable {
     ///   - apiBaseOverride: Replaces every API client's base URI (and absolute URLs under it),
     ///     e.g. `http://127.0.0.1:8080` for `inlet connector test --api` and tests.
     public init(workspace: Workspace, scripts: ScriptEngine, logger: Logger, apiBaseOverride: String? = nil) {
+        self.methodExecutor = scripts.executor
         self.workspace = workspace
         self.runner = MethodRunner(scripts: scripts)
         self.clients = APIClientFactory(runner: runner, apiBaseOverride: apiBaseOverride)

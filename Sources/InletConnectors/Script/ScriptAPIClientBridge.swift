@@ -52,7 +52,9 @@ extension ScriptContext {
         nextRequestID += 1
         let requestID = nextRequestID
         let inbox = self.inbox
-        let task = Task {
+        // On the global executor, never on the thread running this call: that thread may be
+        // one of a `ScriptExecutor`'s, about to block until this very request is answered.
+        let task = Task(executorPreference: globalConcurrentExecutor) {
             let result: Result<APIResponse, any Error>
             do {
                 result = .success(try await client.send(request))

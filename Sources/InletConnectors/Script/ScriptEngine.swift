@@ -60,13 +60,19 @@ public struct ScriptHost: Sendable {
 /// system, process or network) is exposed.
 public final class ScriptEngine: Sendable {
     private let pool: ScriptContextPool
+    /// Threads on which calls run in place, without a hand-off to a context thread: run tasks
+    /// that call many methods (a stream processor's lanes) with this executor as their
+    /// preference. `configuration.contexts` threads, each with its own context per connector.
+    public let executor: ScriptExecutor
 
     public init(configuration: ScriptEngineConfiguration = .init(), logger: Logger) {
         pool = ScriptContextPool(configuration: configuration, logger: logger)
+        executor = ScriptExecutor(threads: configuration.contexts, configuration: configuration, logger: logger)
     }
 
     deinit {
         pool.shutdown()
+        executor.shutdown()
     }
 
     /// Runs the default export of the method file `source` with `arguments` and returns what
@@ -86,6 +92,10 @@ public final class ScriptEngine: Sendable {
     ///   cancelled: the method may already have called the API).
     public func call(source: String, fileName: String, arguments: JSONValue, host: ScriptHost) async throws -> JSONValue {
         let request = ScriptCallRequest(source: source, fileName: fileName, arguments: arguments, host: host)
+        if let local = ScriptThreadContexts.current(of: executor) {
+            // Already on one of the engine's method threads: run here, no hand-off.
+            return try local.run(request).get()
+        }
         guard let queue = pool.queue(for: host.connector) else {
             throw ScriptError(kind: .unsupported, message: "the script engine is shut down", fileName: fileName)
         }
@@ -96,6 +106,7 @@ public final class ScriptEngine: Sendable {
     /// current call. Calls made afterwards fail with `ScriptError.Kind.unsupported`.
     public func shutdown() {
         pool.shutdown()
+        executor.shutdown()
     }
 }
 

@@ -321,7 +321,7 @@ public final class StreamProcessor: Service, Sendable {
         let results = try await withThrowingTaskGroup(of: (Int, LaneResult).self) { group in
             for (index, lane) in lanes.enumerated() {
                 let messages = lane.positions.map { pending[$0] }
-                group.addTask {
+                group.addTask(executorPreference: self.configuration.laneExecutor) {
                     var result = LaneResult()
                     for message in messages {
                         do {

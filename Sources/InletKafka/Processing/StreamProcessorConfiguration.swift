@@ -33,6 +33,10 @@ public struct StreamProcessorConfiguration: Sendable {
     public var instanceId: String?
     /// How often a failed batch is retried before `run()` gives up and throws.
     public var maxBatchAttempts: Int
+    /// Where the lanes of a batch run (`nil`: Swift's global executor). A handler passes its
+    /// script engine's executor, so connector methods run on the lane's own thread without a
+    /// hand-off per call.
+    public var laneExecutor: (any TaskExecutor)?
     /// Fault injection for tests: called after outputs are acknowledged and before input
     /// offsets are committed. Throwing here simulates a crash at the worst moment.
     public var beforeCommit: (@Sendable ([TopicPartition]) async throws -> Void)?

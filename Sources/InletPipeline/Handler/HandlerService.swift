@@ -48,6 +48,7 @@ public struct HandlerService: Service {
         let backlog = settings.outputBacklog([settings.topics.records], readers: ["dispatcher"], logger: logger)
         var configuration = settings.processor(role: "handler", inputs: [settings.topics.ingress, settings.topics.commands])
         configuration.outputBacklog = backlog
+        configuration.laneExecutor = runtime.methodExecutor
         self.backlog = backlog
         processor = StreamProcessor(configuration: configuration, transform: handler, logger: logger)
         globalHandler = GlobalHandler(
@@ -57,6 +58,7 @@ public struct HandlerService: Service {
         // Routed events go to `ingress`, which this process's own handler loop reads.
         globalBacklog = settings.outputBacklog([settings.topics.ingress], readers: ["handler"], logger: logger)
         global.outputBacklog = globalBacklog
+        global.laneExecutor = runtime.methodExecutor
         globalProcessor = StreamProcessor(configuration: global, transform: globalHandler, logger: logger)
         appEventProcessor = StreamProcessor(
             configuration: settings.processor(role: "app-events", inputs: [settings.topics.ingressAppEvents]),

@@ -1,0 +1,148 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Threads on which connector methods run in place: a task that prefers this executor (a
+/// stream processor's lanes do, see `StreamProcessorConfiguration.laneExecutor`) runs its
+/// JavaScript calls on the thread it is already on, in a context that thread keeps for each
+/// connector, instead of handing each call to a context thread and waiting to be woken up.
+///
+/// Measured under `Benchmarks/pipeline` (docs/benchmarks.md): a handler lane spent more time
+/// waiting for those two thread switches than its JavaScript took.
+///
+/// Contexts still never leave their thread, and JavaScript still never runs on the threads
+/// Swift concurrency's global executor owns: a method that loops until its time limit, or
+/// awaits a slow `apiClient` call, holds one of these threads (as it held a context thread
+/// before), not one HTTP and Kafka work need. The threads end with `shutdown()`; jobs
+/// enqueued later run on the global executor, where calls take the context threads' path.
+public final class ScriptExecutor: TaskExecutor, Sendable {
+    private struct State {
+        var queue: [UnownedJob] = []
+        var head = 0
+        var isShutDown = false
+    }
+
+    private let state = Mutex(State())
+    private let available = DispatchSemaphore(value: 0)
+    private let threadCount: Int
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Starts `threads` threads named `inlet-methods-<n>`, each making its contexts with
+    /// `configuration`.
+    init(threads: Int, configuration: ScriptEngineConfiguration, logger: Logger) {
+        threadCount = max(1, threads)
+        for index in 1...threadCount {
+            let thread = Thread { [self] in
+                let contexts = ScriptThreadContexts(executor: self, configuration: configuration, logger: logger)
+                ScriptThreadContexts.setCurrent(contexts)
+                while true {
+                    available.wait()
+                    guard let job = take() else { break }
+                    job.runSynchronously(on: asUnownedTaskExecutor())
+                }
+                ScriptThreadContexts.setCurrent(nil)
+                contexts.tearDown()
+                finished.signal()
+            }
+            thread.name = "inlet-methods-\(index)"
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        let accepted = state.withLock { state in
+            guard !state.isShutDown else { return false }
+            state.queue.append(unowned)
+            return true
+        }
+        if accepted {
+            available.signal()
+        } else {
+            // After shutdown nothing here runs jobs any more: the task goes on on the global
+            // executor (its JavaScript calls then take the context threads' path).
+            globalConcurrentExecutor.enqueue(ExecutorJob(unowned))
+        }
+    }
+
+    /// The oldest waiting job; `nil` once shut down and drained.
+    private func take() -> UnownedJob? {
+        state.withLock { state in
+            guard state.head < state.queue.count else { return nil }
+            let job = state.queue[state.head]
+            state.head += 1
+            if state.head == state.queue.count || state.head > 1024 {
+                state.queue.removeFirst(state.head)
+                state.head = 0
+            }
+            return job
+        }
+    }
+
+    /// Lets the threads end once the jobs already queued have run, and waits for them.
+    func shutdown() {
+        let first = state.withLock { state in
+            defer { state.isShutDown = true }
+            return !state.isShutDown
+        }
+        guard first else { return }
+        // Called from one of these threads (the engine released by a method's task): the
+        // threads end on their own, nothing may wait here for itself.
+        let fromOwnThread = ScriptThreadContexts.current(of: self) != nil
+        // One wake-up per thread beyond the queued jobs' own: each then finds the queue empty.
+        for _ in 0..<threadCount { available.signal() }
+        if !fromOwnThread {
+            for _ in 0..<threadCount { finished.wait() }
+        }
+    }
+}
+
+/// The JavaScript contexts one `ScriptExecutor` thread keeps, one per connector, created on
+/// first use and used only on that thread (so not `Sendable`).
+final class ScriptThreadContexts {
+    private let executor: ScriptExecutor
+    private let configuration: ScriptEngineConfiguration
+    private let logger: Logger
+    private var contexts: [String: ScriptContext] = [:]
+
+    init(executor: ScriptExecutor, configuration: ScriptEngineConfiguration, logger: Logger) {
+        self.executor = executor
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The contexts of the thread this runs on, if it is a thread of `executor`.
+    static func current(of executor: ScriptExecutor) -> ScriptThreadContexts? {
+        guard let pointer = pthread_getspecific(key) else { return nil }
+        let contexts = Unmanaged<ScriptThreadContexts>.fromOpaque(pointer).takeUnretainedValue()
+        return contexts.executor === executor ? contexts : nil
+    }
+
+    static func setCurrent(_ contexts: ScriptThreadContexts?) {
+        pthread_setspecific(key, contexts.map { Unmanaged.passUnretained($0).toOpaque() })
+    }
+
+    /// Runs `request` here, in this thread's context for its connector.
+    func run(_ request: ScriptCallRequest) -> Result<JSONValue, ScriptError> {
+        let context: ScriptContext
+        if let existing = contexts[request.host.connector] {
+            context = existing
+        } else {
+            context = ScriptContext(configuration: configuration, logger: logger)
+            contexts[request.host.connector] = context
+        }
+        return context.run(request)
+    }
+
+    func tearDown() {
+        for context in contexts.values { context.tearDown() }
+        contexts = [:]
+    }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+}
