@@ -52,8 +52,9 @@ extension ScriptContext {
         nextRequestID += 1
         let requestID = nextRequestID
         let inbox = self.inbox
-        // On the global executor, never on the thread running this call: that thread may be
-        // one of a `ScriptExecutor`'s, about to block until this very request is answered.
+        // On the global executor, never on a `ScriptExecutor` thread: the thread running this
+        // call may be one, about to block until this very request is answered. (An unstructured
+        // task does not inherit an executor preference today; this keeps it so.)
         let task = Task(executorPreference: globalConcurrentExecutor) {
             let result: Result<APIResponse, any Error>
             do {

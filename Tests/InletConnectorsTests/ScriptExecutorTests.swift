@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+
+@testable import InletConnectors
+
+@Suite("Methods run in place on the script engine's threads")
+struct ScriptExecutorTests {
+    /// Module-level state shows which context ran a call: each keeps its own.
+    static let counter = "let calls = 0\nexport default function () { calls += 1; return calls }"
+
+    @Test("a task on the engine's executor runs its calls in its thread's own context, one per connector; other tasks use the context threads")
+    func callsRunInPlace() async throws {
+        let engine = makeScriptEngine(contexts: 1)
+        defer { engine.shutdown() }
+        let inPlace = try await Task(executorPreference: engine.executor) {
+            var results: [JSONValue] = []
+            for connector in ["a", "a", "a", "b"] {
+                results.append(try await engine.call(source: Self.counter, fileName: "count.js", arguments: [:], host: ScriptHost(connector: connector)))
+                #expect(onMethodThread(of: engine), "the call came back on one of the executor's threads")
+            }
+            return results
+        }.value
+        #expect(inPlace == [1, 2, 3, 1], "connector a's context kept its module state; b has its own")
+        let queued = try await engine.call(source: Self.counter, fileName: "count.js", arguments: [:], host: ScriptHost(connector: "a"))
+        #expect(queued == 1, "outside the executor a call goes to a context thread, whose context is another")
+    }
+
+    @Test("every thread of the executor awaiting apiClient at once: the requests still run and every call ends")
+    func awaitingTheAPIOnEveryThread() async throws {
+        let engine = makeScriptEngine(contexts: 2)
+        defer { engine.shutdown() }
+        let client = FakeAPIClient { request in
+            try await Task.sleep(for: .milliseconds(50))
+            return ["path": .string(request.path)]
+        }
+        let source = "export default async function ({ n }) { const r = await apiClient.get('/item/' + n); return r.path }"
+        let results = try await withThrowingTaskGroup(of: JSONValue.self) { group in
+            for n in 0..<8 {
+                group.addTask(executorPreference: engine.executor) {
+                    try await engine.call(source: source, fileName: "get.js", arguments: ["n": .integer(Int64(n))], host: ScriptHost(connector: "api", apiClient: client))
+                }
+            }
+            return try await group.reduce(into: Set<JSONValue>()) { $0.insert($1) }
+        }
+        #expect(results == Set((0..<8).map { JSONValue.string("/item/\($0)") }))
+    }
+
+    @Test("after shutdown a task preferring the executor still runs to its end, and its calls fail as after any shutdown")
+    func afterShutdown() async throws {
+        let engine = makeScriptEngine(contexts: 1)
+        engine.shutdown()
+        let outcome = await Task(executorPreference: engine.executor) { () -> String in
+            do {
+                _ = try await engine.call(source: Self.counter, fileName: "count.js", arguments: [:], host: ScriptHost(connector: "a"))
+                return "ran"
+            } catch let error as ScriptError {
+                return error.kind == .unsupported ? "refused" : "\(error)"
+            } catch {
+                return "\(error)"
+            }
+        }.value
+        #expect(outcome == "refused")
+    }
+}
+
+/// Whether this runs on one of `engine`'s method threads.
+private func onMethodThread(of engine: ScriptEngine) -> Bool {
+    ScriptThreadContexts.current(of: engine.executor) != nil
+}
