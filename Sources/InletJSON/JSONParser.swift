@@ -137,12 +137,16 @@ enum JSONParser {
         mutating func string() throws(JSONParseError) -> String {
             let start = index + 1
             var end = start
+            var ascii = true
             while end < bytes.count {
                 let byte = bytes[end]
                 if byte == UInt8(ascii: "\"") {
                     index = end + 1
+                    // ASCII is valid UTF-8 as it is: skip validation (most keys and values).
+                    if ascii { return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) }
                     return try text(start..<end)
                 }
+                if byte >= 0x80 { ascii = false }
                 if byte == UInt8(ascii: "\\") { break }
                 if byte < 0x20 {
                     index = end
