@@ -105,7 +105,7 @@ struct AppEventIngress: Sendable {
             }
         }
 
-        let requestId = UUID().uuidString.lowercased()
+        let requestId = RandomUUID.make()
         let receivedAt = Date()
         if batch == nil, let rejection = rejections.first {
             throw ProblemDetails(.unprocessableContent, title: "App event rejected", detail: "the event \(rejection.reason)",

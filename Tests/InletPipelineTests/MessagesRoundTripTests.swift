@@ -41,6 +41,19 @@ struct MessagesRoundTripTests {
         #expect(NormalizedEvent.source(connectorKey: "my app/x", subscriptionId: "sub 1?é") == "/inlet/connectors/my%20app%2Fx/subscriptions/sub%201%3F%C3%A9")
     }
 
+    @Test("request and command ids are random version 4 UUIDs in lower case")
+    func randomUUIDs() throws {
+        let ids = (0..<1000).map { _ in RandomUUID.make() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids.prefix(50) {
+            let parsed = try #require(UUID(uuidString: id), "\(id)")
+            #expect(parsed.uuidString.lowercased() == id)
+            #expect(parsed.uuid.6 >> 4 == 4, "version 4")
+            #expect(parsed.uuid.8 >> 6 == 0b10, "RFC 4122 variant")
+        }
+        #expect(RawRequest(receivedAt: Date(), method: "POST", path: "/").requestId.count == 36)
+    }
+
     @Test("slashes are not escaped")
     func slashesAreNotEscaped() {
         let text = String(decoding: MessageSamples.normalizedEvent.encoded(), as: UTF8.self)

@@ -84,7 +84,7 @@ public struct Command: TopicMessage {
     public var dueAt: Int64?
 
     public init(
-        commandId: String = UUID().uuidString.lowercased(),
+        commandId: String = RandomUUID.make(),
         type: CommandType,
         subscriptionId: String,
         issuedAt: Date,

@@ -42,7 +42,7 @@ public struct RawRequest: TopicMessage {
     public var remoteAddress: String?
 
     public init(
-        requestId: String = UUID().uuidString.lowercased(),
+        requestId: String = RandomUUID.make(),
         receivedAt: Date,
         method: String,
         path: String,
