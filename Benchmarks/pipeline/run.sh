@@ -15,7 +15,7 @@
 #
 # Needs wrk, kcat, python3 (the peer's packages are installed from PyPI into a venv by
 # Benchmarks/peer/setup.sh) and release builds: `swift build -c release --product inlet
-# --product InletBenchmarks`. INLET=path/to/inlet measures another build. DEV_ONLY=1 stops after
+# && swift build -c release --product InletBenchmarks` (one product per build). INLET=path/to/inlet measures another build. DEV_ONLY=1 stops after
 # `inlet dev`; INLET_LOG_LEVEL=debug with KEEP_LOGS=<dir> keeps the processes' logs (each
 # stream processor logs every batch's size and its processing and commit times).
 set -euo pipefail
@@ -23,7 +23,7 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 inlet=${INLET:-$root/.build/release/inlet}
 bench=$root/.build/release/InletBenchmarks
-[ -x "$inlet" ] && [ -x "$bench" ] || swift build -c release --product inlet --product InletBenchmarks
+[ -x "$inlet" ] && [ -x "$bench" ] || { swift build -c release --product inlet && swift build -c release --product InletBenchmarks; }
 scenarios=("${@:-ingress}")
 [ $# -eq 0 ] && scenarios=(ingress pipeline)
 pin=()
