@@ -7,6 +7,10 @@
 //
 //   swift run -c release InletBenchmarks script [calls]
 //
+// Each JavaScript row is measured twice: called from ordinary tasks (each call handed to a
+// context thread and back) and "in place", from tasks on the engine's executor (as a
+// handler's lanes call them: the call runs on the calling thread, no hand-off).
+//
 // Each measurement is a bounded loop of `calls` calls after a warm-up; the concurrent ones
 // split the same number of calls over 8 callers (child tasks) and report wall time per call.
 import Foundation
@@ -36,6 +40,13 @@ func runScriptOverhead(calls: Int = 20_000, warmUp: Int = 500, callers: Int = 8)
     }
     let scriptConcurrent = try await measureSeconds {
         try await concurrently(callers: callers, total: calls) { _ = try await callScript() }
+    }
+    try await concurrently(callers: callers, total: warmUp, on: engine.executor) { _ = try await callScript() }
+    let scriptInPlaceSequential = try await measureSeconds {
+        try await Task(executorPreference: engine.executor) { for _ in 0..<calls { _ = try await callScript() } }.value
+    }
+    let scriptInPlaceConcurrent = try await measureSeconds {
+        try await concurrently(callers: callers, total: calls, on: engine.executor) { _ = try await callScript() }
     }
 
     // MARK: Baseline: declarative mapping
@@ -76,6 +87,13 @@ func runScriptOverhead(calls: Int = 20_000, warmUp: Int = 500, callers: Int = 8)
     let githubConcurrent = try await measureSeconds {
         try await concurrently(callers: callers, total: calls) { _ = try await runtime.handle(context, request: request) }
     }
+    try await concurrently(callers: callers, total: warmUp, on: engine.executor) { _ = try await runtime.handle(context, request: request) }
+    let githubInPlaceSequential = try await measureSeconds {
+        try await Task(executorPreference: engine.executor) { for _ in 0..<calls { _ = try await runtime.handle(context, request: request) } }.value
+    }
+    let githubInPlaceConcurrent = try await measureSeconds {
+        try await concurrently(callers: callers, total: calls, on: engine.executor) { _ = try await runtime.handle(context, request: request) }
+    }
 
     // MARK: Report
 
@@ -83,17 +101,20 @@ func runScriptOverhead(calls: Int = 20_000, warmUp: Int = 500, callers: Int = 8)
     print("script: \(calls) calls per row after \(warmUp) warm-up, ScriptEngine with \(configuration.contexts) contexts, \(ProcessInfo.processInfo.activeProcessorCount) cores")
     print(String(format: "  mapping {events: {$var: data.events}} sequential %8.2f µs/call   %d callers %8.2f µs/call", micros(mappingSequential), callers, micros(mappingConcurrent)))
     print(String(format: "  JS handle returning {events: []}     sequential %8.2f µs/call   %d callers %8.2f µs/call", micros(scriptSequential), callers, micros(scriptConcurrent)))
+    print(String(format: "  JS handle, in place (executor)       sequential %8.2f µs/call   %d callers %8.2f µs/call", micros(scriptInPlaceSequential), callers, micros(scriptInPlaceConcurrent)))
     print(String(format: "  ConnectorRuntime.handle github/issues sequential %8.2f µs/call   %d callers %8.2f µs/call", micros(githubSequential), callers, micros(githubConcurrent)))
+    print(String(format: "  github handle, in place (executor)   sequential %8.2f µs/call   %d callers %8.2f µs/call", micros(githubInPlaceSequential), callers, micros(githubInPlaceConcurrent)))
     print(String(format: "  ratio JS / mapping:              sequential %.0f×, %d callers %.0f×", scriptSequential / mappingSequential, callers, scriptConcurrent / mappingConcurrent))
     print(String(format: "  ratio github handle / trivial JS: sequential %.2f×, %d callers %.2f×", githubSequential / scriptSequential, callers, githubConcurrent / scriptConcurrent))
 }
 
-/// Runs `total` calls of `body` spread over `callers` child tasks; returns when all are done.
-func concurrently(callers: Int, total: Int, _ body: @escaping @Sendable () async throws -> Void) async throws {
+/// Runs `total` calls of `body` spread over `callers` child tasks (preferring `executor`, when
+/// given); returns when all are done.
+func concurrently(callers: Int, total: Int, on executor: (any TaskExecutor)? = nil, _ body: @escaping @Sendable () async throws -> Void) async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
         for caller in 0..<callers {
             let share = total / callers + (caller < total % callers ? 1 : 0)
-            group.addTask { for _ in 0..<share { try await body() } }
+            group.addTask(executorPreference: executor) { for _ in 0..<share { try await body() } }
         }
         try await group.waitForAll()
     }
