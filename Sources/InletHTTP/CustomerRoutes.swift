@@ -19,7 +19,7 @@ struct CustomerRoutes: Sendable {
     func register(on api: RouterGroup<BasicRequestContext>) {
         api.post("customers") { request, context in try await create(request, context: context) }
         api.get("customers") { _, _ in Response.json(["customers": .array(customers.all().map(present))]) }
-        api.get("customers/:id") { _, context in Response.json(present(try existing(context))) }
+        api.get("customers/:id") { _, context in Response.json(present(try await existing(context))) }
         api.patch("customers/:id") { request, context in try await update(request, context: context) }
         api.delete("customers/:id") { _, context in try await delete(context) }
         api.post("customers/:id/token") { request, context in try await token(request, context: context) }
@@ -42,7 +42,7 @@ struct CustomerRoutes: Sendable {
     }
 
     private func update(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        var record = try existing(context)
+        var record = try await existing(context)
         let body = try await admin.jsonBody(request, context: context)
         if body["name"] != nil { record.name = try name(body) }
         if let fields = try fields(body) { record.fields = fields }
@@ -52,7 +52,7 @@ struct CustomerRoutes: Sendable {
     }
 
     private func delete(_ context: BasicRequestContext) async throws -> Response {
-        let record = try existing(context)
+        let record = try await existing(context)
         try await producer.appendOrUnavailable(KafkaRecord(topic: topics.customers, key: record.id, value: nil))
         try await customers.sync(timeout: .seconds(10))
         return Response(status: .noContent)
@@ -60,7 +60,7 @@ struct CustomerRoutes: Sendable {
 
     /// A token for the customer, valid `expiresInSeconds` (default and most: a day).
     private func token(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let record = try existing(context)
+        let record = try await existing(context)
         var request = request
         let buffer = try await request.collectBody(upTo: 1 << 16)
         let body = buffer.readableBytes == 0 ? JSONValue.object([:]) : ((try? JSONValue(parsing: Data(buffer.readableBytesView))) ?? .null)
@@ -74,8 +74,13 @@ struct CustomerRoutes: Sendable {
         return .json(["token": .string(issued.token), "customerId": .string(record.id), "expiresAt": .string(AdminRoutes.timestamp(issued.expiresAt))], status: .created)
     }
 
-    private func existing(_ context: BasicRequestContext) throws -> CustomerRecord {
+    private func existing(_ context: BasicRequestContext) async throws -> CustomerRecord {
         let id = context.parameters.get("id") ?? ""
+        if customers[id] == nil {
+            // Created moments ago, perhaps through another replica: read the table up to its
+            // end before answering that the customer does not exist.
+            try await customers.sync(timeout: .seconds(10))
+        }
         guard let record = customers[id] else {
             throw ProblemDetails(.notFound, title: "Unknown customer", detail: "no customer '\(id)'; create it with POST /api/v1/customers")
         }

@@ -62,6 +62,12 @@ struct CustomerPipelineTests {
             #expect(patched == .ok)
             #expect(changed["fields"] == ["plan": "enterprise"])
             #expect(changed["name"] == "Acme")
+            // Created through another replica: written to the topic, not yet read here.
+            let elsewhere = CustomerRecord(id: "globex", name: "Globex", createdAt: Date(), updatedAt: Date())
+            _ = try await pipeline.harness.producer.sendAll([KafkaRecord(topic: pipeline.harness.topics.customers, key: elsewhere.id, value: elsewhere.encoded())])
+            let (found, globex) = try await helpers.admin(client, .get, "/api/v1/customers/globex")
+            #expect(found == .ok, "a customer written by another replica is found at once: \(globex)")
+            _ = try await helpers.admin(client, .delete, "/api/v1/customers/globex")
             let (_, listed) = try await helpers.admin(client, .get, "/api/v1/customers")
             #expect(listed["customers"]?.arrayValue?.map { $0["id"] } == ["acme"])
 
