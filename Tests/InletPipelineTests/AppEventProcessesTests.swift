@@ -25,7 +25,7 @@ struct AppEventProcessesTests {
         let root = RoleProcess.binary.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let environment = [
             "INLET_KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrapServers, "INLET_TOPIC_PREFIX": topics.prefix,
-            "INLET_TOPIC_PARTITIONS": String(topics.partitions), "INLET_SECRET_KEY": "app-event-processes-key",
+            "INLET_TOPIC_PARTITIONS": String(topics.partitions), "INLET_SECRET_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
             "INLET_ADMIN_TOKEN": "processes-admin", "INLET_APP_KEY": "processes-app-key",
             "INLET_WORKSPACE": root.appendingPathComponent("deploy/example-workspace").path, "INLET_PROCESSING_GUARANTEE": "at-least-once",
             "INLET_LOG_LEVEL": "warning", "INLET_KAFKA_FETCH_WAIT_MAX_MS": "10", "INLET_EMBEDDED_BROKER": "1",

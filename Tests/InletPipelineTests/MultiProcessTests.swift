@@ -42,7 +42,7 @@ struct MultiProcessTests {
             try await stub.waitUntilRunning()
             let environment = [
                 "INLET_KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrapServers, "INLET_TOPIC_PREFIX": topics.prefix,
-                "INLET_TOPIC_PARTITIONS": String(topics.partitions), "INLET_SECRET_KEY": "multi-process-key",
+                "INLET_TOPIC_PARTITIONS": String(topics.partitions), "INLET_SECRET_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
                 "INLET_ADMIN_TOKEN": Self.adminToken, "INLET_API_BASE_OVERRIDE": stub.baseURL ?? "",
                 "INLET_WORKSPACE": root.path, "INLET_PROCESSING_GUARANTEE": "at-least-once", "INLET_LOG_LEVEL": "warning",
                 "INLET_PUBLIC_URL": "https://hooks.example.com", "INLET_KAFKA_FETCH_WAIT_MAX_MS": "10", "INLET_EMBEDDED_BROKER": "1",

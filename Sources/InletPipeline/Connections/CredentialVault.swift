@@ -11,18 +11,33 @@ public struct CredentialVault: Sendable {
     public let keyId: String
 
     /// - Parameter secret: 32 bytes as base64 or 64 hex digits; any other text is stretched
-    ///   with SHA-256 (fine for development, use a random 32-byte key in production).
+    ///   with SHA-256 (development and tests only: the roles use ``init(strictSecret:)``).
     public init(secret: String) {
-        let bytes: [UInt8]
-        if let data = Data(base64Encoded: secret), data.count == 32 {
-            bytes = Array(data)
-        } else if secret.count == 64, let data = Self.hex(secret) {
-            bytes = data
-        } else {
-            bytes = Array(SHA256.hash(data: Array(secret.utf8)))
-        }
+        let bytes = Self.keyBytes(secret) ?? Array(SHA256.hash(data: Array(secret.utf8)))
         key = SymmetricKey(data: bytes)
         keyId = SHA256.hash(data: bytes).prefix(4).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// A vault whose key must be 32 bytes, as base64 or 64 hex digits, as every role outside
+    /// `inlet dev` requires: a passphrase stretched with SHA-256 is far weaker than its length
+    /// suggests.
+    ///
+    /// - Throws: ``VaultError`` saying how to make a key.
+    public init(strictSecret secret: String) throws {
+        guard Self.keyBytes(secret) != nil else {
+            throw VaultError(message: "INLET_SECRET_KEY must be 32 random bytes, as base64 (44 characters) or 64 hex digits; make one with `openssl rand -base64 32`. A key already in use must stay the same: re-seal with the new one before switching")
+        }
+        self.init(secret: secret)
+    }
+
+    /// Whether `secret` is a key ``init(strictSecret:)`` accepts.
+    public static func isKey(_ secret: String) -> Bool { keyBytes(secret) != nil }
+
+    /// The key in `secret` when it is 32 bytes as base64 or hex.
+    static func keyBytes(_ secret: String) -> [UInt8]? {
+        if let data = Data(base64Encoded: secret), data.count == 32 { return Array(data) }
+        if secret.count == 64, let data = Self.hex(secret) { return data }
+        return nil
     }
 
     /// A vault with a random key (development: credentials do not survive a restart).

@@ -67,7 +67,20 @@ struct RoleOptions: ParsableArguments {
 
     /// The credential vault from `INLET_SECRET_KEY`; `inlet dev` may fall back to a random key.
     static func vault(allowEphemeral: Bool, logger: Logger) throws -> CredentialVault {
-        if let secret = Environment.string("INLET_SECRET_KEY") { return CredentialVault(secret: secret) }
+        if let secret = Environment.string("INLET_SECRET_KEY") {
+            if allowEphemeral {
+                // `inlet dev`: any text will do, stretched, with a word about production.
+                if CredentialVault.isKey(secret) == false {
+                    logger.warning("INLET_SECRET_KEY is not 32 bytes as base64 or hex: it is stretched with SHA-256, which every other role refuses; make a key with `openssl rand -base64 32`")
+                }
+                return CredentialVault(secret: secret)
+            }
+            do {
+                return try CredentialVault(strictSecret: secret)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
         guard allowEphemeral else {
             throw ValidationError("set INLET_SECRET_KEY (32 random bytes, base64: `openssl rand -base64 32`) — every role must use the same key to read stored credentials")
         }
