@@ -269,7 +269,7 @@ enum JSONParser {
             if isInteger, let integer = Int64(text) { return .integer(integer) }
             guard let double = Double(text), double.isFinite else { throw JSONParseError(offset: start, reason: "the number \(text) is out of range") }
             // `1.0` and `1e2` are integers, as they were when JSONDecoder read them as Int64.
-            if !isInteger, double == double.rounded(), abs(double) < 9.2e18 { return .integer(Int64(double)) }
+            if !isInteger, let integer = Int64(exactly: double) { return .integer(integer) }
             return .number(double)
         }
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Writes `JSONValue`s as compact UTF-8 JSON, object keys sorted as Swift orders strings — the
+/// Writes `JSONValue`s as compact UTF-8 JSON, object keys sorted by their UTF-8 bytes — the
 /// same bytes `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]` writes, without
 /// going through `Encodable` for every value.
 ///
@@ -40,7 +40,9 @@ public struct JSONWriter {
         case .object(let members):
             bytes.append(UInt8(ascii: "{"))
             if sortedKeys {
-                for (position, key) in members.keys.sorted().enumerated() {
+                // By UTF-8 bytes, as JSONEncoder's `.sortedKeys` orders them (Swift's `<` compares
+                // canonical equivalents, which puts a decomposed "ä" after "b").
+                for (position, key) in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
                     if position > 0 { bytes.append(UInt8(ascii: ",")) }
                     writeString(key)
                     bytes.append(UInt8(ascii: ":"))

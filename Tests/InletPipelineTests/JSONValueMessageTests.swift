@@ -15,6 +15,8 @@ struct JSONValueMessageTests {
         ["id": "r1"],
         ["id": .integer(Int64.max), "n": .integer(Int64.min), "d": .number(0.1), "e": .number(1e21), "f": .number(-2.5e-8), "whole": .number(3)],
         ["id": "q\"uote\\back/slash\u{01}\u{1F}\u{7F}\n\t", "ü": "😀 ñ 中文", "nested": ["a": [1, 2, ["b": .null]], "empty": [:], "none": []]],
+        // Keys in an order where Unicode and byte order differ (a decomposed ä sorts before b by bytes).
+        ["id": "keys", "b": 1, "a\u{308}": 2, "é": 5, "Z": 6, "_": 7, "ab": 8, "a": 9, "\u{1F600}": 10, "\u{FF21}": 11],
         ["id": "nan", "x": .number(.nan), "y": .number(.infinity), "z": .number(-.infinity), "t": true, "f": false],
     ]
 

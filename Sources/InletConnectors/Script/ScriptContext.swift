@@ -43,6 +43,8 @@ final class ScriptContext {
 
     /// The call being run, or `nil` between calls.
     private(set) var current: ScriptCall?
+    /// Whether a call is running.
+    var isRunning: Bool { current != nil }
     private var generation = 0
     var nextRequestID = 0
 

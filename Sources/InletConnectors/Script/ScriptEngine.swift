@@ -62,12 +62,17 @@ public final class ScriptEngine: Sendable {
     private let pool: ScriptContextPool
     /// Threads on which calls run in place, without a hand-off to a context thread: run tasks
     /// that call many methods (a stream processor's lanes) with this executor as their
-    /// preference. `configuration.contexts` threads, each with its own context per connector.
+    /// preference. At least 8 threads, each with its own context per connector it ran; each
+    /// connector runs at most `configuration.contexts` calls in place at once, the others go
+    /// to its context threads.
     public let executor: ScriptExecutor
 
     public init(configuration: ScriptEngineConfiguration = .init(), logger: Logger) {
         pool = ScriptContextPool(configuration: configuration, logger: logger)
-        executor = ScriptExecutor(threads: configuration.contexts, configuration: configuration, logger: logger)
+        // A thread per lane a handler runs at once (8 partitions by default), so a lane waiting
+        // for a slow API holds only its own thread; each connector still runs at most
+        // `contexts` calls in place at a time.
+        executor = ScriptExecutor(threads: max(8, 2 * configuration.contexts), configuration: configuration, logger: logger)
     }
 
     deinit {
@@ -92,9 +97,9 @@ public final class ScriptEngine: Sendable {
     ///   cancelled: the method may already have called the API).
     public func call(source: String, fileName: String, arguments: JSONValue, host: ScriptHost) async throws -> JSONValue {
         let request = ScriptCallRequest(source: source, fileName: fileName, arguments: arguments, host: host)
-        if let local = ScriptThreadContexts.current(of: executor) {
-            // Already on one of the engine's method threads: run here, no hand-off.
-            return try local.run(request).get()
+        if let local = ScriptThreadContexts.current(of: executor), let result = local.run(request) {
+            // Already on one of the engine's method threads: ran here, no hand-off.
+            return try result.get()
         }
         guard let queue = pool.queue(for: host.connector) else {
             throw ScriptError(kind: .unsupported, message: "the script engine is shut down", fileName: fileName)

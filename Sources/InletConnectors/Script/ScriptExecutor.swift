@@ -13,7 +13,11 @@ import Synchronization
 /// Contexts still never leave their thread, and JavaScript still never runs on the threads
 /// Swift concurrency's global executor owns: a method that loops until its time limit, or
 /// awaits a slow `apiClient` call, holds one of these threads (as it held a context thread
-/// before), not one HTTP and Kafka work need. The threads end with `shutdown()`; jobs
+/// before), not one HTTP and Kafka work need; each connector runs at most
+/// `configuration.contexts` calls in place at once, the others take its context threads.
+/// Work a blocked call waits for must never need these threads: `apiClient` requests run on the
+/// global executor (an actor first used from a lane could otherwise run its jobs here). The
+/// threads end with `shutdown()`; jobs
 /// enqueued later run on the global executor, where calls take the context threads' path.
 public final class ScriptExecutor: TaskExecutor, Sendable {
     private struct State {
@@ -23,6 +27,8 @@ public final class ScriptExecutor: TaskExecutor, Sendable {
     }
 
     private let state = Mutex(State())
+    /// In-place calls running now, by connector.
+    private let inPlace = Mutex<[String: Int]>([:])
     private let available = DispatchSemaphore(value: 0)
     private let threadCount: Int
     private let finished = DispatchSemaphore(value: 0)
@@ -35,10 +41,13 @@ public final class ScriptExecutor: TaskExecutor, Sendable {
             let thread = Thread { [self] in
                 let contexts = ScriptThreadContexts(executor: self, configuration: configuration, logger: logger)
                 ScriptThreadContexts.setCurrent(contexts)
-                while true {
+                serving: while true {
                     available.wait()
-                    guard let job = take() else { break }
-                    job.runSynchronously(on: asUnownedTaskExecutor())
+                    switch next() {
+                    case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
+                    case .idle: continue
+                    case .finished: break serving
+                    }
                 }
                 ScriptThreadContexts.setCurrent(nil)
                 contexts.tearDown()
@@ -66,17 +75,41 @@ public final class ScriptExecutor: TaskExecutor, Sendable {
         }
     }
 
-    /// The oldest waiting job; `nil` once shut down and drained.
-    private func take() -> UnownedJob? {
+    private enum Next {
+        case job(UnownedJob)
+        case idle
+        case finished
+    }
+
+    /// The oldest waiting job; `finished` once shut down and drained.
+    private func next() -> Next {
         state.withLock { state in
-            guard state.head < state.queue.count else { return nil }
+            guard state.head < state.queue.count else { return state.isShutDown ? .finished : .idle }
             let job = state.queue[state.head]
             state.head += 1
             if state.head == state.queue.count || state.head > 1024 {
                 state.queue.removeFirst(state.head)
                 state.head = 0
             }
-            return job
+            return .job(job)
+        }
+    }
+
+    /// Takes a place for an in-place call of `connector`; `false` when `limit` of its calls
+    /// already run in place (the call then goes to the connector's context threads), so one
+    /// connector whose API hangs cannot hold every thread.
+    func enter(_ connector: String, limit: Int) -> Bool {
+        inPlace.withLock { counts in
+            guard counts[connector, default: 0] < limit else { return false }
+            counts[connector, default: 0] += 1
+            return true
+        }
+    }
+
+    func leave(_ connector: String) {
+        inPlace.withLock { counts in
+            counts[connector, default: 1] -= 1
+            if counts[connector] == 0 { counts[connector] = nil }
         }
     }
 
@@ -123,15 +156,22 @@ final class ScriptThreadContexts {
         pthread_setspecific(key, contexts.map { Unmanaged.passUnretained($0).toOpaque() })
     }
 
-    /// Runs `request` here, in this thread's context for its connector.
-    func run(_ request: ScriptCallRequest) -> Result<JSONValue, ScriptError> {
+    /// Runs `request` here, in this thread's context for its connector; `nil` when it must
+    /// go to the connector's context threads instead: as many of the connector's calls as it
+    /// has context threads already run in place, or this thread's context for it is in the
+    /// middle of a call (a method that led to another call of its own connector).
+    func run(_ request: ScriptCallRequest) -> Result<JSONValue, ScriptError>? {
+        let connector = request.host.connector
         let context: ScriptContext
-        if let existing = contexts[request.host.connector] {
+        if let existing = contexts[connector] {
+            guard !existing.isRunning else { return nil }
             context = existing
         } else {
             context = ScriptContext(configuration: configuration, logger: logger)
-            contexts[request.host.connector] = context
+            contexts[connector] = context
         }
+        guard executor.enter(connector, limit: configuration.contexts) else { return nil }
+        defer { executor.leave(connector) }
         return context.run(request)
     }
 
