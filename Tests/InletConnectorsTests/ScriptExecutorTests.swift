@@ -45,24 +45,22 @@ struct ScriptExecutorTests {
         #expect(results == Set((0..<8).map { JSONValue.string("/item/\($0)") }))
     }
 
-    @Test("a connector runs at most its number of contexts in place at once; a further call goes to its context threads instead of waiting")
+    @Test("one connector runs in place on at most half of the threads; the next call goes to its context threads, and a place frees when a call ends")
     func inPlaceCallsAreCapped() async throws {
         let engine = makeScriptEngine(contexts: 1)
         defer { engine.shutdown() }
-        let client = FakeAPIClient { _ in
-            try await Task.sleep(for: .milliseconds(300))
-            return [:]
-        }
-        let source = "let calls = 0\nexport default async function () { calls += 1; const mine = calls; await apiClient.get('/slow'); return mine }"
-        let results = try await withThrowingTaskGroup(of: JSONValue.self) { group in
-            for _ in 0..<2 {
-                group.addTask(executorPreference: engine.executor) {
-                    try await engine.call(source: source, fileName: "slow.js", arguments: [:], host: ScriptHost(connector: "slow", apiClient: client))
-                }
-            }
-            return try await group.reduce(into: [JSONValue]()) { $0.append($1) }
-        }
-        #expect(results == [1, 1], "each call ran in a context of its own: one in place, one on a context thread")
+        let executor = engine.executor
+        #expect(executor.inPlacePerConnector == 8, "16 threads, half of them for one connector")
+        for _ in 0..<8 { #expect(executor.enter("slow")) }
+        #expect(!executor.enter("slow"), "a ninth call of the same connector is refused a place")
+        #expect(executor.enter("other"), "another connector still gets one")
+        executor.leave("slow")
+        #expect(executor.enter("slow"))
+        // A call refused a place still runs, on the connector's context threads.
+        let result = try await Task(executorPreference: executor) {
+            try await engine.call(source: Self.counter, fileName: "count.js", arguments: [:], host: ScriptHost(connector: "slow"))
+        }.value
+        #expect(result == 1)
     }
 
     @Test("after shutdown a task preferring the executor still runs to its end, and its calls fail as after any shutdown")

@@ -62,17 +62,19 @@ public final class ScriptEngine: Sendable {
     private let pool: ScriptContextPool
     /// Threads on which calls run in place, without a hand-off to a context thread: run tasks
     /// that call many methods (a stream processor's lanes) with this executor as their
-    /// preference. At least 8 threads, each with its own context per connector it ran; each
-    /// connector runs at most `configuration.contexts` calls in place at once, the others go
-    /// to its context threads.
+    /// preference. At least 16 threads, each with its own context per connector it ran; each
+    /// connector runs calls in place on at most half of them at once, the others go to its
+    /// context threads.
     public let executor: ScriptExecutor
 
     public init(configuration: ScriptEngineConfiguration = .init(), logger: Logger) {
         pool = ScriptContextPool(configuration: configuration, logger: logger)
-        // A thread per lane a handler runs at once (8 partitions by default), so a lane waiting
-        // for a slow API holds only its own thread; each connector still runs at most
-        // `contexts` calls in place at a time.
-        executor = ScriptExecutor(threads: max(8, 2 * configuration.contexts), configuration: configuration, logger: logger)
+        // A thread per lane a handler and its global handler run at once (8 partitions each by
+        // default), so a lane waiting for a slow API holds only its own thread; one connector
+        // runs in place on at most half of them, so one whose API hangs leaves the other half
+        // to the rest.
+        let threads = max(16, 4 * configuration.contexts)
+        executor = ScriptExecutor(threads: threads, inPlacePerConnector: threads / 2, configuration: configuration, logger: logger)
     }
 
     deinit {

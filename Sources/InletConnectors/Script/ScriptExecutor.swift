@@ -14,7 +14,7 @@ import Synchronization
 /// Swift concurrency's global executor owns: a method that loops until its time limit, or
 /// awaits a slow `apiClient` call, holds one of these threads (as it held a context thread
 /// before), not one HTTP and Kafka work need; each connector runs at most
-/// `configuration.contexts` calls in place at once, the others take its context threads.
+/// `inPlacePerConnector` calls in place at once, the others take its context threads.
 /// Work a blocked call waits for must never need these threads: `apiClient` requests run on the
 /// global executor (an actor first used from a lane could otherwise run its jobs here). The
 /// threads end with `shutdown()`; jobs
@@ -31,12 +31,15 @@ public final class ScriptExecutor: TaskExecutor, Sendable {
     private let inPlace = Mutex<[String: Int]>([:])
     private let available = DispatchSemaphore(value: 0)
     private let threadCount: Int
+    /// How many calls of one connector may run in place at once.
+    let inPlacePerConnector: Int
     private let finished = DispatchSemaphore(value: 0)
 
     /// Starts `threads` threads named `inlet-methods-<n>`, each making its contexts with
     /// `configuration`.
-    init(threads: Int, configuration: ScriptEngineConfiguration, logger: Logger) {
+    init(threads: Int, inPlacePerConnector: Int, configuration: ScriptEngineConfiguration, logger: Logger) {
         threadCount = max(1, threads)
+        self.inPlacePerConnector = max(1, inPlacePerConnector)
         for index in 1...threadCount {
             let thread = Thread { [self] in
                 let contexts = ScriptThreadContexts(executor: self, configuration: configuration, logger: logger)
@@ -95,12 +98,12 @@ public final class ScriptExecutor: TaskExecutor, Sendable {
         }
     }
 
-    /// Takes a place for an in-place call of `connector`; `false` when `limit` of its calls
-    /// already run in place (the call then goes to the connector's context threads), so one
-    /// connector whose API hangs cannot hold every thread.
-    func enter(_ connector: String, limit: Int) -> Bool {
+    /// Takes a place for an in-place call of `connector`; `false` when `inPlacePerConnector`
+    /// of its calls already run in place (the call then goes to the connector's context
+    /// threads), so one connector whose API hangs cannot hold every thread.
+    func enter(_ connector: String) -> Bool {
         inPlace.withLock { counts in
-            guard counts[connector, default: 0] < limit else { return false }
+            guard counts[connector, default: 0] < inPlacePerConnector else { return false }
             counts[connector, default: 0] += 1
             return true
         }
@@ -157,8 +160,8 @@ final class ScriptThreadContexts {
     }
 
     /// Runs `request` here, in this thread's context for its connector; `nil` when it must
-    /// go to the connector's context threads instead: as many of the connector's calls as it
-    /// has context threads already run in place, or this thread's context for it is in the
+    /// go to the connector's context threads instead: `inPlacePerConnector` of the
+    /// connector's calls already run in place, or this thread's context for it is in the
     /// middle of a call (a method that led to another call of its own connector).
     func run(_ request: ScriptCallRequest) -> Result<JSONValue, ScriptError>? {
         let connector = request.host.connector
@@ -170,7 +173,7 @@ final class ScriptThreadContexts {
             context = ScriptContext(configuration: configuration, logger: logger)
             contexts[connector] = context
         }
-        guard executor.enter(connector, limit: configuration.contexts) else { return nil }
+        guard executor.enter(connector) else { return nil }
         defer { executor.leave(connector) }
         return context.run(request)
     }
