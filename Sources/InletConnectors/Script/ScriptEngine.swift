@@ -17,6 +17,10 @@ public struct ScriptEngineConfiguration: Sendable {
     public var contexts: Int
     /// How many compiled method files each context keeps (least recently used are dropped).
     public var compiledFunctionsPerContext: Int = 256
+    /// How many threads the engine's executor has for methods run in place (a handler's
+    /// lanes); one connector uses at most half of them at once. `nil`: 16, a lane each for a
+    /// handler and its global handler on 8 partitions (env `INLET_SCRIPT_THREADS`).
+    public var methodThreads: Int?
 
     public init(
         timeLimit: Duration = .seconds(5), totalTimeLimit: Duration = .seconds(30),
@@ -73,7 +77,7 @@ public final class ScriptEngine: Sendable {
         // default), so a lane waiting for a slow API holds only its own thread; one connector
         // runs in place on at most half of them, so one whose API hangs leaves the other half
         // to the rest.
-        let threads = max(16, 4 * configuration.contexts)
+        let threads = max(2, configuration.methodThreads ?? ProcessInfo.processInfo.environment["INLET_SCRIPT_THREADS"].flatMap { Int($0) } ?? 16)
         executor = ScriptExecutor(threads: threads, inPlacePerConnector: threads / 2, configuration: configuration, logger: logger)
     }
 
