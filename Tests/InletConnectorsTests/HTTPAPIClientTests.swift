@@ -234,6 +234,40 @@ struct HTTPAPIClientTests {
         await server.stop()
     }
 
+    @Test("errors never carry query values or user info: a refused connection, an HTTP error, a host not allowed")
+    func errorsHideSecretsInURLs() async throws {
+        #expect(HTTPAPIClient.redacted("https://user:s3cret@api.example.com/v1/items?api_key=s3cret&page=2#top") == "https://…@api.example.com/v1/items?api_key=…&page=…")
+        #expect(HTTPAPIClient.redacted("/hooks/1") == "/hooks/1")
+        #expect(HTTPAPIClient.redacted("https://api.example.com/a@b?x") == "https://api.example.com/a@b?x=…")
+
+        let closed = try await TestHTTPServer.start { _, _ in ScriptedResponse() }
+        let base = closed.baseURI
+        await closed.stop()
+        let refused = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: base), requestTimeout: .seconds(1))
+        do {
+            _ = try await refused.send(APIRequest(method: "GET", path: "/x", query: ["token": "s3cret"]))
+            Issue.record("expected CONNECTION_FAILED")
+        } catch let error as APIError {
+            #expect(error.code == APIError.connectionFailed)
+            #expect(!error.message.contains("s3cret"), "\(error.message)")
+            #expect(error.message.contains("token=…"))
+        }
+        try await refused.shutdown()
+
+        let server = try await TestHTTPServer.start { _, _ in ScriptedResponse(status: 500, body: "{}") }
+        let client = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: server.baseURI, allowedHosts: ["127.0.0.1"]))
+        for path in ["/items?api_key=s3cret", "http://evil.example/steal?api_key=s3cret", "http://me:s3cret@evil.example/"] {
+            do {
+                _ = try await client.send(APIRequest(method: "GET", path: path))
+                Issue.record("expected an error for \(path)")
+            } catch let error as APIError {
+                #expect(!error.message.contains("s3cret"), "\(error.message)")
+            }
+        }
+        try await client.shutdown()
+        await server.stop()
+    }
+
     @Test("a refused connection is CONNECTION_FAILED")
     func connectionFailed() async throws {
         let server = try await TestHTTPServer.start { _, _ in ScriptedResponse() }

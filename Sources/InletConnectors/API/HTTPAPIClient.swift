@@ -86,7 +86,7 @@ public final class HTTPAPIClient: APIClient {
             attempt += 1
             let httpRequest = try Self.makeHTTPRequest(request, configuration: configuration)
             let (status, headers, body) = try await perform(httpRequest)
-            let summary = "\(request.method) \(request.path)"
+            let summary = "\(request.method) \(Self.redacted(request.path))"
             switch status {
             case 200..<300:
                 return APIResponse(status: status, headers: headers, data: Self.parseBody(body, headers: headers, as: request.responseType))
@@ -135,7 +135,7 @@ public final class HTTPAPIClient: APIClient {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw APIError(code: APIError.connectionFailed, message: "\(request.method.rawValue) \(request.url): \(error)")
+            throw APIError(code: APIError.connectionFailed, message: "\(request.method.rawValue) \(Self.redacted(request.url)): \(error)")
         }
     }
 
@@ -164,6 +164,33 @@ public final class HTTPAPIClient: APIClient {
         return httpRequest
     }
 
+    /// `url` as error messages may show it: query values and user info replaced by `…`, as
+    /// they often hold credentials (`?api_key=`, `https://user:token@host`), and errors end
+    /// up in logs, dead letters, `subscription.error` and HTTP problem bodies. Query names,
+    /// the host and the path stay, for finding what failed.
+    public static func redacted(_ url: String) -> String {
+        var text = url
+        if let fragment = text.firstIndex(of: "#") { text = String(text[..<fragment]) }
+        var query: Substring?
+        if let mark = text.firstIndex(of: "?") {
+            query = text[text.index(after: mark)...]
+            text = String(text[..<mark])
+        }
+        // user:password@ after the scheme, before the first slash of the path.
+        if let scheme = text.range(of: "://") {
+            let authorityEnd = text[scheme.upperBound...].firstIndex(of: "/") ?? text.endIndex
+            if let at = text[scheme.upperBound..<authorityEnd].lastIndex(of: "@") {
+                text.replaceSubrange(scheme.upperBound...at, with: "…@")
+            }
+        }
+        guard let query, !query.isEmpty else { return text }
+        let names = query.split(separator: "&").map { item in
+            let name = item.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
+            return name + "=…"
+        }
+        return text + "?" + names.joined(separator: "&")
+    }
+
     /// The absolute URL for `request`, with the connection's and the request's query.
     static func resolveURL(_ request: APIRequest, configuration: APIClientConfiguration) throws -> String {
         let base = request.baseURI ?? configuration.baseURI
@@ -176,12 +203,12 @@ public final class HTTPAPIClient: APIClient {
             let allowed = Set(configuration.allowedHosts.map { $0.lowercased() }).union(baseHost.map { [$0] } ?? [])
             guard allowed.contains(host) else {
                 throw APIError(code: APIError.hostNotAllowed,
-                               message: "\(request.path): host \(host) is not the API's host\(baseHost.map { " (\($0))" } ?? "") nor in its allowed hosts")
+                               message: "\(Self.redacted(request.path)): host \(host) is not the API's host\(baseHost.map { " (\($0))" } ?? "") nor in its allowed hosts")
             }
             url = request.path
         } else {
             guard let base else {
-                throw APIError(code: APIError.hostNotAllowed, message: "\(request.path): a relative path needs a base URI (none is configured)")
+                throw APIError(code: APIError.hostNotAllowed, message: "\(Self.redacted(request.path)): a relative path needs a base URI (none is configured)")
             }
             if request.path.isEmpty {
                 url = base
