@@ -149,7 +149,9 @@ struct AdminRoutes: Sendable {
             "createdAt": .string(Self.timestamp(record.createdAt)),
         ]
         if let name = record.name { members["name"] = .string(name) }
-        if let parameters = record.connectorParameters { members["connectorParameters"] = parameters }
+        if let parameters = record.connectorParameters {
+            members["connectorParameters"] = SecretRedaction.redacting(parameters, schema: workspace.connectors[record.connectorKey]?.parametersSchema)
+        }
         return .object(members)
     }
 
@@ -348,6 +350,12 @@ struct AdminRoutes: Sendable {
         guard case .object(var members) = (try? JSONValue(parsing: record.encoded())) ?? .null else { return .null }
         members["webhookToken"] = nil
         members["appliedOffsets"] = nil
+        // State is the connector's own (hook secrets, cursors): never shown.
+        members["state"] = nil
+        if case .object(var config)? = members["config"], let parameters = config["parameters"] {
+            config["parameters"] = SecretRedaction.redacting(parameters, schema: parametersSchema(of: record))
+            members["config"] = .object(config)
+        }
         // A full scan's snapshot is bookkeeping (thousands of digests), not for people.
         if case .object(var pull)? = members["pullState"] {
             pull["snapshot"] = nil
@@ -355,6 +363,16 @@ struct AdminRoutes: Sendable {
         }
         if record.receivesWebhooks { members["webhookUrl"] = .string(configuration.webhookURL(token: record.webhookToken)) }
         return .object(members)
+    }
+
+    /// The `parametersSchema` of what `record` subscribes to.
+    private func parametersSchema(of record: SubscriptionRecord) -> JSONValue? {
+        guard let connector = workspace.connectors[record.connectorKey] else { return nil }
+        switch record.target {
+        case .event(let key): return connector.events[key]?.parametersSchema
+        case .collection(let key, _): return connector.dataCollections[key]?.parametersSchema
+        case .appEvent: return nil
+        }
     }
 
     // MARK: - Helpers

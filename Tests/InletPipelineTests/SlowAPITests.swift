@@ -28,7 +28,7 @@ struct SlowAPITests {
             targets.append((
                 try #require(subscription["id"]?.stringValue),
                 String(try #require(subscription["webhookUrl"]?.stringValue).dropFirst("https://hooks.example.com".count)),
-                try #require(subscription["state"]?["clientState"]?.stringValue)
+                try await clientState(pipeline, subscription)
             ))
         }
         var ids: [String: [String]] = [:]

@@ -16,7 +16,7 @@ struct TransientFailureTests {
         return (
             try #require(subscription["id"]?.stringValue),
             String(try #require(subscription["webhookUrl"]?.stringValue).dropFirst("https://hooks.example.com".count)),
-            try #require(subscription["state"]?["clientState"]?.stringValue)
+            try await clientState(pipeline, subscription)
         )
     }
 
@@ -111,4 +111,12 @@ struct TransientFailureTests {
             try await eventually(timeout: .seconds(10)) { pipeline.harness.subscriptions[target.id]?.status == .active }
         }
     }
+}
+
+/// The Graph subscription's `clientState`, from its state in the subscriptions table (the admin
+/// API never shows state).
+func clientState(_ pipeline: TestPipeline, _ subscription: JSONValue) async throws -> String {
+    let id = try #require(subscription["id"]?.stringValue)
+    try await pipeline.harness.subscriptions.sync()
+    return try #require(pipeline.harness.subscriptions[id]?.state?["clientState"]?.stringValue)
 }

@@ -106,7 +106,12 @@ struct WebhookEndToEndTests {
             #expect(subscription["status"] == "active")
             let webhookUrl = try #require(subscription["webhookUrl"]?.stringValue)
             let subscriptionId = try #require(subscription["id"]?.stringValue)
-            #expect(subscription["state"]?["hookId"] == 42)
+            // State and secret parameters are never shown; the subscription holds them.
+            #expect(subscription["state"] == nil)
+            #expect(subscription["config"]?["parameters"] == ["owner": "octo", "repo": "hello"], "the secret (writeOnly) is left out")
+            try await harness.subscriptions.sync()
+            #expect(harness.subscriptions[subscriptionId]?.state?["hookId"] == 42)
+            #expect(harness.subscriptions[subscriptionId]?.config.parameters["secret"] == .string(Self.secret))
 
             let registrations = stub.received("POST", "/repos/octo/hello/hooks")
             try #require(registrations.count == 1, "the stand-in API received the hook registration")
