@@ -149,8 +149,10 @@ struct AdminRoutes: Sendable {
             "createdAt": .string(Self.timestamp(record.createdAt)),
         ]
         if let name = record.name { members["name"] = .string(name) }
-        if let parameters = record.connectorParameters {
-            members["connectorParameters"] = SecretRedaction.redacting(parameters, schema: workspace.connectors[record.connectorKey]?.parametersSchema)
+        // Without its connector in the workspace, which parameters are secret is unknown:
+        // none is shown.
+        if let parameters = record.connectorParameters, let connector = workspace.connectors[record.connectorKey] {
+            members["connectorParameters"] = SecretRedaction.redacting(parameters, schema: connector.parametersSchema)
         }
         return .object(members)
     }
@@ -353,7 +355,9 @@ struct AdminRoutes: Sendable {
         // State is the connector's own (hook secrets, cursors): never shown.
         members["state"] = nil
         if case .object(var config)? = members["config"], let parameters = config["parameters"] {
-            config["parameters"] = SecretRedaction.redacting(parameters, schema: parametersSchema(of: record))
+            // Without its event or collection in the workspace, which parameters are secret is
+            // unknown: none is shown.
+            config["parameters"] = parametersSchema(of: record).map { SecretRedaction.redacting(parameters, schema: $0) } ?? nil
             members["config"] = .object(config)
         }
         // A full scan's snapshot is bookkeeping (thousands of digests), not for people.
@@ -365,13 +369,14 @@ struct AdminRoutes: Sendable {
         return .object(members)
     }
 
-    /// The `parametersSchema` of what `record` subscribes to.
+    /// The `parametersSchema` of what `record` subscribes to (`.null` when it declares none);
+    /// `nil` when its connector, event or collection is not in the workspace.
     private func parametersSchema(of record: SubscriptionRecord) -> JSONValue? {
         guard let connector = workspace.connectors[record.connectorKey] else { return nil }
         switch record.target {
-        case .event(let key): return connector.events[key]?.parametersSchema
-        case .collection(let key, _): return connector.dataCollections[key]?.parametersSchema
-        case .appEvent: return nil
+        case .event(let key): return connector.events[key].map { $0.parametersSchema ?? .null }
+        case .collection(let key, _): return connector.dataCollections[key].map { $0.parametersSchema ?? .null }
+        case .appEvent: return .null
         }
     }
 

@@ -238,7 +238,8 @@ struct HTTPAPIClientTests {
     func errorsHideSecretsInURLs() async throws {
         #expect(HTTPAPIClient.redacted("https://user:s3cret@api.example.com/v1/items?api_key=s3cret&page=2#top") == "https://…@api.example.com/v1/items?api_key=…&page=…")
         #expect(HTTPAPIClient.redacted("/hooks/1") == "/hooks/1")
-        #expect(HTTPAPIClient.redacted("https://api.example.com/a@b?x") == "https://api.example.com/a@b?x=…")
+        #expect(HTTPAPIClient.redacted("/a?=s3cret&APIKEY123&&b=1") == "/a?=…&…&…&b=…")
+        #expect(HTTPAPIClient.redacted("https://api.example.com/a@b?x") == "https://api.example.com/a@b?…")
 
         let closed = try await TestHTTPServer.start { _, _ in ScriptedResponse() }
         let base = closed.baseURI

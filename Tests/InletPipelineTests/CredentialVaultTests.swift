@@ -16,7 +16,10 @@ struct CredentialVaultTests {
         #expect(base64.keyId == hex.keyId)
         let sealed = try base64.seal(["token": "t"])
         #expect(try hex.open(sealed) == ["token": "t"])
-        for weak in ["correct horse battery staple", "AAECAwQFBgcICQoLDA0ODw==", String(Self.hexKey.dropLast()), ""] {
+        #expect(try CredentialVault(strictSecret: Self.base64Key + "\n").keyId == base64.keyId, "a key read from a file keeps its newline")
+        let zeros = Data(count: 32).base64EncodedString()
+        let plusHex = "+f" + String(Self.hexKey.dropFirst(2))
+        for weak in ["correct horse battery staple", "AAECAwQFBgcICQoLDA0ODw==", String(Self.hexKey.dropLast()), "", zeros, String(repeating: "0", count: 64), plusHex] {
             let error = #expect(throws: VaultError.self) { try CredentialVault(strictSecret: weak) }
             #expect(error?.message.contains("openssl rand -base64 32") == true)
         }

@@ -24,5 +24,20 @@ struct SecretRedactionTests {
             "owner": "octo", "auth": ["user": "u"], "keys": [["name": "a"], ["name": "b"]], "extra": "kept",
         ])
         #expect(SecretRedaction.redacting(value, schema: nil) == value)
+
+        let indirect: JSONValue = [
+            "$defs": ["token": ["type": "string", "writeOnly": true]],
+            "type": "object",
+            "allOf": [["properties": ["apiKey": ["$ref": "#/$defs/token"]]]],
+            "patternProperties": ["^x-": ["type": "string", "format": "password"]],
+            "additionalProperties": ["type": "object", "properties": ["pin": ["writeOnly": true], "label": ["type": "string"]]],
+            "properties": ["tokens": ["type": "array", "items": ["$ref": "#/$defs/token"]], "pair": ["prefixItems": [["type": "string"], ["writeOnly": true]]]],
+        ]
+        let nested: JSONValue = [
+            "apiKey": "k", "x-signature": "sig", "other": ["pin": "1234", "label": "L"], "tokens": ["t1", "t2"], "pair": ["name", "hidden"],
+        ]
+        #expect(SecretRedaction.redacting(nested, schema: indirect) == [
+            "other": ["label": "L"], "tokens": [.null, .null], "pair": ["name", .null],
+        ])
     }
 }

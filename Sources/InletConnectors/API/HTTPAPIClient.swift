@@ -184,9 +184,10 @@ public final class HTTPAPIClient: APIClient {
             }
         }
         guard let query, !query.isEmpty else { return text }
-        let names = query.split(separator: "&").map { item in
-            let name = item.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
-            return name + "=…"
+        let names = query.split(separator: "&", omittingEmptySubsequences: false).map { item -> String in
+            // `name=value` keeps its name; an item without `=` may be a bare key: hidden whole.
+            guard let equals = item.firstIndex(of: "=") else { return "…" }
+            return item[..<equals] + "=…"
         }
         return text + "?" + names.joined(separator: "&")
     }

@@ -208,7 +208,7 @@ struct HostPolicy: Sendable {
     func prepare(_ request: APIRequest) throws -> APIRequest {
         var request = request
         if let base = request.baseURI {
-            request.baseURI = try allowedBase(rewritten(base.hasSuffix("/") ? String(base.dropLast()) : base), what: "options.baseUri \(base)")
+            request.baseURI = try allowedBase(rewritten(base.hasSuffix("/") ? String(base.dropLast()) : base), what: "options.baseUri \(HTTPAPIClient.redacted(base))")
         }
         guard let components = URLComponents(string: request.path), let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             return request
@@ -242,7 +242,7 @@ struct HostPolicy: Sendable {
 
     private static func refused(_ host: String, _ url: String) -> APIError {
         APIError(code: APIError.hostNotAllowed,
-                 message: "\(url): host \(host) is not the API's host nor in the connector's allowedHosts; add it to allowedHosts in connector.yml (or make-api-client's allowedHosts)")
+                 message: "\(HTTPAPIClient.redacted(url)): host \(host) is not the API's host nor in the connector's allowedHosts; add it to allowedHosts in connector.yml (or make-api-client's allowedHosts)")
     }
 }
 

@@ -131,7 +131,7 @@ public enum MethodResultContract: String, Sendable, Hashable, CaseIterable {
             if let base = object["baseUri"], !base.isNull {
                 let text = try check.string(base, "/baseUri", expected: "an absolute http(s) URI such as https://api.github.com")
                 guard let scheme = URLComponents(string: text)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
-                    throw check.violation("/baseUri", "'\(text)' is not an absolute http(s) URI, expected e.g. https://api.github.com")
+                    throw check.violation("/baseUri", "'\(HTTPAPIClient.redacted(text))' is not an absolute http(s) URI, expected e.g. https://api.github.com")
                 }
             }
             for key in ["headers", "query"] {

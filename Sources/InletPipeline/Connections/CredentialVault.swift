@@ -13,7 +13,15 @@ public struct CredentialVault: Sendable {
     /// - Parameter secret: 32 bytes as base64 or 64 hex digits; any other text is stretched
     ///   with SHA-256 (development and tests only: the roles use ``init(strictSecret:)``).
     public init(secret: String) {
-        let bytes = Self.keyBytes(secret) ?? Array(SHA256.hash(data: Array(secret.utf8)))
+        // As every version before the strict form: a stored credential keeps opening.
+        let bytes: [UInt8]
+        if let data = Data(base64Encoded: secret), data.count == 32 {
+            bytes = Array(data)
+        } else if secret.count == 64, let data = Self.hex(secret) {
+            bytes = data
+        } else {
+            bytes = Array(SHA256.hash(data: Array(secret.utf8)))
+        }
         key = SymmetricKey(data: bytes)
         keyId = SHA256.hash(data: bytes).prefix(4).map { String(format: "%02x", $0) }.joined()
     }
@@ -24,10 +32,11 @@ public struct CredentialVault: Sendable {
     ///
     /// - Throws: ``VaultError`` saying how to make a key.
     public init(strictSecret secret: String) throws {
-        guard Self.keyBytes(secret) != nil else {
-            throw VaultError(message: "INLET_SECRET_KEY must be 32 random bytes, as base64 (44 characters) or 64 hex digits; make one with `openssl rand -base64 32`. A key already in use must stay the same: re-seal with the new one before switching")
+        let trimmed = secret.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard Self.keyBytes(trimmed) != nil else {
+            throw VaultError(message: "INLET_SECRET_KEY must be 32 random bytes, as base64 (44 characters) or 64 hex digits; make one with `openssl rand -base64 32`. A passphrase key already in use can be kept for now with INLET_SECRET_KEY_LEGACY_PASSPHRASE=1 (credentials sealed with it stay readable only with it)")
         }
-        self.init(secret: secret)
+        self.init(secret: trimmed)
     }
 
     /// Whether `secret` is a key ``init(strictSecret:)`` accepts.
@@ -35,9 +44,18 @@ public struct CredentialVault: Sendable {
 
     /// The key in `secret` when it is 32 bytes as base64 or hex.
     static func keyBytes(_ secret: String) -> [UInt8]? {
-        if let data = Data(base64Encoded: secret), data.count == 32 { return Array(data) }
-        if secret.count == 64, let data = Self.hex(secret) { return data }
-        return nil
+        // A key read from a file (`kubectl create secret --from-file`) ends with a newline.
+        let text = secret.trimmingCharacters(in: .whitespacesAndNewlines)
+        let bytes: [UInt8]
+        if let data = Data(base64Encoded: text), data.count == 32 {
+            bytes = Array(data)
+        } else if text.count == 64, text.allSatisfy(\.isHexDigit), let data = Self.hex(text) {
+            bytes = data
+        } else {
+            return nil
+        }
+        // 32 equal bytes (all zeros, say) are a placeholder, not a key.
+        return Set(bytes).count > 1 ? bytes : nil
     }
 
     /// A vault with a random key (development: credentials do not survive a restart).

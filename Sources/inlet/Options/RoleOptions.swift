@@ -75,6 +75,12 @@ struct RoleOptions: ParsableArguments {
                 }
                 return CredentialVault(secret: secret)
             }
+            if !CredentialVault.isKey(secret) && Environment.string("INLET_SECRET_KEY_LEGACY_PASSPHRASE") == "1" {
+                // A deployment that started with a passphrase: its sealed credentials open only
+                // with that key, so it may keep it, warned at every start.
+                logger.warning("INLET_SECRET_KEY is a passphrase, kept because INLET_SECRET_KEY_LEGACY_PASSPHRASE=1: it is stretched with SHA-256 and far weaker than 32 random bytes")
+                return CredentialVault(secret: secret)
+            }
             do {
                 return try CredentialVault(strictSecret: secret)
             } catch {
