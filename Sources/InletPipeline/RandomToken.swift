@@ -25,16 +25,22 @@ public enum RandomUUID {
         var low = generator.next()
         high = (high & ~0xF000) | 0x4000 // version 4
         low = (low & ~(0xC000 << 48)) | (0x8000 << 48) // variant 10xx
-        let digits = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        text.reserveCapacity(36)
-        for (index, word) in [high, low].enumerated() {
-            for nibble in 0..<16 {
-                let position = index * 16 + nibble
-                if position == 8 || position == 12 || position == 16 || position == 20 { text.append(UInt8(ascii: "-")) }
-                text.append(digits[Int((word >> UInt64(60 - nibble * 4)) & 0xF)])
+        return String(unsafeUninitializedCapacity: 36) { text in
+            var count = 0
+            for (index, word) in [(0, high), (16, low)] {
+                for nibble in 0..<16 {
+                    let position = index + nibble
+                    if position == 8 || position == 12 || position == 16 || position == 20 {
+                        text[count] = UInt8(ascii: "-")
+                        count += 1
+                    }
+                    text[count] = hexDigits[Int((word >> UInt64(60 - nibble * 4)) & 0xF)]
+                    count += 1
+                }
             }
+            return count
         }
-        return String(decoding: text, as: UTF8.self)
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 }

@@ -73,13 +73,9 @@ struct MessageFields {
     }
 
     func integer(_ key: String) throws(MessageCodecError) -> Int64 {
-        let value = try required(key, expected: "an integer")
-        switch value {
-        case .integer(let number): return number
-        // JSONDecoder reads 3.0 as an integer too, but not 3.5.
-        case .number(let number) where number.rounded() == number && abs(number) < 9.2e18: return Int64(number)
-        default: throw error(key, "expected an integer")
-        }
+        // The parser already reads 3.0 as an integer (as JSONDecoder did), never 3.5.
+        guard case .integer(let number) = try required(key, expected: "an integer") else { throw error(key, "expected an integer") }
+        return number
     }
 
     func int(_ key: String) throws(MessageCodecError) -> Int {
