@@ -29,6 +29,10 @@ public final class EmbeddedKafkaCluster: @unchecked Sendable {
         }
         self.cluster = cluster
         bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+        // Nothing has connected yet, so every connection gets it (see ListenerNoDelay).
+        if ListenerNoDelay.apply(toListenersOn: ListenerNoDelay.ports(of: bootstrapServers)) < brokers {
+            logger.debug("embedded broker: could not set TCP_NODELAY on every listener; responses to pipelined requests may wait for delayed acknowledgements")
+        }
     }
 
     /// Creates topics (existing ones are left alone).
@@ -56,6 +60,8 @@ public final class EmbeddedKafkaCluster: @unchecked Sendable {
         if error != RD_KAFKA_RESP_ERR_NO_ERROR {
             throw KafkaError(kind: .embeddedBroker, error: error, context: "set broker \(id) \(up ? "up" : "down")")
         }
+        // A broker brought back may listen on a new socket.
+        if up { ListenerNoDelay.apply(toListenersOn: ListenerNoDelay.ports(of: bootstrapServers)) }
     }
 
     /// Stops the brokers. Clients still connected see transport errors.

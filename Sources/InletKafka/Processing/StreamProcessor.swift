@@ -361,12 +361,16 @@ public final class StreamProcessor: Service, Sendable {
             $0.recordsOut += records.count
         }
         let processed = ContinuousClock.now
+        var steps = ""
         switch output {
         case .plain(let producer):
             countOutputs(records, reports: try await producer.sendAll(records))
+            let produced = ContinuousClock.now
             let final = try await transform.finalRecords()
             countOutputs(final, reports: try await producer.sendAll(final))
             statistics.withLock { $0.recordsOut += final.count }
+            let finished = ContinuousClock.now
+            defer { steps = " (outputs \(produced - processed), final \(finished - produced), offsets \(ContinuousClock.now - finished))" }
             if !offsets.isEmpty {
                 try await configuration.beforeCommit?(offsets)
                 do {
@@ -382,7 +386,7 @@ public final class StreamProcessor: Service, Sendable {
             try await runTransaction(producer: producer, consumer: consumer, records: records, offsets: offsets)
         }
         logger.debug(
-            "\(configuration.consumer.groupId): batch of \(batch.count) messages in \(lanes.count) lanes: processed in \(processed - started), committed in \(ContinuousClock.now - processed)"
+            "\(configuration.consumer.groupId): batch of \(batch.count) messages in \(lanes.count) lanes: processed in \(processed - started), committed in \(ContinuousClock.now - processed)\(steps)"
         )
         return outcome
     }
