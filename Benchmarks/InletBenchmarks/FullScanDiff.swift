@@ -5,14 +5,21 @@
 //
 // Per size: the first scan (builds the snapshot: a digest per record without ignored fields),
 // a second scan after 1 % of the records changed (the diff), the baseline, and the memory the
-// snapshot takes (resident set before and after it is built, so a rough figure).
+// snapshot takes (resident set before and after it is built, so a rough figure); then the
+// snapshot as chunks for `scan-snapshots` (encoded as a handler writes them, 256 KiB each, and
+// read back into a snapshot as the next scan's owner does, without the broker in between).
 import Foundation
 import InletConnectors
+import InletKafka
 import InletPipeline
+import Logging
 
 func runFullScanDiff(sizes: [Int] = [25_000, 100_000, 1_000_000], pageSize: Int = 100) async throws {
-    print("| records | read the pages (baseline) | first scan (snapshot) | second scan (diff, 1 % changed) | changes found | snapshot memory |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| records | read the pages (baseline) | first scan (snapshot) | second scan (diff, 1 % changed) | changes found | snapshot memory | chunks: write / read back (bytes) |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    let store = ScanSnapshots(
+        topics: InletTopics(), client: KafkaClientConfiguration(bootstrapServers: ["127.0.0.1:9"]), maxMessageBytes: 1_000_000, embeddedRetention: nil,
+        logger: Logger(label: "bench"))
     for size in sizes {
         var records = (0..<size).map { index -> JSONValue in
             ["id": .string("rec-\(index)"), "name": .string("Record \(index)"),
@@ -48,8 +55,20 @@ func runFullScanDiff(sizes: [Int] = [25_000, 100_000, 1_000_000], pageSize: Int 
         let secondSeconds = try await measureSeconds { second = try await scan.run(previous: first?.snapshot, wanted: .updated, fetch: pages(records)) }
         let found = second?.changes.count ?? 0
         guard found == size / 100 else { throw BenchmarkFailure("found \(found) changes, expected \(size / 100)") }
-        print(String(format: "| %d | %.3f s | %.3f s | %.3f s | %d | %.0f MB (%.0f B per record) |",
-                     size, readSeconds, firstSeconds, secondSeconds, found, Double(snapshotBytes) / 1e6, Double(snapshotBytes) / Double(size)))
+        let snapshot = second?.snapshot ?? [:]
+        var chunks: [KafkaRecord] = []
+        let writeSeconds = try await measureSeconds { chunks = try store.records(of: snapshot, subscriptionId: "sub-1", digest: "00000000000000aa") }
+        var values: [Int: Data?] = [:]
+        for (index, chunk) in chunks.enumerated() { values[index] = .some(chunk.value) }
+        var loaded: FullScan.Snapshot = [:]
+        let loadSeconds = try await measureSeconds {
+            loaded = try ScanSnapshots.assemble(values, of: .init(digest: "00000000000000aa", chunks: chunks.count), subscriptionId: "sub-1")
+        }
+        guard loaded == snapshot else { throw BenchmarkFailure("the snapshot read back from its chunks differs") }
+        let chunkBytes = chunks.reduce(0) { $0 + ($1.value?.count ?? 0) }
+        print(String(format: "| %d | %.3f s | %.3f s | %.3f s | %d | %.0f MB (%.0f B per record) | %.3f s / %.3f s (%d chunks, %.0f MB) |",
+                     size, readSeconds, firstSeconds, secondSeconds, found, Double(snapshotBytes) / 1e6, Double(snapshotBytes) / Double(size),
+                     writeSeconds, loadSeconds, chunks.count, Double(chunkBytes) / 1e6))
     }
 }
 

@@ -23,7 +23,51 @@ public struct JSONWriter {
         self.nonFiniteAsStrings = nonFiniteAsStrings
     }
 
+    /// Members to leave out when writing an object, by key: ``whole`` leaves the member out,
+    /// ``members(_:)`` leaves those members out of its value when that is an object.
+    public indirect enum Omission: Sendable, Hashable {
+        case whole
+        case members([String: Omission])
+
+        /// The omissions for dotted paths (`viewCount`, `links.downloadUrl`): each path's last
+        /// key is left out of the object its earlier keys lead to. A path that leaves out a
+        /// member whole covers every longer path through it.
+        public static func paths(_ paths: [String]) -> [String: Omission] {
+            var tree: [String: Omission] = [:]
+            for path in paths {
+                let keys = path.split(separator: ".").map(String.init)
+                if !keys.isEmpty { insert(keys[...], into: &tree) }
+            }
+            return tree
+        }
+
+        private static func insert(_ keys: ArraySlice<String>, into tree: inout [String: Omission]) {
+            guard let first = keys.first else { return }
+            if keys.count == 1 {
+                tree[first] = .whole
+                return
+            }
+            switch tree[first] {
+            case .whole?:
+                return
+            case .members(var children)?:
+                insert(keys.dropFirst(), into: &children)
+                tree[first] = .members(children)
+            case nil:
+                var children: [String: Omission] = [:]
+                insert(keys.dropFirst(), into: &children)
+                tree[first] = .members(children)
+            }
+        }
+    }
+
     public mutating func write(_ value: JSONValue) {
+        write(value, omitting: [:])
+    }
+
+    /// Writes `value` without the members `omissions` names (for an object value; other
+    /// values are written whole): the same bytes as writing a copy with them removed.
+    public mutating func write(_ value: JSONValue, omitting omissions: [String: Omission]) {
         switch value {
         case .null: append("null")
         case .bool(let flag): append(flag ? "true" : "false")
@@ -39,27 +83,45 @@ public struct JSONWriter {
             bytes.append(UInt8(ascii: "]"))
         case .object(let members):
             bytes.append(UInt8(ascii: "{"))
+            var first = true
+            func member(_ key: String, _ member: JSONValue) {
+                var nested: [String: Omission] = [:]
+                if !omissions.isEmpty {
+                    switch omissions[key] {
+                    case .whole?: return
+                    case .members(let children)?: nested = children
+                    case nil: break
+                    }
+                }
+                if !first { bytes.append(UInt8(ascii: ",")) }
+                first = false
+                writeString(key)
+                bytes.append(UInt8(ascii: ":"))
+                write(member, omitting: nested)
+            }
             if sortedKeys {
                 // By UTF-8 bytes, as JSONEncoder's `.sortedKeys` orders them (Swift's `<` compares
-                // canonical equivalents, which puts a decomposed "ä" after "b").
-                for (position, key) in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
-                    if position > 0 { bytes.append(UInt8(ascii: ",")) }
-                    writeString(key)
-                    bytes.append(UInt8(ascii: ":"))
-                    write(members[key]!)
-                }
+                // canonical equivalents, which puts a decomposed "ä" after "b"). Sorting the pairs
+                // spares a lookup per key.
+                for (key, value) in members.sorted(by: { Self.precedes($0.key, $1.key) }) { member(key, value) }
             } else {
-                var first = true
-                for (key, member) in members {
-                    if !first { bytes.append(UInt8(ascii: ",")) }
-                    first = false
-                    writeString(key)
-                    bytes.append(UInt8(ascii: ":"))
-                    write(member)
-                }
+                for (key, value) in members { member(key, value) }
             }
             bytes.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// Whether `a` sorts before `b` by their UTF-8 bytes: `memcmp` over the strings' own
+    /// storage where they have it (native strings do), else byte by byte.
+    static func precedes(_ a: String, _ b: String) -> Bool {
+        let compared = a.utf8.withContiguousStorageIfAvailable { left in
+            b.utf8.withContiguousStorageIfAvailable { right -> Bool in
+                let common = min(left.count, right.count)
+                let order = common == 0 ? 0 : memcmp(left.baseAddress!, right.baseAddress!, common)
+                return order != 0 ? order < 0 : left.count < right.count
+            }
+        }
+        return (compared ?? nil) ?? a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
     /// Calls `body` with the text written so far as a NUL-terminated C string. JSON text

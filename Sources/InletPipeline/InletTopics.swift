@@ -27,6 +27,7 @@ public struct InletTopics: Sendable, Hashable {
     public var globalWebhooks: String { prefix + "global-webhooks" }
     public var connectorParameters: String { prefix + "connector-parameters" }
     public var customers: String { prefix + "customers" }
+    public var scanSnapshots: String { prefix + "scan-snapshots" }
     public var records: String { prefix + "records" }
     public var events: String { prefix + "events" }
     public var appEvents: String { prefix + "app-events" }
@@ -40,7 +41,7 @@ public struct InletTopics: Sendable, Hashable {
         replicationFactor > 1 ? max(1, replicationFactor - 1) : nil
     }
 
-    /// Every topic with its partitions and configs (compaction for the two tables,
+    /// Every topic with its partitions and configs (compaction for the tables,
     /// `min.insync.replicas` when replicated).
     public var all: [KafkaTopicSpec] {
         let durability: [String: String] = minInSyncReplicas.map { ["min.insync.replicas": String($0)] } ?? [:]
@@ -52,7 +53,7 @@ public struct InletTopics: Sendable, Hashable {
         return [
             spec(ingress), spec(ingressGlobal), spec(ingressAppEvents), spec(commands),
             spec(subscriptions, compacted: true), spec(connections, compacted: true), spec(globalWebhooks, compacted: true),
-            spec(connectorParameters, compacted: true), spec(customers, compacted: true),
+            spec(connectorParameters, compacted: true), spec(customers, compacted: true), spec(scanSnapshots, compacted: true),
             spec(records), spec(events), spec(appEvents), spec(replies), spec(dlq),
         ]
     }

@@ -26,6 +26,53 @@ struct FullScanTests {
         #expect(FullScan.snapshot(from: FullScan.stored(["a": 1, "b": .max])) == ["a": 1, "b": .max])
     }
 
+    /// Digests of snapshots stored by earlier versions must not change, or every record would
+    /// look updated after an upgrade: they were SHA-256 over a copy of the record with the
+    /// ignored fields removed, written as canonical JSON. The digest is now written without
+    /// copying; this is the earlier way, kept as the reference.
+    static func digestAsBefore(_ record: JSONValue, ignoring paths: [String]) -> UInt64 {
+        func removing(_ path: [String], from value: JSONValue) -> JSONValue {
+            guard let first = path.first, case .object(var members) = value else { return value }
+            if path.count == 1 {
+                members[first] = nil
+            } else if let child = members[first] {
+                members[first] = removing(Array(path.dropFirst()), from: child)
+            }
+            return .object(members)
+        }
+        var reduced = record
+        for path in paths where !path.isEmpty {
+            let components = path.split(separator: ".").map(String.init)
+            if case .object(var members) = reduced, let fields = members["fields"], fields.objectValue != nil {
+                members["fields"] = removing(components, from: fields)
+                reduced = .object(members)
+            } else {
+                reduced = removing(components, from: reduced)
+            }
+        }
+        return UInt64(FullScan.hex(FullScan.digest(of: reduced, ignoring: [])), radix: 16)!
+    }
+
+    @Test("digests are those of earlier versions, for every shape of record and ignored path")
+    func digestsUnchanged() {
+        let records: [JSONValue] = [
+            ["id": "p1", "fields": ["title": "A", "viewCount": 3, "links": ["downloadUrl": "https://x/1?sig=a", "web": "https://x"], "tags": [["viewCount": 1]]]],
+            ["id": "p2", "title": "flat", "viewCount": 3, "links": ["downloadUrl": "u"], "fields": "not an object"],
+            ["id": 7, "fields": ["links": "a string, not an object", "nested": ["a": ["b": ["c": 1, "d": 2]]]]],
+            ["id": "p4", "fields": [:], "é": ["a\u{308}": 1, "b": .null, "ü": 2.5]],
+            ["id": "p5", "fields": ["viewCount": ["deep": 1], "x": .bool(true)]],
+        ]
+        let ignoredSets: [[String]] = [
+            [], ["viewCount"], ["links.downloadUrl"], ["viewCount", "links.downloadUrl"], ["links", "links.downloadUrl"], ["links.downloadUrl", "links"],
+            ["nested.a.b.c", "nested.a.b.d"], ["nested.a"], ["a..b", "", "viewCount.deep"], ["fields"], ["é.ü", "tags.viewCount"],
+        ]
+        for record in records {
+            for ignored in ignoredSets {
+                #expect(FullScan.digest(of: record, ignoring: ignored) == Self.digestAsBefore(record, ignoring: ignored), "\(record) without \(ignored)")
+            }
+        }
+    }
+
     @Test("the first scan only builds the snapshot; later scans report created, updated or deleted, each to its own subscription")
     func diff() async throws {
         let scan = FullScan(ignoredFields: [], maxPages: 10)

@@ -50,6 +50,21 @@ struct JSONValueMessageTests {
         }
     }
 
+    @Test("scan snapshot chunks: the bytes are exactly JSONEncoder's, and either side reads the other's")
+    func scanSnapshotChunkBytes() throws {
+        let encoder = MessageCodec.makeEncoder()
+        let chunk = ScanSnapshotChunk(
+            subscriptionId: "sub/1", snapshot: "00000000000000aa", chunk: 2, chunks: 3,
+            entries: ["b": "0000000000000001", "a\u{308}": "0000000000000002", "é": "0000000000000003", "q\"/\n": "0000000000000004"])
+        let codable = try encoder.encode(chunk)
+        #expect(MessageCodec.encode(chunk) == codable, "\(String(decoding: codable, as: UTF8.self))")
+        #expect(try MessageCodec.decode(ScanSnapshotChunk.self, from: codable) == chunk)
+        #expect(try MessageCodec.makeDecoder().decode(ScanSnapshotChunk.self, from: MessageCodec.encode(chunk)) == chunk)
+        let bad = Data(#"{"subscriptionId":"s","snapshot":"x","chunk":0,"chunks":1,"entries":{"a":1}}"#.utf8)
+        let error = #expect(throws: MessageCodecError.self) { try MessageCodec.decode(ScanSnapshotChunk.self, from: bad) }
+        #expect(error?.fieldPath == "entries.a")
+    }
+
     @Test("a bad field is refused with the path JSONDecoder names")
     func errorsNameTheSameField() throws {
         let good = try #require(JSONValue(parsing: MessageCodec.encode(MessageSamples.recordEvent)).objectValue)

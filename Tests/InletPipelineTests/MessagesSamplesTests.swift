@@ -106,6 +106,10 @@ enum MessageSamples {
     static let customer = CustomerRecord(
         id: "cus_42", name: "Acme Inc.", fields: ["plan": "team", "region": "eu"], createdAt: receivedAt, updatedAt: later)
 
+    static let scanSnapshotChunk = ScanSnapshotChunk(
+        subscriptionId: "sub_01JD9ZQ5", snapshot: "5e0a3c1d9b2f4e67", chunk: 1, chunks: 3,
+        entries: ["proj-1": "00c0ffee00c0ffee", "proj-2": "8badf00d8badf00d", "é/\"quoted\"": "0123456789abcdef"])
+
     static let recordEvent = RecordEvent(
         subscriptionId: "sub_01JD9ZQ4",
         customerId: "cus_42",
@@ -147,7 +151,7 @@ enum MessageSamples {
 
     /// One or more samples per message type, type-erased.
     static let all: [any TopicMessage] = [
-        rawRequest, globalRawRequest, routedGlobalEvent, appEvent, command, subscription, connection, globalWebhookRecord, connectorParameters, customer, recordEvent,
+        rawRequest, globalRawRequest, routedGlobalEvent, appEvent, command, subscription, connection, globalWebhookRecord, connectorParameters, customer, scanSnapshotChunk, recordEvent,
         normalizedEvent, reply, deadLetter,
     ]
 }

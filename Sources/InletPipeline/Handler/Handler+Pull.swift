@@ -107,6 +107,8 @@ extension Handler {
         var report = SubscriptionRecord.LastPull(startedAt: started)
         var outputs: [KafkaRecord] = []
         var again = false
+        // Why the previous full-scan snapshot could not be used, when it could not.
+        var lostSnapshot: String?
         do {
             let context = try await methodContext(for: subscription)
             switch strategy {
@@ -147,33 +149,40 @@ extension Handler {
             case .fullScan:
                 guard let change = subscription.target.collectionEvent, let key = subscription.target.collectionKey else { break }
                 let collection = runtime.workspace.connectors[subscription.connectorKey]?.dataCollections[key]
+                // The snapshot the last scan replaced is no longer named by the durable record.
+                if let replaced = progress.replacedSnapshot, let store = scanSnapshots {
+                    outputs += store.tombstones(of: replaced, subscriptionId: subscription.id)
+                    progress.replacedSnapshot = nil
+                }
+                let (previous, lost) = try await previousSnapshot(of: subscription, progress)
+                // A backfill is for the first scan, never for one whose snapshot was lost.
                 let scan = FullScan(ignoredFields: (collection?.ignoredFields ?? []) + (subscription.config.ignoredFields ?? []), maxPages: Self.maxPagesPerScan,
-                                    backfill: subscription.config.backfill == true)
-                let outcome = try await scan.run(previous: progress.snapshot.map(FullScan.snapshot(from:)), wanted: change) { cursor in
+                                    backfill: subscription.config.backfill == true && lost == nil)
+                let outcome = try await scan.run(previous: previous, wanted: change) { cursor in
                     try await runtime.list(context, cursor: cursor)
                 }
                 // Ids from the change and the snapshot it was found against: a scan re-run after a
                 // crash repeats them; the same content coming back later (A→B→A) is a new event.
                 let against = progress.snapshotDigest ?? "none"
-                outputs = outcome.changes.map { found in
+                outputs += outcome.changes.map { found in
                     recordEvent(ExtractedEvent(type: found.type.rawValue, record: found.record), index: 0, subscription: subscription, message: message,
                                 occurredAt: started, requestId: nil, deliveryId: "scan:\(found.type.rawValue):\(against):\(FullScan.hex(found.digest))")
                 }
-                let stored = FullScan.stored(outcome.snapshot)
-                progress.snapshot = stored
-                progress.snapshotDigest = FullScan.hex(FullScan.digest(of: .object(stored.mapValues(JSONValue.string)), ignoring: []))
+                outputs += try store(outcome.snapshot, of: subscription, in: &progress, rewrite: lost != nil)
                 progress.lastFullSyncAt = Date()
                 report.pages = outcome.pages
                 report.records = outcome.records
                 if outcome.skipped > 0 { report.error = "skipped \(outcome.skipped) records without an id" }
-                // The snapshot lives on the subscription record, which must stay a Kafka message.
-                let size = subscription.encodedSize(with: progress)
-                if size > configuration.maxMessageBytes * 9 / 10 {
-                    throw FullScan.SnapshotTooLarge(records: outcome.snapshot.count, bytes: size, limit: configuration.maxMessageBytes)
-                }
+                lostSnapshot = lost
             }
             progress.failures = nil
-            if subscription.status == .degraded || subscription.error != nil {
+            if let lostSnapshot {
+                // Not silent: what happened between the two scans was not compared.
+                subscription.status = .degraded
+                subscription.error = .init(message: "\(lostSnapshot); this scan built a new snapshot, so changes since the scan before it were not reported", code: "snapshot-lost", at: Date())
+                report.error = [report.error, lostSnapshot].compactMap { $0 }.joined(separator: "; ")
+                logger.error("handler: \(lostSnapshot); scanned again without it: changes since the previous scan were not reported")
+            } else if subscription.status == .degraded || subscription.error != nil {
                 subscription.status = .active
                 subscription.error = nil
             }
@@ -185,7 +194,7 @@ extension Handler {
             progress.failures = failures
             // A collection too large for a full scan will not shrink by waiting: the
             // subscription stops pulling, in `error`, saying what to do instead.
-            let permanent = error is FullScan.SnapshotTooLarge || error is FullScan.TooManyPages
+            let permanent = error is FullScan.SnapshotTooLarge || error is FullScan.TooManyPages || error is ScanSnapshots.TooLargeForEmbeddedBroker
             subscription.status = permanent ? .error : .degraded
             subscription.error = .init(message: "pull failed (\(failures) in a row): \(error)", code: permanent ? "collection-too-large" : Self.code(of: error).rawValue, at: Date())
             report.error = "\(error)"
@@ -202,6 +211,57 @@ extension Handler {
         stage(subscription)
         logger.info("handler: pulled \(subscription.id) (\(strategy.rawValue)): \(report.pages) pages, \(report.records) records, \(report.events) events")
         return outputs
+    }
+
+    /// The previous scan's snapshot: from the record, from its chunks, or `nil` before the
+    /// first scan. A chunked snapshot that cannot be read back (on the embedded broker: trimmed
+    /// by its retention) is `nil` too, with the reason, so the scan rebuilds it and says so.
+    private func previousSnapshot(of subscription: SubscriptionRecord, _ progress: SubscriptionRecord.PullState) async throws -> (FullScan.Snapshot?, lost: String?) {
+        if let inline = progress.snapshot { return (FullScan.snapshot(from: inline), nil) }
+        guard let chunks = progress.snapshotChunks, let digest = progress.snapshotDigest else { return (nil, nil) }
+        guard let store = scanSnapshots else {
+            return (nil, "the previous full-scan snapshot of \(subscription.id) is in chunks, and this handler has no Kafka client to read them")
+        }
+        do {
+            return (try await store.load(.init(digest: digest, chunks: chunks), subscriptionId: subscription.id), nil)
+        } catch let error as ScanSnapshots.Unreadable {
+            return (nil, error.description)
+        }
+    }
+
+    /// Keeps a scan's snapshot: on the subscription record while it fits (as before chunks
+    /// existed, so an older handler still reads it), else in chunks, returned as outputs to
+    /// write before the record. The chunked snapshot it replaces is left for the next pull to
+    /// remove; an unchanged chunked snapshot is not written again unless `rewrite` (it could
+    /// not be read back).
+    private func store(_ snapshot: FullScan.Snapshot, of subscription: SubscriptionRecord, in progress: inout SubscriptionRecord.PullState, rewrite: Bool) throws -> [KafkaRecord] {
+        let digest = FullScan.hex(FullScan.generation(of: snapshot))
+        let previous = progress.snapshotChunks.flatMap { chunks in progress.snapshotDigest.map { SubscriptionRecord.ChunkedSnapshot(digest: $0, chunks: chunks) } }
+        let limit = configuration.maxMessageBytes * 9 / 10
+        var inline = progress
+        inline.snapshot = FullScan.stored(snapshot)
+        inline.snapshotDigest = digest
+        inline.snapshotChunks = nil
+        // Estimated first: encoding a snapshot of a million records to measure it is waste.
+        if FullScan.storedBytes(of: snapshot) < limit, subscription.encodedSize(with: inline) <= limit {
+            if let previous { inline.replacedSnapshot = previous }
+            progress = inline
+            return []
+        }
+        guard let store = scanSnapshots else {
+            throw FullScan.SnapshotTooLarge(records: snapshot.count, bytes: FullScan.storedBytes(of: snapshot), limit: configuration.maxMessageBytes)
+        }
+        if let previous, previous.digest == digest, !rewrite {
+            progress.snapshot = nil
+            return []
+        }
+        let records = try store.records(of: snapshot, subscriptionId: subscription.id, digest: digest)
+        progress.snapshot = nil
+        progress.snapshotDigest = digest
+        progress.snapshotChunks = records.count
+        // A lost snapshot rewritten under its own name replaces nothing.
+        if let previous, previous.digest != digest { progress.replacedSnapshot = previous }
+        return records
     }
 
     /// When to pull next: at once while a backlog is being worked through; after a failure,

@@ -31,6 +31,12 @@ public final class Handler: StreamTransform {
         /// The largest message the brokers accept (`message.max.bytes`): an input whose
         /// outputs are larger goes to the DLQ (`output-too-large`).
         public var maxMessageBytes: Int = 1_000_000
+        /// The Kafka client, for reading back full-scan snapshots kept in chunks; `nil`: full
+        /// scans keep their snapshot on the subscription record only.
+        public var client: KafkaClientConfiguration?
+        /// The embedded broker's retention, or `nil` on a real cluster (bounds chunked
+        /// full-scan snapshots there).
+        public var embeddedRetention: PartitionRetention?
 
         public init(
             topics: InletTopics, publicURL: String, refreshRetryDelay: Duration = .seconds(60), maxRetryDuration: Duration = .seconds(15 * 60),
@@ -92,6 +98,13 @@ public final class Handler: StreamTransform {
     }
 
     private var topics: InletTopics { configuration.topics }
+
+    /// Where full-scan snapshots too large for their subscription record go.
+    var scanSnapshots: ScanSnapshots? {
+        configuration.client.map {
+            ScanSnapshots(topics: topics, client: $0, maxMessageBytes: configuration.maxMessageBytes, embeddedRetention: configuration.embeddedRetention, logger: logger)
+        }
+    }
 
     // MARK: - StreamTransform
 
@@ -469,8 +482,23 @@ public final class Handler: StreamTransform {
         subscription.archivedAt = Date()
         subscription.updatedAt = Date()
         subscription.nextRefreshTimestamp = nil
+        let tombstones = removeScanSnapshots(of: &subscription)
         stage(subscription)
-        return []
+        return tombstones
+    }
+
+    /// Tombstones for every chunk of an archived full-scan subscription's snapshots, which
+    /// it no longer names.
+    private func removeScanSnapshots(of subscription: inout SubscriptionRecord) -> [KafkaRecord] {
+        guard var progress = subscription.pullState, let store = scanSnapshots else { return [] }
+        var chunked = progress.replacedSnapshot.map { [$0] } ?? []
+        if let chunks = progress.snapshotChunks, let digest = progress.snapshotDigest { chunked.append(.init(digest: digest, chunks: chunks)) }
+        guard !chunked.isEmpty else { return [] }
+        progress.replacedSnapshot = nil
+        progress.snapshotChunks = nil
+        progress.snapshotDigest = nil
+        subscription.pullState = progress
+        return chunked.flatMap { store.tombstones(of: $0, subscriptionId: subscription.id) }
     }
 
     private func refresh(_ command: Command, message: KafkaMessage) async throws -> [KafkaRecord] {

@@ -34,6 +34,8 @@ public struct HandlerService: Service {
                 var configuration = Handler.Configuration(topics: settings.topics, publicURL: publicURL)
                 configuration.maxMessageBytes = settings.maxMessageBytes
                 configuration.maxRetryDuration = settings.maxRetryDuration
+                configuration.client = settings.client
+                configuration.embeddedRetention = settings.embeddedRetention
                 return configuration
             }(), runtime: runtime, subscriptions: subscriptions,
             connections: connections, vault: vault, connectorParameters: connectorParameters, logger: logger,

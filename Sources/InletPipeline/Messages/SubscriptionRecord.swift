@@ -116,18 +116,23 @@ public struct SubscriptionRecord: TopicMessage {
         /// The last pull's progress and outcome.
         public var lastPull: LastPull?
         /// full-scan: the last scan's snapshot, record id → 16 hex digits of the record's
-        /// digest without its ignored fields. Held on the record, so bounded by the message
-        /// size (about 25,000 records at message.max.bytes = 1 MB).
+        /// digest without its ignored fields, when it fits on the record (up to 90 % of
+        /// message.max.bytes, about 25,000 records at 1 MB); a larger one is in chunks on
+        /// `scan-snapshots` (``snapshotDigest``, ``snapshotChunks``).
         public var snapshot: [String: String]?
         /// When the last pull finished.
         public var lastPulledAt: Date?
         /// When the last full scan finished.
         public var lastFullSyncAt: Date?
-        /// Digest of the stored full-scan snapshot (the snapshot itself lives in its own
-        /// chunked records, so subscription records stay small).
+        /// full-scan: 16 hex digits naming the last scan's snapshot (``ScanSnapshotChunk``'s
+        /// `snapshot`).
         public var snapshotDigest: String?
-        /// How many chunks the stored full-scan snapshot has.
+        /// full-scan: how many chunks of the snapshot are on `scan-snapshots`; `nil` when the
+        /// snapshot is on the record.
         public var snapshotChunks: Int?
+        /// full-scan: the chunked snapshot the last scan replaced; its chunks get tombstones at
+        /// the next pull, once the record naming the new one is durable.
+        public var replacedSnapshot: ChunkedSnapshot?
 
         public init(
             cursor: String? = nil,
@@ -141,6 +146,17 @@ public struct SubscriptionRecord: TopicMessage {
             self.lastFullSyncAt = lastFullSyncAt
             self.snapshotDigest = snapshotDigest
             self.snapshotChunks = snapshotChunks
+        }
+    }
+
+    /// A full-scan snapshot kept in chunks on `scan-snapshots`.
+    public struct ChunkedSnapshot: Codable, Sendable, Hashable {
+        public var digest: String
+        public var chunks: Int
+
+        public init(digest: String, chunks: Int) {
+            self.digest = digest
+            self.chunks = chunks
         }
     }
 

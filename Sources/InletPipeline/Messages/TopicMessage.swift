@@ -44,6 +44,7 @@ public enum TopicMessages {
         GlobalWebhookRecord.self,
         ConnectorParametersRecord.self,
         CustomerRecord.self,
+        ScanSnapshotChunk.self,
         RecordEvent.self,
         NormalizedEvent.self,
         Reply.self,

@@ -50,6 +50,8 @@ final class StubAPI: Sendable {
     /// While true, `GET /projects` beyond the first page waits (a scan stuck mid-way) until it
     /// turns false again, or at most two minutes.
     let holdProjectPages = Mutex<Bool>(false)
+    /// Projects per page of `GET /projects`.
+    let projectPageSize = Mutex(2)
     /// How many page requests `holdProjectPages` has held so far.
     let heldProjectPages = Mutex<Int>(0)
     /// The task app's deletion log: task id and its position.
@@ -82,8 +84,9 @@ final class StubAPI: Sendable {
                 for _ in 0..<6000 where holdProjectPages.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
             }
             let all = projects.withLock { $0 }
-            var body: [String: JSONValue] = ["records": .array(all.dropFirst(page * 2).prefix(2).map { ["id": .string($0.id), "fields": $0.fields] })]
-            if (page + 1) * 2 < all.count { body["next"] = .string("/projects?page=\(page + 1)") }
+            let size = projectPageSize.withLock { $0 }
+            var body: [String: JSONValue] = ["records": .array(all.dropFirst(page * size).prefix(size).map { ["id": .string($0.id), "fields": $0.fields] })]
+            if (page + 1) * size < all.count { body["next"] = .string("/projects?page=\(page + 1)") }
             return Self.json(.object(body))
         }
         router.get("/tasks/deletions") { [self] request, _ in
