@@ -17,7 +17,7 @@ struct ScanSnapshotTests {
         ("project-\(number)", ["title": .string(title ?? "Project \(number)")])
     }
 
-    @Test("a snapshot too large for the record goes to scan-snapshots in chunks; a new owner reads it back, so each change comes once and nothing floods; replaced and archived chunks get tombstones; a lost chunk is said, not silent")
+    @Test("a snapshot on the record (the earlier format) is read and, grown too large, moves to scan-snapshots in chunks; a new owner reads them back, so each change comes once and nothing floods; replaced and archived chunks get tombstones; a lost chunk is said, not silent")
     func chunkedSnapshot() async throws {
         // 20,000-byte messages: a subscription record holds at most 18,000 bytes of snapshot,
         // so 1,000 projects (about 33 KB) go to chunks of at most 5,000 bytes.
@@ -25,7 +25,7 @@ struct ScanSnapshotTests {
             settings.client.additionalProperties["message.max.bytes"] = "20000"
         }
         pipeline.stub.projectPageSize.withLock { $0 = 250 }
-        pipeline.stub.projects.withLock { $0 = (1...1000).map { Self.project($0) } }
+        pipeline.stub.projects.withLock { $0 = (1...100).map { Self.project($0) } }
         let reader = KafkaSnapshotReader(client: pipeline.harness.client, logger: pipeline.harness.logger)
         let topics = pipeline.harness.topics
         @Sendable func chunked(_ id: String) async throws -> SubscriptionRecord.PullState? {
@@ -52,6 +52,12 @@ struct ScanSnapshotTests {
             }
             let ids = try (answer["subscriptions"]?.arrayValue ?? []).map { try #require($0["id"]?.stringValue) }
             try #require(ids.count == 3, "\(answer)")
+            // 100 projects fit on the record, as every snapshot did before chunks existed.
+            for id in ids {
+                try await eventually(timeout: .seconds(60)) { try await chunked(id)?.snapshot?.count == 100 }
+                #expect(try await chunked(id)?.snapshotChunks == nil)
+            }
+            pipeline.stub.projects.withLock { $0 = (1...1000).map { Self.project($0) } }
             var first: [String: SubscriptionRecord.ChunkedSnapshot] = [:]
             for id in ids {
                 try await eventually(timeout: .seconds(60)) { try await chunked(id)?.snapshotChunks != nil }
@@ -70,7 +76,14 @@ struct ScanSnapshotTests {
                     #expect(try ScanSnapshotChunk.decoded(from: value).chunks == snapshot.chunks)
                 }
             }
-            #expect(pipeline.events.withLock { $0 }.isEmpty, "the first scans only build the snapshots")
+            // Compared with the snapshot on the record: the 900 new projects, once each.
+            try await eventually(timeout: .seconds(60)) { pipeline.events.withLock { $0.count } >= 900 }
+            try await Task.sleep(for: .seconds(2))
+            let grown = pipeline.events.withLock { $0 }
+            #expect(grown.count == 900)
+            #expect(Set(grown.map(\.data.recordId)) == Set((101...1000).map { "project-\($0)" }))
+            #expect(grown.allSatisfy { $0.type.hasSuffix(".created") })
+            pipeline.events.withLock { $0.removeAll() }
 
             // A new owner: it has only the chunks on the broker to compare with.
             await pipeline.stopHandlers()
