@@ -21,6 +21,7 @@ struct AdminRoutes: Sendable {
     let globalWebhooks: GlobalWebhookDirectory?
     let connectorParameters: ConnectorParametersDirectory?
     var customers: CustomerDirectory? = nil
+    var appEventSubscriptions: AppEventSubscriptionDirectory? = nil
 
     func register(on router: Router<BasicRequestContext>) {
         let api = router.group("api/v1").add(middleware: BearerAuthMiddleware(token: configuration.token))
@@ -38,6 +39,7 @@ struct AdminRoutes: Sendable {
         if let customers {
             CustomerRoutes(admin: self, customers: customers, tokens: CustomerTokens(vault: vault), topics: topics, producer: producer).register(on: api)
         }
+        appEventSubscriptionRoutes?.register(on: api)
     }
 
     // MARK: - Connector parameters
@@ -164,6 +166,12 @@ struct AdminRoutes: Sendable {
     /// together as `{subscriptions: [...]}` (201; 200 when all existed; 202 while any is pending).
     private func createSubscription(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let body = try await jsonBody(request, context: context)
+        if body["appEventKey"] != nil {
+            guard let routes = appEventSubscriptionRoutes else {
+                throw ProblemDetails(.notFound, title: "Not served here", detail: "this process does not keep app event subscriptions")
+            }
+            return try await routes.create(body)
+        }
         guard let several = body["collectionEvents"], !several.isNull else { return try await createSubscription(body).response }
         guard case .object(var members) = body, members["collectionEvent"] == nil, members["collectionKey"] != nil, members["eventKey"] == nil,
               let names = several.arrayValue?.compactMap(\.stringValue), !names.isEmpty, names.count == several.arrayValue?.count,

@@ -29,6 +29,9 @@ struct AppEventIngress: Sendable {
     let workspace: Workspace?
     let customers: CustomerDirectory?
     let tokens: CustomerTokens?
+    /// Per-customer subscriptions: their webhook URIs (`/app-events/<type>/<token>`) send
+    /// that customer's events without any other credential.
+    var appEventSubscriptions: AppEventSubscriptionDirectory? = nil
 
     /// Who sends: your backend (the app key) or one customer (a customer token).
     private enum Caller {
@@ -59,8 +62,10 @@ struct AppEventIngress: Sendable {
         }
     }
 
-    func receive(_ request: Request, body: Data, type typeKey: String) async throws -> Response {
-        let caller = try await authenticate(request)
+    /// - Parameter token: the token of a customer's webhook URI for the type
+    ///   (`/app-events/<type>/<token>`), which names the customer instead of credentials.
+    func receive(_ request: Request, body: Data, type typeKey: String, token: String? = nil) async throws -> Response {
+        let caller = if let token { try await subscribedCustomer(token: token, type: typeKey) } else { try await authenticate(request) }
         guard let type = workspace?.appEventTypes[typeKey] else {
             let known = (workspace?.appEventTypes.keys.sorted() ?? []).joined(separator: ", ")
             throw ProblemDetails(.notFound, title: "Unknown app event type",
@@ -147,6 +152,19 @@ struct AppEventIngress: Sendable {
     }
 
     /// The app key, or else a customer token of an existing customer; anything else is 401.
+    /// The customer whose webhook URI for the type has this token (404 otherwise).
+    private func subscribedCustomer(token: String, type: String) async throws -> Caller {
+        var found = appEventSubscriptions?.subscription(token: token)
+        if found == nil, let appEventSubscriptions {
+            try? await appEventSubscriptions.sync(timeout: .seconds(5))
+            found = appEventSubscriptions.subscription(token: token)
+        }
+        guard let found, found.appEventKey == type else {
+            throw ProblemDetails(.notFound, title: "Unknown webhook", detail: "no live app event subscription has this webhook URI")
+        }
+        return .customer(found.customerId)
+    }
+
     private func authenticate(_ request: Request) async throws -> Caller {
         let presented = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst("Bearer ".count)) : nil } ?? ""
         if let appKey = configuration.appKey, ConstantTime.equal(Array(presented.utf8), Array(appKey.utf8)) { return .app }

@@ -26,6 +26,8 @@ struct IngressRoutes: Sendable {
     /// Customer tokens app events may be sent with, and the customers they name.
     let customers: CustomerDirectory?
     let tokens: CustomerTokens?
+    /// Per-customer app event subscriptions, whose webhook URIs name their customer.
+    let appEventSubscriptions: AppEventSubscriptionDirectory?
 
     struct Responder: Hashable {
         var connectorKey: String
@@ -35,8 +37,9 @@ struct IngressRoutes: Sendable {
     init(
         topics: InletTopics, configuration: IngressConfiguration, appender: IngressAppender, subscriptions: SubscriptionDirectory,
         replies: ReplyWaiter?, workspace: Workspace?, handshakes: PendingHandshakes?, globalWebhooks: GlobalWebhookDirectory? = nil,
-        customers: CustomerDirectory? = nil, tokens: CustomerTokens? = nil
+        customers: CustomerDirectory? = nil, tokens: CustomerTokens? = nil, appEventSubscriptions: AppEventSubscriptionDirectory? = nil
     ) {
+        self.appEventSubscriptions = appEventSubscriptions
         self.customers = customers
         self.tokens = tokens
         self.globalWebhooks = globalWebhooks
@@ -63,11 +66,20 @@ struct IngressRoutes: Sendable {
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("/app-events/:type", method: method) { request, context in
                 let body = try await collectBody(request)
-                return try await AppEventIngress(
-                    topics: topics, configuration: configuration, appender: appender, workspace: workspace, customers: customers, tokens: tokens)
-                    .receive(request, body: body, type: context.parameters.get("type") ?? "")
+                return try await appEventIngress.receive(request, body: body, type: context.parameters.get("type") ?? "")
+            }
+            // A customer's own webhook URI for a type (per-customer subscriptions).
+            router.on("/app-events/:type/:token", method: method) { request, context in
+                let body = try await collectBody(request)
+                return try await appEventIngress.receive(request, body: body, type: context.parameters.get("type") ?? "", token: context.parameters.get("token") ?? "")
             }
         }
+    }
+
+    private var appEventIngress: AppEventIngress {
+        AppEventIngress(
+            topics: topics, configuration: configuration, appender: appender, workspace: workspace, customers: customers, tokens: tokens,
+            appEventSubscriptions: appEventSubscriptions)
     }
 
     // MARK: - Per-subscription webhooks

@@ -14,8 +14,15 @@ public struct AdminSetup: Sendable {
     public var vault: CredentialVault
     /// The customers table (`/api/v1/customers`, customer tokens for app events).
     public var customers: CustomerDirectory?
+    /// Per-customer app event subscriptions (`/api/v1/app-event-subscriptions`, and the
+    /// customers' webhook URIs).
+    public var appEventSubscriptions: AppEventSubscriptionDirectory?
 
-    public init(configuration: AdminConfiguration, workspace: Workspace, connections: ConnectionDirectory, vault: CredentialVault, customers: CustomerDirectory? = nil) {
+    public init(
+        configuration: AdminConfiguration, workspace: Workspace, connections: ConnectionDirectory, vault: CredentialVault, customers: CustomerDirectory? = nil,
+        appEventSubscriptions: AppEventSubscriptionDirectory? = nil
+    ) {
+        self.appEventSubscriptions = appEventSubscriptions
         self.configuration = configuration
         self.workspace = workspace
         self.connections = connections
@@ -42,13 +49,14 @@ public struct IngressServer: Sendable {
             topics: topics, configuration: configuration,
             appender: IngressAppender(producer: producer, backlog: backlog, retryAfterSeconds: 1), subscriptions: subscriptions, replies: replies,
             workspace: admin?.workspace ?? workspace, handshakes: handshakes, globalWebhooks: globalWebhooks,
-            customers: admin?.customers, tokens: admin.flatMap { setup in setup.customers.map { _ in CustomerTokens(vault: setup.vault) } }
+            customers: admin?.customers, tokens: admin.flatMap { setup in setup.customers.map { _ in CustomerTokens(vault: setup.vault) } },
+            appEventSubscriptions: admin?.appEventSubscriptions
         )
         self.admin = admin.map {
             AdminRoutes(
                 configuration: $0.configuration, topics: topics, workspace: $0.workspace, producer: producer,
                 subscriptions: subscriptions, connections: $0.connections, vault: $0.vault, globalWebhooks: globalWebhooks,
-                connectorParameters: connectorParameters, customers: $0.customers
+                connectorParameters: connectorParameters, customers: $0.customers, appEventSubscriptions: $0.appEventSubscriptions
             )
         }
         self.logger = logger

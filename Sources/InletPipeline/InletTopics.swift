@@ -28,6 +28,7 @@ public struct InletTopics: Sendable, Hashable {
     public var connectorParameters: String { prefix + "connector-parameters" }
     public var customers: String { prefix + "customers" }
     public var scanSnapshots: String { prefix + "scan-snapshots" }
+    public var appEventSubscriptions: String { prefix + "app-event-subscriptions" }
     public var records: String { prefix + "records" }
     public var events: String { prefix + "events" }
     public var appEvents: String { prefix + "app-events" }
@@ -54,6 +55,7 @@ public struct InletTopics: Sendable, Hashable {
             spec(ingress), spec(ingressGlobal), spec(ingressAppEvents), spec(commands),
             spec(subscriptions, compacted: true), spec(connections, compacted: true), spec(globalWebhooks, compacted: true),
             spec(connectorParameters, compacted: true), spec(customers, compacted: true), spec(scanSnapshots, compacted: true),
+            spec(appEventSubscriptions, compacted: true),
             spec(records), spec(events), spec(appEvents), spec(replies), spec(dlq),
         ]
     }

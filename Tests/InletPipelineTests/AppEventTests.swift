@@ -28,7 +28,7 @@ struct AppEventIngressTests {
             }
             try await client.execute(uri: "/app-events/order-shipped", method: .post, headers: Self.auth, body: body) { response in
                 #expect(response.status == .notFound)
-                #expect(String(buffer: response.body).contains("order-created, page-viewed, seat-added"))
+                #expect(String(buffer: response.body).contains("order-created, page-viewed, plan-changed, seat-added"))
             }
             try await client.execute(uri: "/app-events/order-created", method: .post, headers: Self.auth, body: ByteBuffer(string: "not json")) { response in
                 #expect(response.status == .badRequest)

@@ -8,7 +8,7 @@ struct InletTopicsTests {
     func durability() {
         let replicated = InletTopics(partitions: 8, replicationFactor: 3)
         #expect(replicated.all.allSatisfy { $0.configs["min.insync.replicas"] == "2" && $0.replicationFactor == 3 })
-        #expect(replicated.all.filter { $0.configs["cleanup.policy"] == "compact" }.map(\.name) == [replicated.subscriptions, replicated.connections, replicated.globalWebhooks, replicated.connectorParameters, replicated.customers, replicated.scanSnapshots])
+        #expect(replicated.all.filter { $0.configs["cleanup.policy"] == "compact" }.map(\.name) == [replicated.subscriptions, replicated.connections, replicated.globalWebhooks, replicated.connectorParameters, replicated.customers, replicated.scanSnapshots, replicated.appEventSubscriptions])
         #expect(InletTopics(partitions: 8, replicationFactor: 1).all.allSatisfy { $0.configs["min.insync.replicas"] == nil })
     }
 

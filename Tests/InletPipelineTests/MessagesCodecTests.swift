@@ -144,7 +144,7 @@ struct MessagesCodecTests {
         #expect(Set(TopicMessages.all.map { $0.schemaFile }).count == TopicMessages.all.count)
         let topics = TopicMessages.all.flatMap { $0.topics }
         #expect(Set(topics) == [
-            "ingress", "ingress.global", "ingress.app-events", "commands", "subscriptions", "connections", "global-webhooks", "connector-parameters", "customers", "scan-snapshots", "records",
+            "ingress", "ingress.global", "ingress.app-events", "commands", "subscriptions", "connections", "global-webhooks", "connector-parameters", "customers", "scan-snapshots", "app-event-subscriptions", "records",
             "events", "app-events", "replies", "dlq",
         ])
     }

@@ -110,6 +110,11 @@ enum MessageSamples {
         subscriptionId: "sub_01JD9ZQ5", snapshot: "5e0a3c1d9b2f4e67", chunk: 1, chunks: 3,
         entries: ["proj-1": "00c0ffee00c0ffee", "proj-2": "8badf00d8badf00d", "é/\"quoted\"": "0123456789abcdef"])
 
+    static let appEventSubscription = AppEventSubscriptionRecord(
+        customerId: "cus_42", appEventKey: "order-placed", webhookToken: "q8Vb2c9Qw-3yKf0x1ZPl7o5H4tRj6Uc", status: .active,
+        subscribe: .init(method: "POST", uri: "/webhooks", status: 201, response: #"{"id":"wh_9"}"#, at: receivedAt),
+        createdAt: receivedAt, updatedAt: later)
+
     static let recordEvent = RecordEvent(
         subscriptionId: "sub_01JD9ZQ4",
         customerId: "cus_42",
@@ -151,7 +156,7 @@ enum MessageSamples {
 
     /// One or more samples per message type, type-erased.
     static let all: [any TopicMessage] = [
-        rawRequest, globalRawRequest, routedGlobalEvent, appEvent, command, subscription, connection, globalWebhookRecord, connectorParameters, customer, scanSnapshotChunk, recordEvent,
+        rawRequest, globalRawRequest, routedGlobalEvent, appEvent, command, subscription, connection, globalWebhookRecord, connectorParameters, customer, scanSnapshotChunk, appEventSubscription, recordEvent,
         normalizedEvent, reply, deadLetter,
     ]
 }

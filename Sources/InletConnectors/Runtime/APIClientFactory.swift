@@ -255,3 +255,11 @@ struct ConnectionAPIClient: APIClient {
         try await http.send(policy.prepare(request))
     }
 }
+
+extension HTTPAPIClient {
+    /// A client for `baseURI` and its host only, on the process's shared HTTP client (for
+    /// Inlet's own calls to your app's API, `INLET_APP_API_URL`).
+    public static func confined(to baseURI: String) -> HTTPAPIClient {
+        HTTPAPIClient(configuration: APIClientConfiguration(baseURI: baseURI), httpClient: APIClientFactory.sharedHTTPClient)
+    }
+}

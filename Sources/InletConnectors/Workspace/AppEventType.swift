@@ -28,6 +28,13 @@ public struct AppEventType: Sendable {
     /// `idFormula`: your app's own id of an event (e.g. `{$var: $.eventId}`), by which repeats
     /// of one event are delivered once; never a field that merely names the business object.
     public var idFormula: CompiledMapping? = nil
+    /// `subscriptionRequest`: the request to your app's API (`INLET_APP_API_URL`) that makes it
+    /// send this type's events for one customer to that customer's webhook URI — a mapping
+    /// over `webhookUri` and `customer` (`{id, name, fields}`) giving `{method, uri, headers,
+    /// body}`; called once per customer, the first time the type is used for them.
+    public var subscriptionRequest: CompiledMapping? = nil
+    /// `unsubscribeRequest`: the same, called when that customer's subscription is deleted.
+    public var unsubscribeRequest: CompiledMapping? = nil
 
     /// The customer an event belongs to by the type's formulas (evaluated with the event as
     /// the root, `{$var: $.account.id}`): the first that yields a non-empty string or a number.
@@ -55,7 +62,7 @@ public struct AppEventType: Sendable {
 // MARK: - Loading
 
 extension WorkspaceLoadContext {
-    private static let appEventKeys = ["name", "key", "description", "schema", "example", "tenantIdFormula", "userIdFormula", "idFormula"]
+    private static let appEventKeys = ["name", "key", "description", "schema", "example", "tenantIdFormula", "userIdFormula", "idFormula", "subscriptionRequest", "unsubscribeRequest"]
 
     /// Loads every `app-events/<type>.yml`, reporting every problem.
     mutating func loadAppEventTypes(in folder: URL) -> [String: AppEventType] {
@@ -101,10 +108,24 @@ extension WorkspaceLoadContext {
             error(spec, at: "", "app event type has neither schema nor example, expected a schema (a JSON Schema) or an example event")
         }
         var formulas: [String: CompiledMapping] = [:]
-        for formula in ["tenantIdFormula", "userIdFormula", "idFormula"] {
+        for formula in ["tenantIdFormula", "userIdFormula", "idFormula", "subscriptionRequest", "unsubscribeRequest"] {
             guard let value = object[formula], !value.isNull else { continue }
             checkMapping(value, in: spec, at: "/" + formula)
             formulas[formula] = try? CompiledMapping(value)
+        }
+        var requests: [String: CompiledMapping] = [:]
+        for request in ["subscriptionRequest", "unsubscribeRequest"] {
+            guard let value = object[request], !value.isNull else { continue }
+            guard case .object(let members) = value, members["uri"] != nil else {
+                error(spec, at: "/" + request, "\(request) must be an object with uri (a path under INLET_APP_API_URL) and optionally method, headers and body, each a mapping over webhookUri and customer")
+                continue
+            }
+            let unknown = Set(members.keys).subtracting(["method", "uri", "headers", "body"])
+            if !unknown.isEmpty {
+                error(spec, at: "/" + request, "\(request) has \(unknown.sorted().joined(separator: ", ")), expected only method, uri, headers and body")
+            }
+            checkMapping(value, in: spec, at: "/" + request)
+            requests[request] = try? CompiledMapping(value)
         }
         guard let name, let schemaValue else { return nil }
         var type = AppEventType(
@@ -113,6 +134,8 @@ extension WorkspaceLoadContext {
             tenantIdFormula: object["tenantIdFormula"], userIdFormula: object["userIdFormula"], file: url)
         type.customerFormulas = ["tenantIdFormula", "userIdFormula"].compactMap { formulas[$0] }
         type.idFormula = formulas["idFormula"]
+        type.subscriptionRequest = requests["subscriptionRequest"]
+        type.unsubscribeRequest = requests["unsubscribeRequest"]
         return type
     }
 }

@@ -21,13 +21,21 @@ public struct HandlerService: Service {
     private let appEventProcessor: StreamProcessor
     private let backlog: BacklogGuard?
     private let globalBacklog: BacklogGuard?
+    /// The tables per-customer app event subscriptions need.
+    private let appEventSubscriptions: AppEventSubscriptionDirectory
+    private let customers: CustomerDirectory
 
     public init(
         settings: WorkerSettings, publicURL: String, runtime: ConnectorRuntime, subscriptions: SubscriptionDirectory,
-        connections: ConnectionDirectory, vault: CredentialVault, connectorParameters: ConnectorParametersDirectory? = nil, logger: Logger
+        connections: ConnectionDirectory, vault: CredentialVault, connectorParameters: ConnectorParametersDirectory? = nil,
+        appAPIURL: String? = nil, logger: Logger
     ) {
         self.settings = settings
         let output = SharedProducer()
+        let appEventSubscriptions = AppEventSubscriptionDirectory(topics: settings.topics, client: settings.client, logger: logger)
+        let customers = CustomerDirectory(topics: settings.topics, client: settings.client, logger: logger)
+        self.appEventSubscriptions = appEventSubscriptions
+        self.customers = customers
         let topic = settings.topics.subscriptions
         handler = Handler(
             configuration: {
@@ -64,7 +72,10 @@ public struct HandlerService: Service {
         globalProcessor = StreamProcessor(configuration: global, transform: globalHandler, logger: logger)
         appEventProcessor = StreamProcessor(
             configuration: settings.processor(role: "app-events", inputs: [settings.topics.ingressAppEvents]),
-            transform: AppEventProcessor(topics: settings.topics, workspace: runtime.workspace, client: settings.client, logger: logger), logger: logger)
+            transform: AppEventProcessor(
+                topics: settings.topics, workspace: runtime.workspace, client: settings.client,
+                subscriptions: .init(directory: appEventSubscriptions, customers: customers, subscriber: AppEventSubscriber(appAPIURL: appAPIURL), publicURL: publicURL),
+                logger: logger), logger: logger)
     }
 
     /// What the global handler has routed.
@@ -81,6 +92,8 @@ public struct HandlerService: Service {
                 group.addTask { try await processor.run() }
                 group.addTask { try await globalProcessor.run() }
                 group.addTask { try await appEventProcessor.run() }
+                group.addTask { try await appEventSubscriptions.run() }
+                group.addTask { try await customers.run() }
                 if let backlog { group.addTask { try await backlog.run() } }
                 if let globalBacklog { group.addTask { try await globalBacklog.run() } }
                 group.addTask {

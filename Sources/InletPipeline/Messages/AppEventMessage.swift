@@ -24,6 +24,13 @@ public struct AppEventMessage: TopicMessage {
     /// A caller-supplied idempotency id: events with the same `type` and `id` are delivered
     /// once. When absent, ids are derived from the Kafka position.
     public var id: String?
+    /// Not an event: create or delete `customerId`'s subscription to the type (its
+    /// `subscriptionRequest` / `unsubscribeRequest`); `payload` is then `[]`.
+    public var control: Control?
+
+    public enum Control: String, Codable, Sendable, Hashable {
+        case subscribe, unsubscribe
+    }
 
     public init(
         type: String,

@@ -45,6 +45,7 @@ public enum TopicMessages {
         ConnectorParametersRecord.self,
         CustomerRecord.self,
         ScanSnapshotChunk.self,
+        AppEventSubscriptionRecord.self,
         RecordEvent.self,
         NormalizedEvent.self,
         Reply.self,

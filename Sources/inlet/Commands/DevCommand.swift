@@ -67,11 +67,13 @@ struct DevCommand: AsyncParsableCommand {
         let globalWebhooks = GlobalWebhookDirectory(topics: topics, client: client, issuingFor: (workspace, producer), logger: logger)
         let connectorParameters = services.connectorParameters()
         let customers = services.customers()
+        let appEventSubscriptions = services.appEventSubscriptions()
         let publicURL = services.publicURL
         let server = services.ingress(
             configuration: ingressConfiguration, adminToken: adminToken, producer: producer, subscriptions: subscriptions,
             connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait,
-            backlog: backlog, globalWebhooks: globalWebhooks, connectorParameters: connectorParameters, customers: customers
+            backlog: backlog, globalWebhooks: globalWebhooks, connectorParameters: connectorParameters, customers: customers,
+            appEventSubscriptions: appEventSubscriptions
         ) { port in
             let urls = await globalWebhooks.waitForTokens(of: workspace).map { "\($0.record.connectorKey)/\($0.record.key): \(publicURL)\($0.record.path)" }
             let banner = Self.banner(
@@ -82,7 +84,7 @@ struct DevCommand: AsyncParsableCommand {
         do {
             try await RoleServices.run(
                 [
-                    subscriptions, connections, replies, backlog, globalWebhooks, connectorParameters, customers,
+                    subscriptions, connections, replies, backlog, globalWebhooks, connectorParameters, customers, appEventSubscriptions,
                     services.handler(subscriptions: subscriptions, connections: connections, connectorParameters: connectorParameters, scripts: scripts),
                     services.dispatcher(routing: try role.routing(topics: topics)), server,
                 ],

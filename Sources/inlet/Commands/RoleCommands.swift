@@ -44,16 +44,18 @@ struct IngressCommand: AsyncParsableCommand {
         let globalWebhooks = GlobalWebhookDirectory(topics: topics, client: client, issuingFor: (services.workspace, producer), logger: logger)
         let connectorParameters = services.connectorParameters()
         let customers = services.customers()
+        let appEventSubscriptions = services.appEventSubscriptions()
         let server = services.ingress(
             configuration: configuration, adminToken: try RoleOptions.adminToken(allowGenerated: false), producer: producer,
             subscriptions: subscriptions, connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait,
-            backlog: backlog, globalWebhooks: globalWebhooks, connectorParameters: connectorParameters, customers: customers
+            backlog: backlog, globalWebhooks: globalWebhooks, connectorParameters: connectorParameters, customers: customers,
+            appEventSubscriptions: appEventSubscriptions
         ) { port in
             FileHandle.standardOutput.write(Data("ingress listening on http://\(configuration.host):\(port)\n".utf8))
         }
         do {
             try await RoleServices.run(
-                [subscriptions, connections, replies, globalWebhooks, connectorParameters, customers, server] + (backlog.map { [$0] } ?? []), logger: logger)
+                [subscriptions, connections, replies, globalWebhooks, connectorParameters, customers, appEventSubscriptions, server] + (backlog.map { [$0] } ?? []), logger: logger)
         } catch {
             await producer.shutdown()
             throw error

@@ -33,7 +33,8 @@ struct RoleServices {
     ) -> HandlerService {
         HandlerService(
             settings: settings, publicURL: publicURL, runtime: ConnectorRuntime(workspace: workspace, scripts: scripts, logger: logger, apiBaseOverride: apiBaseOverride),
-            subscriptions: subscriptions, connections: connections, vault: vault, connectorParameters: connectorParameters, logger: logger
+            subscriptions: subscriptions, connections: connections, vault: vault, connectorParameters: connectorParameters,
+            appAPIURL: Environment.string("INLET_APP_API_URL"), logger: logger
         )
     }
 
@@ -45,6 +46,12 @@ struct RoleServices {
     /// The customers table (`/api/v1/customers`, customer tokens).
     func customers() -> CustomerDirectory {
         CustomerDirectory(topics: topics, client: client, logger: logger)
+    }
+
+    /// Per-customer app event subscriptions (`/api/v1/app-event-subscriptions`, the customers'
+    /// webhook URIs).
+    func appEventSubscriptions() -> AppEventSubscriptionDirectory {
+        AppEventSubscriptionDirectory(topics: topics, client: client, logger: logger)
     }
 
     func dispatcher(routing: EventRouting) -> DispatcherService {
@@ -76,13 +83,14 @@ struct RoleServices {
         configuration: IngressConfiguration, adminToken: String, producer: KafkaProducer, subscriptions: SubscriptionDirectory,
         connections: ConnectionDirectory, replies: ReplyWaiter, scripts: ScriptEngine, adminWait: Duration, backlog: BacklogGuard?,
         globalWebhooks: GlobalWebhookDirectory, connectorParameters: ConnectorParametersDirectory, customers: CustomerDirectory,
+        appEventSubscriptions: AppEventSubscriptionDirectory,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some Service {
         IngressServer(
             configuration: configuration, topics: topics, producer: producer, subscriptions: subscriptions,
             admin: AdminSetup(
                 configuration: AdminConfiguration(token: adminToken, publicURL: publicURL, waitTimeout: adminWait), workspace: workspace,
-                connections: connections, vault: vault, customers: customers
+                connections: connections, vault: vault, customers: customers, appEventSubscriptions: appEventSubscriptions
             ),
             replies: replies,
             handshakes: PendingHandshakes(

@@ -122,6 +122,12 @@ final class StubAPI: Sendable {
             Self.json(["id": "graph-sub-1", "expirationDateTime": .string(Self.iso(Date().addingTimeInterval(3 * 24 * 3600)))])
         }
         router.delete("/subscriptions/:id") { _, _ in Response(status: .noContent) }
+        // Your app's own API (INLET_APP_API_URL): per-customer app event subscriptions.
+        router.post("/app-api/customers/:customer/webhooks") { _, context in
+            if context.parameters.get("customer") == "refuses" { return Self.json(["error": "no such account"], status: .notFound) }
+            return Self.json(["id": .string("wh-\(context.parameters.get("customer") ?? "")")], status: .created)
+        }
+        router.delete("/app-api/customers/:customer/webhooks") { _, _ in Response(status: .noContent) }
         router.get("/me/messages/:id") { [self] _, context in
             try await Task.sleep(for: messageDelay.withLock { $0 })
             let id = context.parameters.get("id") ?? ""

@@ -22,6 +22,7 @@ final class TestPipeline: Sendable {
     let globalWebhooks: GlobalWebhookDirectory
     let connectorParameters: ConnectorParametersDirectory
     let customers: CustomerDirectory
+    let appEventSubscriptions: AppEventSubscriptionDirectory
     let scripts: ScriptEngine
     let settings: WorkerSettings
     /// Events read live from `events` (the broker trims it, so it is read during the test).
@@ -44,6 +45,7 @@ final class TestPipeline: Sendable {
             topics: harness.topics, client: harness.client, issuingFor: (self.workspace, harness.producer), logger: harness.logger)
         connectorParameters = ConnectorParametersDirectory(topics: harness.topics, client: harness.client, vault: vault, logger: harness.logger)
         customers = CustomerDirectory(topics: harness.topics, client: harness.client, logger: harness.logger)
+        appEventSubscriptions = AppEventSubscriptionDirectory(topics: harness.topics, client: harness.client, logger: harness.logger)
         scripts = ScriptEngine(configuration: .init(timeLimit: .seconds(5)), logger: harness.logger)
         var settings = WorkerSettings(topics: harness.topics, client: harness.client)
         configure(&settings)
@@ -68,7 +70,8 @@ final class TestPipeline: Sendable {
     func startHandler() -> Task<Void, any Error> {
         let handler = HandlerService(
             settings: settings, publicURL: "https://hooks.example.com", runtime: runtime, subscriptions: harness.subscriptions,
-            connections: connections, vault: vault, connectorParameters: connectorParameters, logger: harness.logger
+            connections: connections, vault: vault, connectorParameters: connectorParameters,
+            appAPIURL: stub.baseURL.map { $0 + "/app-api" }, logger: harness.logger
         )
         let task = Task {
             do {
@@ -111,6 +114,7 @@ final class TestPipeline: Sendable {
             tasks.addTask { try await self.globalWebhooks.run() }
             tasks.addTask { try await self.connectorParameters.run() }
             tasks.addTask { try await self.customers.run() }
+            tasks.addTask { try await self.appEventSubscriptions.run() }
             tasks.addTask { try await dispatcher.run() }
             if let backlog { tasks.addTask { try await backlog.run() } }
             tasks.addTask { try await self.readEvents() }
@@ -122,7 +126,7 @@ final class TestPipeline: Sendable {
                 subscriptions: harness.subscriptions,
                 admin: AdminSetup(
                     configuration: AdminConfiguration(token: WebhookEndToEndTests.adminToken, publicURL: "https://hooks.example.com", waitTimeout: .seconds(90)),
-                    workspace: workspace, connections: connections, vault: vault, customers: customers
+                    workspace: workspace, connections: connections, vault: vault, customers: customers, appEventSubscriptions: appEventSubscriptions
                 ),
                 replies: withReplies ? replies : nil,
                 handshakes: PendingHandshakes(runtime: runtime, connections: connections, vault: vault, logger: harness.logger),

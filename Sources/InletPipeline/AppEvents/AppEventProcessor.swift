@@ -22,11 +22,36 @@ import Synchronization
 /// in all), rebuilt when partitions are assigned from the tail of the same partition of
 /// `app-events` (ingress keys both topics by customer, so they share partition numbers; a
 /// message produced directly should be keyed by its customer too).
+///
+/// Per-customer subscriptions (a type with `subscriptionRequest`): the first time a customer
+/// uses the type — an event of theirs, or a `subscribe` control message from
+/// `POST /api/v1/subscriptions {customerId, appEventKey}` — the request is made to your app's
+/// API, and the outcome written to `app-event-subscriptions` with the customer's webhook URI
+/// for the type. A customer's messages share one partition and lane, and a message that may
+/// make the request is alone in its batch and committed at once, so the request runs once per
+/// customer (again only if the process dies between the request and that commit).
 public final class AppEventProcessor: StreamTransform {
     let topics: InletTopics
     let workspace: Workspace
     let client: KafkaClientConfiguration?
     let logger: Logger
+    let subscriptions: Subscriptions?
+
+    /// What per-customer subscriptions need.
+    public struct Subscriptions: Sendable {
+        public var directory: AppEventSubscriptionDirectory
+        public var customers: CustomerDirectory?
+        public var subscriber: AppEventSubscriber
+        /// The base of webhook URIs (`<publicURL>/app-events/<type>/<token>`).
+        public var publicURL: String
+
+        public init(directory: AppEventSubscriptionDirectory, customers: CustomerDirectory?, subscriber: AppEventSubscriber, publicURL: String) {
+            self.directory = directory
+            self.customers = customers
+            self.subscriber = subscriber
+            self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        }
+    }
 
     private struct State {
         var window = DeduplicationWindow(capacity: 2000, totalCapacity: 200_000)
@@ -34,16 +59,21 @@ public final class AppEventProcessor: StreamTransform {
         var pending: Set<String> = []
         var partitionOf: [String: Int32] = [:]
         var repeatsDropped = 0
+        /// Subscriptions written by the batch in progress (tentative), and by committed ones
+        /// (until the table shows them), by `<customer>/<type>`.
+        var pendingSubscriptions: [String: AppEventSubscriptionRecord] = [:]
+        var writtenSubscriptions: [String: AppEventSubscriptionRecord] = [:]
     }
 
     private let state = Mutex(State())
 
     /// - Parameter client: where to read `app-events` back to rebuild the repeat window; `nil`
     ///   keeps the window only for the process's lifetime.
-    public init(topics: InletTopics, workspace: Workspace, client: KafkaClientConfiguration? = nil, logger: Logger) {
+    public init(topics: InletTopics, workspace: Workspace, client: KafkaClientConfiguration? = nil, subscriptions: Subscriptions? = nil, logger: Logger) {
         self.topics = topics
         self.workspace = workspace
         self.client = client
+        self.subscriptions = subscriptions
         self.logger = logger
     }
 
@@ -63,7 +93,24 @@ public final class AppEventProcessor: StreamTransform {
             return [deadLetter(message, code: "unknown-app-event-type",
                                "'\(appEvent.type)' is not an app event type of this workspace (app-events/<type>.yml); known: \(known.isEmpty ? "none" : known)")]
         }
-        return appEvent.events.enumerated().map { index, event in
+        if let control = appEvent.control {
+            guard let customerId = appEvent.customerId, !customerId.isEmpty else {
+                return [deadLetter(message, code: "no-customer", "a \(control.rawValue) message for app event type \(type.key) names no customerId")]
+            }
+            switch control {
+            case .subscribe: return await subscribe(customerId, to: type, asked: true)
+            case .unsubscribe: return await unsubscribe(customerId, from: type)
+            }
+        }
+        var subscribed: [KafkaRecord] = []
+        if type.subscriptionRequest != nil {
+            var seen = Set<String>()
+            for event in appEvent.events {
+                guard let customerId = appEvent.customerId ?? type.customerId(of: event), seen.insert(customerId).inserted else { continue }
+                subscribed += await subscribe(customerId, to: type, asked: false)
+            }
+        }
+        return subscribed + appEvent.events.enumerated().map { index, event in
             guard let customerId = appEvent.customerId ?? type.customerId(of: event) else {
                 return deadLetter(message, element: event, of: appEvent, index: index, code: "no-customer",
                                   "app event \(index) of type \(type.key) has no customer: no customerId on the message, and the type's tenantIdFormula / userIdFormula give none for it")
@@ -91,8 +138,22 @@ public final class AppEventProcessor: StreamTransform {
         }
     }
 
+    /// A message that may call your app's API (a subscription request) is alone in its batch
+    /// and committed as soon as it is processed, so a failure later cannot make it run again.
+    public func isolates(_ message: KafkaMessage) -> Bool {
+        guard let subscriptions, let value = message.value, let appEvent = try? AppEventMessage.decoded(from: value),
+            let type = workspace.appEventTypes[appEvent.type]
+        else { return false }
+        if appEvent.control != nil { return true }
+        guard type.subscriptionRequest != nil else { return false }
+        guard let customerId = appEvent.customerId else { return true }
+        return current(customerId, type.key, in: subscriptions) == nil
+    }
+
     public func batchCommitted() async {
         state.withLock { state in
+            state.writtenSubscriptions.merge(state.pendingSubscriptions) { $1 }
+            state.pendingSubscriptions.removeAll()
             for key in state.pending {
                 let parts = key.split(separator: "\u{1F}", maxSplits: 1).map(String.init)
                 if parts.count == 2 { state.window.insert(parts[1], subscription: parts[0]) }
@@ -102,10 +163,19 @@ public final class AppEventProcessor: StreamTransform {
     }
 
     public func batchAborted() async {
-        state.withLock { $0.pending.removeAll() }
+        state.withLock { state in
+            state.pending.removeAll()
+            state.pendingSubscriptions.removeAll()
+        }
     }
 
     public func partitionsAssigned(_ partitions: [TopicPartition]) async throws {
+        // The previous owner's subscriptions, before acting for its customers.
+        if let subscriptions {
+            try await subscriptions.directory.sync()
+            try await subscriptions.customers?.sync()
+            state.withLock { $0.writtenSubscriptions.removeAll() }
+        }
         guard let client else { return }
         let assigned = partitions.filter { $0.topic == topics.ingressAppEvents }.map(\.partition)
         guard !assigned.isEmpty else { return }
@@ -131,6 +201,65 @@ public final class AppEventProcessor: StreamTransform {
             state.window.forget(subscriptions: gone)
             for customer in gone { state.partitionOf[customer] = nil }
         }
+    }
+
+    // MARK: - Per-customer subscriptions
+
+    /// The customer's subscription to the type as this processor knows it: written by the
+    /// batch in progress, by an earlier batch, or in the table.
+    private func current(_ customerId: String, _ typeKey: String, in subscriptions: Subscriptions) -> AppEventSubscriptionRecord? {
+        let key = AppEventSubscriptionRecord.key(customerId: customerId, appEventKey: typeKey)
+        return state.withLock { $0.pendingSubscriptions[key] ?? $0.writtenSubscriptions[key] }
+            ?? subscriptions.directory.subscription(customerId: customerId, appEventKey: typeKey)
+    }
+
+    /// Makes the customer's subscription to the type if it has none: runs the type's
+    /// `subscriptionRequest` and writes the outcome. An event does so only the first time
+    /// (never after a failed request or a deletion, so your API is not called per event);
+    /// `asked` (the admin API) tries a failed or deleted one again.
+    private func subscribe(_ customerId: String, to type: AppEventType, asked: Bool) async -> [KafkaRecord] {
+        guard let subscriptions else { return [] }
+        let existing = current(customerId, type.key, in: subscriptions)
+        if let existing, existing.status == .active || !asked { return [] }
+        let token = existing.flatMap { $0.status == .error ? $0.webhookToken : nil } ?? RandomToken.make(bytes: 24)
+        let webhookUri = "\(subscriptions.publicURL)/app-events/\(type.key)/\(token)"
+        var call: AppEventSubscriptionRecord.Call?
+        if let request = type.subscriptionRequest {
+            call = await subscriptions.subscriber.call(request, defaultMethod: "POST", webhookUri: webhookUri, customer: customer(customerId, subscriptions))
+            if let call, !call.succeeded {
+                logger.warning("app events: the subscription request of \(customerId) to \(type.key) failed: \(call.error ?? "HTTP \(call.status ?? 0)")")
+            }
+        }
+        let now = Date()
+        let record = AppEventSubscriptionRecord(
+            customerId: customerId, appEventKey: type.key, webhookToken: token, status: call.map { $0.succeeded ? .active : .error } ?? .active,
+            subscribe: call, createdAt: existing?.createdAt ?? now, updatedAt: now)
+        return [stage(record)]
+    }
+
+    /// Deletes the customer's subscription: runs the type's `unsubscribeRequest` if the
+    /// subscription was active, and archives it (its webhook URI stops accepting events).
+    private func unsubscribe(_ customerId: String, from type: AppEventType) async -> [KafkaRecord] {
+        guard let subscriptions, var record = current(customerId, type.key, in: subscriptions), record.status != .archived else { return [] }
+        if record.status == .active, let request = type.unsubscribeRequest {
+            let webhookUri = "\(subscriptions.publicURL)/app-events/\(type.key)/\(record.webhookToken)"
+            record.unsubscribe = await subscriptions.subscriber.call(
+                request, defaultMethod: "DELETE", webhookUri: webhookUri, customer: customer(customerId, subscriptions))
+        }
+        record.status = .archived
+        record.updatedAt = Date()
+        return [stage(record)]
+    }
+
+    private func stage(_ record: AppEventSubscriptionRecord) -> KafkaRecord {
+        state.withLock { $0.pendingSubscriptions[record.kafkaKey ?? record.id] = record }
+        return KafkaRecord(topic: topics.appEventSubscriptions, key: record.kafkaKey, value: record.encoded())
+    }
+
+    /// `{id, name, fields}` of a customer, as request mappings see it (`{id}` alone for a
+    /// customer not created through the API).
+    private func customer(_ id: String, _ subscriptions: Subscriptions) -> JSONValue {
+        subscriptions.customers?[id]?.json ?? ["id": .string(id)]
     }
 
     /// The CloudEvent of `event`, keyed by its customer.
