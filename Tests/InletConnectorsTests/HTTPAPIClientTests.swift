@@ -201,6 +201,26 @@ struct HTTPAPIClientTests {
         await server.stop()
     }
 
+    @Test("any Retry-After an API sends gives a wait within the cap, never a crash: huge, infinite, not a number, negative, an HTTP date")
+    func hostileRetryAfter() async throws {
+        let cap = Duration.seconds(10)
+        #expect(HTTPAPIClient.retryDelay(retryAfter: "1e16", attempt: 1, cap: cap) == cap)
+        #expect(HTTPAPIClient.retryDelay(retryAfter: "1e400", attempt: 1, cap: cap) == .seconds(1))
+        #expect(HTTPAPIClient.retryDelay(retryAfter: "inf", attempt: 2, cap: cap) == .seconds(2))
+        #expect(HTTPAPIClient.retryDelay(retryAfter: "nan", attempt: 3, cap: cap) == .seconds(4))
+        #expect(HTTPAPIClient.retryDelay(retryAfter: "-5", attempt: 1, cap: cap) == .seconds(1))
+        #expect(HTTPAPIClient.retryDelay(retryAfter: "Wed, 21 Oct 2015 07:28:00 GMT", attempt: 9, cap: cap) == cap)
+        #expect(HTTPAPIClient.retryDelay(retryAfter: " 2.5 ", attempt: 1, cap: cap) == .milliseconds(2500))
+        #expect(HTTPAPIClient.retryDelay(retryAfter: nil, attempt: 0, cap: cap) == .seconds(1))
+
+        // Through the client: the answer is the rate limit error, and the process lives on.
+        let server = try await TestHTTPServer.start { _, _ in ScriptedResponse(status: 429, headers: ["retry-after": "1e16"], body: "later") }
+        let client = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: server.baseURI), rateLimitAttempts: 2, maxRetryDelay: .milliseconds(50))
+        await #expect(throws: APIError.self) { try await client.send(APIRequest(method: "GET", path: "/x")) }
+        try await client.shutdown()
+        await server.stop()
+    }
+
     @Test("a 500 is HTTP_ERROR with the status and the parsed body")
     func serverError() async throws {
         let server = try await TestHTTPServer.start { _, _ in ScriptedResponse(status: 500, body: #"{"error":"boom"}"#) }

@@ -31,6 +31,22 @@ struct PoisonPillTests {
         #expect(small.original.value == Data("v".utf8) && small.original.valueOmitted == nil)
     }
 
+    @Test("a failure replayed and dead-lettered again is replayed once, as its latest dead letter")
+    func replayEachFailureOnce() {
+        let first = DeadLetter.bounded(
+            failedAt: Date(), stage: .handler, reason: .init(code: "handle-error", message: "boom"),
+            original: .init(topic: "inlet.ingress", partition: 0, offset: 7, value: Data("v".utf8)))
+        let replayed = DeadLetterStore.replayRecord(for: first)
+        let second = DeadLetter.bounded(
+            failedAt: Date(), stage: .handler, reason: .init(code: "handle-error", message: "boom again"),
+            original: .init(topic: "inlet.ingress", partition: 0, offset: 9, headers: replayed.headers.map { .init(key: $0.name, value: $0.value) }, value: Data("v".utf8)))
+        let other = DeadLetter.bounded(
+            failedAt: Date(), stage: .handler, reason: .init(code: "handle-error", message: "other"),
+            original: .init(topic: "inlet.ingress", partition: 1, offset: 3, value: Data("w".utf8)))
+        #expect(DeadLetterStore.latestFailures([first, second, other]).map(\.id) == [second.id, other.id])
+        #expect(DeadLetterStore.latestFailures([first, other]).map(\.id) == [first.id, other.id])
+    }
+
     @Test("a dead letter written before valueOmitted existed still decodes and replays byte for byte")
     func previousFormat() throws {
         let previous = #"{"id":"0123456789abcdef0123456789abcdef","failedAt":"2026-11-25T10:00:00.000Z","stage":"handler","reason":{"code":"handle-error","message":"boom"},"original":{"topic":"inlet.ingress","partition":0,"offset":7,"key":"sub-1","headers":[],"value":"aGVsbG8="}}"#

@@ -282,10 +282,13 @@ public final class HTTPAPIClient: APIClient {
 
     static func retryDelay(retryAfter: String?, attempt: Int, cap: Duration) -> Duration {
         let requested: Duration
-        if let retryAfter, let seconds = Double(retryAfter.trimmingCharacters(in: .whitespaces)), seconds >= 0 {
-            requested = .milliseconds(Int64(seconds * 1000))
+        let capSeconds = Double(cap.components.seconds) + Double(cap.components.attoseconds) / 1e18
+        if let retryAfter, let seconds = Double(retryAfter.trimmingCharacters(in: .whitespaces)), seconds.isFinite, seconds >= 0 {
+            // Capped before converting: a huge value (1e16) would not fit the conversion.
+            requested = seconds >= capSeconds ? cap : .milliseconds(Int64(seconds * 1000))
         } else {
-            requested = .seconds(1 << min(attempt - 1, 5))
+            // Absent, an HTTP date, or nonsense (inf, nan, negative): back off by attempt.
+            requested = .seconds(1 << min(max(attempt, 1) - 1, 5))
         }
         return min(requested, cap)
     }

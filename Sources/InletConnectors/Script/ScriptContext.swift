@@ -248,7 +248,11 @@ final class ScriptContext {
             if name != "Error" && name != "APIError" { message = "\(name): \(message)" }
         }
         let lineValue = ScriptValueBridge.property(ctx, object, "line")
-        let line: Int? = lineValue.flatMap { JSValueIsNumber(ctx, $0) ? Int(JSValueToNumber(ctx, $0, nil)) : nil }
+        let line: Int? = lineValue.flatMap { value in
+            guard JSValueIsNumber(ctx, value) else { return nil }
+            let number = JSValueToNumber(ctx, value, nil)
+            return number.isFinite && abs(number) < 1e15 ? Int(number) : nil
+        }
         let stackValue = ScriptValueBridge.property(ctx, object, "stack")
         let stack = ScriptValueBridge.isUndefinedOrNull(ctx, stackValue) ? nil : ScriptValueBridge.toString(ctx, stackValue)
         var data: JSONValue?

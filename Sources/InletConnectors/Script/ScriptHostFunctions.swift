@@ -279,8 +279,9 @@ extension ScriptContext {
             let key = ScriptValueBridge.isUndefinedOrNull(ctx, keyValue) ? nil : ScriptValueBridge.bytes(ctx, keyValue)
             var chunks: [[UInt8]] = []
             if let list = arguments[argument: 2], let array = JSValueToObject(ctx, list, nil) {
-                let count = Int(JSValueToNumber(ctx, ScriptValueBridge.property(ctx, array, "length"), nil))
-                for index in 0..<max(0, count) {
+                let length = JSValueToNumber(ctx, ScriptValueBridge.property(ctx, array, "length"), nil)
+                guard length.isFinite, length >= 0, length <= 1_000_000 else { throw .error("digest: the list of chunks has no sensible length") }
+                for index in 0..<Int(length) {
                     chunks.append(ScriptValueBridge.bytes(ctx, JSObjectGetPropertyAtIndex(ctx, array, UInt32(index), nil)))
                 }
             }
@@ -306,7 +307,9 @@ extension ScriptContext {
         }
 
         define("settle") { [unowned self] ctx, arguments throws(ScriptHostFunctionError) in
-            let generation = Int(JSValueToNumber(ctx, arguments[argument: 0], nil))
+            let number = JSValueToNumber(ctx, arguments[argument: 0], nil)
+            guard number.isFinite, abs(number) < 1e15 else { throw .error("settle: not a call's generation") }
+            let generation = Int(number)
             let fulfilled = JSValueToBoolean(ctx, arguments[argument: 1])
             self.settle(generation: generation, fulfilled: fulfilled, value: arguments[argument: 2])
             return nil

@@ -43,6 +43,16 @@ public struct DeadLetterStore: Sendable {
         return record
     }
 
+    /// `letters` without those replayed already whose replay failed again: a dead letter whose
+    /// original carries `inlet-replayed-from: <id>` supersedes the dead letter `<id>`, so
+    /// replaying a chosen set sends each failure once, as its latest dead letter.
+    public static func latestFailures(_ letters: [DeadLetter]) -> [DeadLetter] {
+        let superseded = Set(letters.flatMap { letter in
+            letter.original.headers.filter { $0.key == replayHeader }.compactMap(\.text)
+        })
+        return letters.filter { !superseded.contains($0.id) }
+    }
+
     /// `replayRecord(for:)` from the dead letter alone (its value as embedded).
     public static func replayRecord(for letter: DeadLetter) -> KafkaRecord {
         var headers = letter.original.headers.map { KafkaHeader(name: $0.key, value: $0.value) }

@@ -75,7 +75,8 @@ struct DeadLetterCommand: AsyncParsableCommand {
             let logger = Logger(label: "inlet.dlq")
             let client = try kafka.client()
             let store = DeadLetterStore(topics: kafka.topics(), client: client, logger: logger)
-            let chosen = try await store.all().filter(filter.matches)
+            // A failure replayed before and dead-lettered again is replayed once, as its latest dead letter.
+            let chosen = DeadLetterStore.latestFailures(try await store.all().filter(filter.matches))
             var replayable: [(letter: DeadLetter, record: KafkaRecord)] = []
             for letter in chosen {
                 do {
