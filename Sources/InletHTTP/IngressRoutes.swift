@@ -165,14 +165,22 @@ struct IngressRoutes: Sendable {
         return try await store(raw, on: topics.ingressGlobal, holdForReply: responds)
     }
 
-    /// A connector's own answer (`handle`'s `response`) as the HTTP response.
+    /// Headers a connector's answer may not set: the server frames the response itself, and a
+    /// connector's value would contradict the body actually sent (or smuggle another response).
+    static let framingHeaders: Set<String> = ["content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer"]
+
+    /// A connector's own answer (`handle`'s `response`) as the HTTP response: a status outside
+    /// 200–599 becomes 502 (the connector's mistake, not the sender's), framing headers are
+    /// dropped, and so is a header whose name or value HTTP cannot carry.
     static func httpResponse(status: Int, headers: [String: String], body: Data, contentType: String?) -> Response {
         var fields = HTTPFields()
-        for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
-            if let field = HTTPField.Name(name) { fields[field] = value }
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) where !framingHeaders.contains(name.lowercased()) {
+            guard let field = HTTPField.Name(name), HTTPField.isValidValue(value) else { continue }
+            fields[field] = value
         }
-        if let contentType { fields[.contentType] = contentType }
-        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(data: body)))
+        if let contentType, HTTPField.isValidValue(contentType) { fields[.contentType] = contentType }
+        let code = (200...599).contains(status) ? status : 502
+        return Response(status: .init(code: code), headers: fields, body: .init(byteBuffer: ByteBuffer(data: body)))
     }
 
     /// Whether the subscription's `handle` can answer the HTTP request itself (a handshake

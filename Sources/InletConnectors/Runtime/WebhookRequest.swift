@@ -76,19 +76,14 @@ public struct WebhookRequest: Sendable, Hashable {
     }
 
     /// `a=1&b=x+y&a=2` → `{"a": ["1", "2"], "b": "x y"}`.
+    /// Linear in the body's length, however often a name repeats.
     static func formFields(_ text: String) -> JSONValue {
-        var fields: [String: JSONValue] = [:]
+        var collected: [String: [JSONValue]] = [:]
         for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = decodeFormComponent(parts[0])
-            let value = JSONValue.string(parts.count > 1 ? decodeFormComponent(parts[1]) : "")
-            switch fields[name] {
-            case nil: fields[name] = value
-            case .array(let values)?: fields[name] = .array(values + [value])
-            case let existing?: fields[name] = .array([existing, value])
-            }
+            collected[decodeFormComponent(parts[0]), default: []].append(.string(parts.count > 1 ? decodeFormComponent(parts[1]) : ""))
         }
-        return .object(fields)
+        return .object(collected.mapValues { $0.count == 1 ? $0[0] : .array($0) })
     }
 
     private static func decodeFormComponent(_ component: Substring) -> String {

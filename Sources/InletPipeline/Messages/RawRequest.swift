@@ -166,20 +166,17 @@ extension RawRequest {
     /// Parses a raw query string the way connector methods expect it: `&`-separated
     /// `name=value` pairs, percent-decoded, `+` read as a space, a name without `=` has the
     /// value `""`, and a repeated name collects its values into ``QueryValue/multiple(_:)``.
+    /// Linear in the query's length, however often a name repeats (values are collected in
+    /// place, not copied per repeat).
     public static func parseQuery(_ rawQuery: String) -> [String: QueryValue] {
-        var result: [String: QueryValue] = [:]
+        var collected: [String: [String]] = [:]
         let text = rawQuery.hasPrefix("?") ? String(rawQuery.dropFirst()) : rawQuery
         for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let name = decodeQueryComponent(parts[0])
-            let value = parts.count > 1 ? decodeQueryComponent(parts[1]) : ""
-            switch result[name] {
-            case nil: result[name] = .single(value)
-            case .single(let existing): result[name] = .multiple([existing, value])
-            case .multiple(let existing): result[name] = .multiple(existing + [value])
-            }
+            collected[name, default: []].append(parts.count > 1 ? decodeQueryComponent(parts[1]) : "")
         }
-        return result
+        return collected.mapValues { $0.count == 1 ? .single($0[0]) : .multiple($0) }
     }
 
     /// Header fields as received (any case, possibly repeated) → lower-cased name to value,
