@@ -37,9 +37,8 @@ struct AppEventSubscriptionRoutes: Sendable {
         if let current = directory.subscription(customerId: customerId, appEventKey: type.key), current.status == .active {
             return .json(present(current))
         }
-        let asked = Date()
-        try await send(.subscribe, customerId: customerId, type: type.key)
-        guard let done = try await outcome(customerId, type.key, since: asked) else { return pending(customerId, type.key) }
+        let asked = try await send(.subscribe, customerId: customerId, type: type.key)
+        guard let done = try await outcome(customerId, type.key, of: asked, orOnce: { $0.status == .active }) else { return pending(customerId, type.key) }
         if done.status == .error {
             throw ProblemDetails(.badGateway, title: "Subscription request failed",
                                  detail: "your app's API did not accept the subscription request of \(type.key) for \(customerId): \(done.subscribe?.error ?? "HTTP \(done.subscribe?.status ?? 0)"); fix it and create the subscription again",
@@ -51,27 +50,36 @@ struct AppEventSubscriptionRoutes: Sendable {
     private func delete(_ context: BasicRequestContext) async throws -> Response {
         let record = try await existing(context)
         guard record.status != .archived else { return .json(present(record)) }
-        let asked = Date()
-        try await send(.unsubscribe, customerId: record.customerId, type: record.appEventKey)
-        guard let done = try await outcome(record.customerId, record.appEventKey, since: asked), done.status == .archived else {
+        let asked = try await send(.unsubscribe, customerId: record.customerId, type: record.appEventKey)
+        guard let done = try await outcome(record.customerId, record.appEventKey, of: asked, orOnce: { $0.status == .archived }) else {
             return pending(record.customerId, record.appEventKey)
+        }
+        if done.status == .error {
+            throw ProblemDetails(.badGateway, title: "Unsubscribe request failed",
+                                 detail: "your app's API did not accept the unsubscribe request of \(done.appEventKey) for \(done.customerId): \(done.unsubscribe?.error ?? "HTTP \(done.unsubscribe?.status ?? 0)"); the subscription still receives events; fix it and delete it again",
+                                 extensions: ["appEventSubscription": present(done)])
         }
         return .json(present(done))
     }
 
-    private func send(_ control: AppEventMessage.Control, customerId: String, type: String) async throws {
+    /// Appends the control message; returns its request id.
+    private func send(_ control: AppEventMessage.Control, customerId: String, type: String) async throws -> String {
         var message = AppEventMessage(type: type, customerId: customerId, payload: [], receivedAt: Date(), requestId: RandomUUID.make())
         message.control = control
         try await admin.producer.appendOrUnavailable(KafkaRecord(topic: admin.topics.ingressAppEvents, key: customerId, value: message.encoded()))
+        return message.requestId ?? ""
     }
 
-    /// The subscription once the processor has written it after `since`, waiting at most the
-    /// admin wait.
-    private func outcome(_ customerId: String, _ type: String, since: Date) async throws -> AppEventSubscriptionRecord? {
+    /// The subscription once the processor has applied the request `requestId`, or once it is
+    /// in the state the request asks for (another request got there first), waiting at most
+    /// the admin wait.
+    private func outcome(
+        _ customerId: String, _ type: String, of requestId: String, orOnce reached: (AppEventSubscriptionRecord) -> Bool
+    ) async throws -> AppEventSubscriptionRecord? {
         let deadline = ContinuousClock.now + admin.configuration.waitTimeout
         while ContinuousClock.now < deadline {
             try? await directory.sync(timeout: .seconds(2))
-            if let record = directory.subscription(customerId: customerId, appEventKey: type), record.updatedAt.timeIntervalSince(since) >= -1 {
+            if let record = directory.subscription(customerId: customerId, appEventKey: type), record.requestId == requestId || reached(record) {
                 return record
             }
             try await Task.sleep(for: .milliseconds(100))

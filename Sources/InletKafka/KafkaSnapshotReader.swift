@@ -19,6 +19,43 @@ public struct KafkaSnapshotReader: Sendable {
         topic: String, partitions: [Int32], timeout: Duration = .seconds(60),
         start: (_ low: Int64, _ high: Int64) -> Int64 = { low, _ in low }
     ) async throws -> [KafkaMessage] {
+        try await readReportingCompleteness(topic: topic, partitions: partitions, timeout: timeout, start: start).messages
+    }
+
+    /// A read that did not reach the end of every partition within its time.
+    public struct Incomplete: Error, CustomStringConvertible {
+        public let topic: String
+        public let partitions: [Int32]
+        public var description: String { "reading \(topic) did not reach the end of partitions \(partitions) in time; try again" }
+    }
+
+    /// Like `read`, but throws ``Incomplete`` instead of returning part of what was asked for.
+    public func readAll(
+        topic: String, partitions: [Int32], timeout: Duration = .seconds(60),
+        start: (_ low: Int64, _ high: Int64) -> Int64 = { low, _ in low }
+    ) async throws -> [KafkaMessage] {
+        let (messages, remaining) = try await readReportingCompleteness(topic: topic, partitions: partitions, timeout: timeout, start: start)
+        if !remaining.isEmpty { throw Incomplete(topic: topic, partitions: remaining) }
+        return messages
+    }
+
+    /// The current end offset (high watermark) of a partition.
+    public func endOffset(topic: String, partition: Int32) async throws -> Int64 {
+        let configuration = KafkaConsumerConfiguration(client: client, groupId: "inlet-snapshot-reader", reportEndOfPartition: true)
+        let probe = try KafkaConsumer(configuration: configuration, topics: [], logger: logger)
+        do {
+            let (_, high) = try await probe.watermarks(topic: topic, partition: partition)
+            await probe.close()
+            return high
+        } catch {
+            await probe.close()
+            throw error
+        }
+    }
+
+    private func readReportingCompleteness(
+        topic: String, partitions: [Int32], timeout: Duration, start: (_ low: Int64, _ high: Int64) -> Int64
+    ) async throws -> (messages: [KafkaMessage], remaining: [Int32]) {
         // End-of-partition events finish partitions whose last offsets are transaction
         // markers or compacted away, which no message ever reaches.
         let configuration = KafkaConsumerConfiguration(client: client, groupId: "inlet-snapshot-reader", reportEndOfPartition: true)
@@ -39,7 +76,7 @@ public struct KafkaSnapshotReader: Sendable {
             throw error
         }
         await probe.close()
-        guard !starts.isEmpty else { return [] }
+        guard !starts.isEmpty else { return ([], []) }
         let reader = try KafkaConsumer(assigning: starts, configuration: configuration, logger: logger)
         var progress = PartitionCatchUp(targets: ends)
         var messages: [KafkaMessage] = []
@@ -71,6 +108,6 @@ public struct KafkaSnapshotReader: Sendable {
         await reader.close()
         let remaining = progress.remaining
         if !remaining.isEmpty { logger.warning("snapshot of \(topic) incomplete after \(timeout): partitions \(remaining) not read to the end") }
-        return messages
+        return (messages, remaining.sorted())
     }
 }

@@ -29,7 +29,7 @@ struct AppEventSubscriptionTests {
             try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for number in 1...5 {
                     group.addTask {
-                        try await client.execute(uri: "/app-events/plan-changed", method: .post, headers: headers, body: ByteBuffer(string: #"{"plan":"p\#(number)"}"#)) { $0.status }
+                        try await client.execute(uri: "/app-events/plan-changed", method: .post, headers: headers, body: ByteBuffer(string: #"{"account":"ann","plan":"p\#(number)"}"#)) { $0.status }
                     }
                 }
                 for try await status in group { #expect(status == .ok) }
@@ -54,7 +54,7 @@ struct AppEventSubscriptionTests {
 
             // Your app posts ann's next event to ann's URI: no key needed, ann is its customer.
             let path = String(webhookUri.dropFirst("https://hooks.example.com".count))
-            try await client.execute(uri: path, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"plan":"enterprise"}"#)) { response in
+            try await client.execute(uri: path, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"account":"ann","plan":"enterprise"}"#)) { response in
                 #expect(response.status == .ok)
             }
             let six = try await pipeline.harness.read(pipeline.harness.topics.appEvents, count: 6)
@@ -74,13 +74,29 @@ struct AppEventSubscriptionTests {
             #expect(problem["appEventSubscription"]?["status"] == "error")
             #expect(problem["appEventSubscription"]?["subscribe"]?["status"] == 404)
 
+            // Produced directly, keyed by the type, customers by formula: cara's own lane makes
+            // the request, once for her two events.
+            let direct = AppEventMessage(type: "plan-changed", payload: [["account": "cara", "plan": "a"], ["account": "cara", "plan": "b"]], receivedAt: Date())
+            try await pipeline.harness.producer.send(KafkaRecord(topic: pipeline.harness.topics.ingressAppEvents, key: direct.kafkaKey, value: direct.encoded()))
+            try await eventually(timeout: .seconds(60)) { pipeline.stub.received("POST", "/app-api/customers/cara/webhooks").count >= 1 }
+            _ = try await pipeline.harness.read(pipeline.harness.topics.appEvents, count: 8)
+            try await Task.sleep(for: .seconds(1))
+            #expect(pipeline.stub.received("POST", "/app-api/customers/cara/webhooks").count == 1)
+
+            // Your app refuses to unsubscribe: 502, and the subscription stays (in error), still receiving.
+            let (_, keeps) = try await helpers.admin(client, .post, "/api/v1/subscriptions", ["customerId": "keeps", "appEventKey": "plan-changed"])
+            let (notDeleted, kept) = try await helpers.admin(client, .delete, "/api/v1/app-event-subscriptions/\(try #require(keeps["id"]?.stringValue))")
+            #expect(notDeleted == .badGateway, "\(kept)")
+            #expect(kept["appEventSubscription"]?["status"] == "error")
+            #expect(kept["appEventSubscription"]?["webhookUrl"] == keeps["webhookUrl"])
+
             // Deleted: the unsubscribe request runs, and ann's URI no longer takes events.
             let id = try #require(subscription["id"]?.stringValue)
             let (deleted, archived) = try await helpers.admin(client, .delete, "/api/v1/app-event-subscriptions/\(id)")
             #expect(deleted == .ok)
             #expect(archived["status"] == "archived")
             #expect(pipeline.stub.received("DELETE", "/app-api/customers/ann/webhooks").count == 1)
-            try await client.execute(uri: path, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"plan":"free"}"#)) { response in
+            try await client.execute(uri: path, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"account":"ann","plan":"free"}"#)) { response in
                 #expect(response.status == .notFound)
             }
         }

@@ -17,8 +17,8 @@ import Foundation
 /// Linux an accepted socket inherits `TCP_NODELAY` from its listener.
 ///
 /// The mock cluster offers no hook for its sockets, so its listeners are found among this
-/// process's descriptors: listening TCP sockets bound to loopback on one of the brokers'
-/// ports.
+/// process's descriptors: listening IPv4 TCP sockets on one of the brokers' ports (the mock
+/// brokers listen on loopback).
 enum ListenerNoDelay {
     /// The ports of a `host:port[,host:port]` list.
     static func ports(of bootstrapServers: String) -> Set<UInt16> {

@@ -63,6 +63,9 @@ public final class AppEventProcessor: StreamTransform {
         /// (until the table shows them), by `<customer>/<type>`.
         var pendingSubscriptions: [String: AppEventSubscriptionRecord] = [:]
         var writtenSubscriptions: [String: AppEventSubscriptionRecord] = [:]
+        /// The outcome of each request made for an input not committed yet, by input and
+        /// customer: a batch rolled back and retried reuses it instead of calling your app again.
+        var calls: [String: AppEventSubscriptionRecord] = [:]
     }
 
     private let state = Mutex(State())
@@ -98,16 +101,28 @@ public final class AppEventProcessor: StreamTransform {
                 return [deadLetter(message, code: "no-customer", "a \(control.rawValue) message for app event type \(type.key) names no customerId")]
             }
             switch control {
-            case .subscribe: return await subscribe(customerId, to: type, asked: true)
-            case .unsubscribe: return await unsubscribe(customerId, from: type)
+            case .subscribe: return try await subscribe(customerId, to: type, asked: true, by: message, requestId: appEvent.requestId)
+            case .firstUse: return try await subscribe(customerId, to: type, asked: false, by: message, requestId: appEvent.requestId)
+            case .unsubscribe: return try await unsubscribe(customerId, from: type, by: message, requestId: appEvent.requestId)
             }
         }
         var subscribed: [KafkaRecord] = []
-        if type.subscriptionRequest != nil {
-            var seen = Set<String>()
-            for event in appEvent.events {
-                guard let customerId = appEvent.customerId ?? type.customerId(of: event), seen.insert(customerId).inserted else { continue }
-                subscribed += await subscribe(customerId, to: type, asked: false)
+        if let subscriptions, type.subscriptionRequest != nil {
+            if let customerId = appEvent.customerId {
+                // Keyed by its customer: this lane owns them.
+                subscribed = try await subscribe(customerId, to: type, asked: false, by: message, requestId: appEvent.requestId)
+            } else {
+                // Keyed by the type, customers found by formula: their own partitions' owners
+                // make the request, told by a message keyed by each customer.
+                var seen = Set<String>()
+                for event in appEvent.events {
+                    guard let customerId = type.customerId(of: event), seen.insert(customerId).inserted,
+                        current(customerId, type.key, in: subscriptions) == nil
+                    else { continue }
+                    var use = AppEventMessage(type: type.key, customerId: customerId, payload: [], receivedAt: appEvent.receivedAt, requestId: appEvent.requestId)
+                    use.control = .firstUse
+                    subscribed.append(KafkaRecord(topic: topics.ingressAppEvents, key: customerId, value: use.encoded()))
+                }
             }
         }
         return subscribed + appEvent.events.enumerated().map { index, event in
@@ -145,8 +160,8 @@ public final class AppEventProcessor: StreamTransform {
             let type = workspace.appEventTypes[appEvent.type]
         else { return false }
         if appEvent.control != nil { return true }
-        guard type.subscriptionRequest != nil else { return false }
-        guard let customerId = appEvent.customerId else { return true }
+        // Without a customer on the message, the request is left to the customers' own lanes.
+        guard type.subscriptionRequest != nil, let customerId = appEvent.customerId else { return false }
         return current(customerId, type.key, in: subscriptions) == nil
     }
 
@@ -154,6 +169,7 @@ public final class AppEventProcessor: StreamTransform {
         state.withLock { state in
             state.writtenSubscriptions.merge(state.pendingSubscriptions) { $1 }
             state.pendingSubscriptions.removeAll()
+            state.calls.removeAll()
             for key in state.pending {
                 let parts = key.split(separator: "\u{1F}", maxSplits: 1).map(String.init)
                 if parts.count == 2 { state.window.insert(parts[1], subscription: parts[0]) }
@@ -217,38 +233,60 @@ public final class AppEventProcessor: StreamTransform {
     /// `subscriptionRequest` and writes the outcome. An event does so only the first time
     /// (never after a failed request or a deletion, so your API is not called per event);
     /// `asked` (the admin API) tries a failed or deleted one again.
-    private func subscribe(_ customerId: String, to type: AppEventType, asked: Bool) async -> [KafkaRecord] {
+    private func subscribe(_ customerId: String, to type: AppEventType, asked: Bool, by message: KafkaMessage, requestId: String?) async throws -> [KafkaRecord] {
         guard let subscriptions else { return [] }
         let existing = current(customerId, type.key, in: subscriptions)
         if let existing, existing.status == .active || !asked { return [] }
+        if let made = madeFor(message, customerId) { return [stage(made)] }
         let token = existing.flatMap { $0.status == .error ? $0.webhookToken : nil } ?? RandomToken.make(bytes: 24)
         let webhookUri = "\(subscriptions.publicURL)/app-events/\(type.key)/\(token)"
         var call: AppEventSubscriptionRecord.Call?
         if let request = type.subscriptionRequest {
-            call = await subscriptions.subscriber.call(request, defaultMethod: "POST", webhookUri: webhookUri, customer: customer(customerId, subscriptions))
+            call = try await subscriptions.subscriber.call(request, defaultMethod: "POST", webhookUri: webhookUri, customer: customer(customerId, subscriptions))
             if let call, !call.succeeded {
                 logger.warning("app events: the subscription request of \(customerId) to \(type.key) failed: \(call.error ?? "HTTP \(call.status ?? 0)")")
             }
         }
         let now = Date()
-        let record = AppEventSubscriptionRecord(
+        var record = AppEventSubscriptionRecord(
             customerId: customerId, appEventKey: type.key, webhookToken: token, status: call.map { $0.succeeded ? .active : .error } ?? .active,
             subscribe: call, createdAt: existing?.createdAt ?? now, updatedAt: now)
-        return [stage(record)]
+        record.requestId = requestId
+        return [stage(made(record, for: message))]
     }
 
     /// Deletes the customer's subscription: runs the type's `unsubscribeRequest` if the
-    /// subscription was active, and archives it (its webhook URI stops accepting events).
-    private func unsubscribe(_ customerId: String, from type: AppEventType) async -> [KafkaRecord] {
+    /// subscription was active (or its last unsubscribe request failed), and archives it (its
+    /// webhook URI stops accepting events). A refused unsubscribe request leaves it in `error`
+    /// with the answer, still receiving, since your app may still send to it.
+    private func unsubscribe(_ customerId: String, from type: AppEventType, by message: KafkaMessage, requestId: String?) async throws -> [KafkaRecord] {
         guard let subscriptions, var record = current(customerId, type.key, in: subscriptions), record.status != .archived else { return [] }
-        if record.status == .active, let request = type.unsubscribeRequest {
-            let webhookUri = "\(subscriptions.publicURL)/app-events/\(type.key)/\(record.webhookToken)"
-            record.unsubscribe = await subscriptions.subscriber.call(
-                request, defaultMethod: "DELETE", webhookUri: webhookUri, customer: customer(customerId, subscriptions))
-        }
+        if let made = madeFor(message, customerId) { return [stage(made)] }
+        let wasSubscribed = record.status == .active || record.unsubscribe != nil
         record.status = .archived
+        if wasSubscribed, let request = type.unsubscribeRequest {
+            let webhookUri = "\(subscriptions.publicURL)/app-events/\(type.key)/\(record.webhookToken)"
+            let call = try await subscriptions.subscriber.call(request, defaultMethod: "DELETE", webhookUri: webhookUri, customer: customer(customerId, subscriptions))
+            record.unsubscribe = call
+            if !call.succeeded {
+                record.status = .error
+                logger.warning("app events: the unsubscribe request of \(customerId) from \(type.key) failed: \(call.error ?? "HTTP \(call.status ?? 0)")")
+            }
+        }
+        record.requestId = requestId
         record.updatedAt = Date()
-        return [stage(record)]
+        return [stage(made(record, for: message))]
+    }
+
+    /// What a request made for this input (and customer) gave, if it was made already in a
+    /// batch that was rolled back.
+    private func madeFor(_ message: KafkaMessage, _ customerId: String) -> AppEventSubscriptionRecord? {
+        state.withLock { $0.calls["\(message.topic)/\(message.partition)/\(message.offset)/\(customerId)"] }
+    }
+
+    private func made(_ record: AppEventSubscriptionRecord, for message: KafkaMessage) -> AppEventSubscriptionRecord {
+        state.withLock { $0.calls["\(message.topic)/\(message.partition)/\(message.offset)/\(record.customerId)"] = record }
+        return record
     }
 
     private func stage(_ record: AppEventSubscriptionRecord) -> KafkaRecord {

@@ -20,7 +20,9 @@ public struct AppEventSubscriber: Sendable {
     }
 
     /// Evaluates `request` and sends it; `defaultMethod` when the mapping gives no method.
-    func call(_ request: CompiledMapping, defaultMethod: String, webhookUri: String, customer: JSONValue) async -> AppEventSubscriptionRecord.Call {
+    /// Throws only `CancellationError` (shutdown): the call's outcome is then unknown, and the
+    /// input is read again by the next owner.
+    func call(_ request: CompiledMapping, defaultMethod: String, webhookUri: String, customer: JSONValue) async throws -> AppEventSubscriptionRecord.Call {
         let variables: JSONValue = ["webhookUri": .string(webhookUri), "customer": customer]
         let evaluated: JSONValue
         do {
@@ -42,10 +44,15 @@ public struct AppEventSubscriber: Sendable {
         let body = evaluated["body"].flatMap { $0.isNull ? nil : $0 }
         do {
             let response = try await client.send(APIRequest(method: method, path: uri, headers: headers, body: body, responseType: .text))
+            try Task.checkCancellation()
             return .init(method: method, uri: uri, status: response.status, response: Self.excerpt(response.data), at: Date())
+        } catch let error as CancellationError {
+            throw error
         } catch let error as APIError {
+            try Task.checkCancellation()
             return .init(method: method, uri: uri, status: error.status, response: error.data.flatMap(Self.excerpt), error: error.description, at: Date())
         } catch {
+            try Task.checkCancellation()
             return .init(method: method, uri: uri, error: "\(error)", at: Date())
         }
     }

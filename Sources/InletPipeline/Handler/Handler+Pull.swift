@@ -168,7 +168,7 @@ extension Handler {
                     recordEvent(ExtractedEvent(type: found.type.rawValue, record: found.record), index: 0, subscription: subscription, message: message,
                                 occurredAt: started, requestId: nil, deliveryId: "scan:\(found.type.rawValue):\(against):\(FullScan.hex(found.digest))")
                 }
-                outputs += try store(outcome.snapshot, of: subscription, in: &progress, rewrite: lost != nil)
+                outputs += try await store(outcome.snapshot, of: subscription, in: &progress, rewrite: lost != nil)
                 progress.lastFullSyncAt = Date()
                 report.pages = outcome.pages
                 report.records = outcome.records
@@ -223,7 +223,7 @@ extension Handler {
             return (nil, "the previous full-scan snapshot of \(subscription.id) is in chunks, and this handler has no Kafka client to read them")
         }
         do {
-            return (try await store.load(.init(digest: digest, chunks: chunks), subscriptionId: subscription.id), nil)
+            return (try await store.load(.init(digest: digest, chunks: chunks), subscriptionId: subscription.id, from: progress.snapshotOffset), nil)
         } catch let error as ScanSnapshots.Unreadable {
             return (nil, error.description)
         }
@@ -234,7 +234,9 @@ extension Handler {
     /// write before the record. The chunked snapshot it replaces is left for the next pull to
     /// remove; an unchanged chunked snapshot is not written again unless `rewrite` (it could
     /// not be read back).
-    private func store(_ snapshot: FullScan.Snapshot, of subscription: SubscriptionRecord, in progress: inout SubscriptionRecord.PullState, rewrite: Bool) throws -> [KafkaRecord] {
+    private func store(
+        _ snapshot: FullScan.Snapshot, of subscription: SubscriptionRecord, in progress: inout SubscriptionRecord.PullState, rewrite: Bool
+    ) async throws -> [KafkaRecord] {
         let digest = FullScan.hex(FullScan.generation(of: snapshot))
         let previous = progress.snapshotChunks.flatMap { chunks in progress.snapshotDigest.map { SubscriptionRecord.ChunkedSnapshot(digest: $0, chunks: chunks) } }
         let limit = configuration.maxMessageBytes * 9 / 10
@@ -242,6 +244,7 @@ extension Handler {
         inline.snapshot = FullScan.stored(snapshot)
         inline.snapshotDigest = digest
         inline.snapshotChunks = nil
+        inline.snapshotOffset = nil
         // Estimated first: encoding a snapshot of a million records to measure it is waste.
         if FullScan.storedBytes(of: snapshot) < limit, subscription.encodedSize(with: inline) <= limit {
             if let previous { inline.replacedSnapshot = previous }
@@ -256,7 +259,9 @@ extension Handler {
             return []
         }
         let records = try store.records(of: snapshot, subscriptionId: subscription.id, digest: digest)
+        let offset = try await store.startOffset(of: subscription.id)
         progress.snapshot = nil
+        progress.snapshotOffset = offset
         progress.snapshotDigest = digest
         progress.snapshotChunks = records.count
         // A lost snapshot rewritten under its own name replaces nothing.

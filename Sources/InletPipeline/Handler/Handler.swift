@@ -497,6 +497,7 @@ public final class Handler: StreamTransform {
         progress.replacedSnapshot = nil
         progress.snapshotChunks = nil
         progress.snapshotDigest = nil
+        progress.snapshotOffset = nil
         subscription.pullState = progress
         return chunked.flatMap { store.tombstones(of: $0, subscriptionId: subscription.id) }
     }

@@ -89,6 +89,11 @@ public struct ScanSnapshots: Sendable {
         }
     }
 
+    /// Where chunks written for `subscriptionId` from now on will be: the end of its partition.
+    func startOffset(of subscriptionId: String) async throws -> Int64 {
+        try await KafkaSnapshotReader(client: client, logger: logger).endOffset(topic: topics.scanSnapshots, partition: partition(of: subscriptionId))
+    }
+
     /// Tombstones for the chunks of a snapshot no longer named by its subscription.
     func tombstones(of snapshot: SubscriptionRecord.ChunkedSnapshot, subscriptionId: String) -> [KafkaRecord] {
         let partition = partition(of: subscriptionId)
@@ -100,9 +105,15 @@ public struct ScanSnapshots: Sendable {
     /// Reads a chunked snapshot back: the last value of each of its chunk keys in its
     /// subscription's partition. Throws ``Unreadable`` when a chunk is missing (on the
     /// embedded broker: trimmed by its retention) or belongs to another snapshot.
-    func load(_ snapshot: SubscriptionRecord.ChunkedSnapshot, subscriptionId: String) async throws -> FullScan.Snapshot {
+    ///
+    /// Reads from `offset` (where the chunks were written; `nil`: the partition's start) to the
+    /// end; a read that does not get there in time throws `KafkaSnapshotReader.Incomplete`
+    /// (the pull fails and is tried again later), so a slow read never passes for a lost chunk.
+    func load(_ snapshot: SubscriptionRecord.ChunkedSnapshot, subscriptionId: String, from offset: Int64? = nil) async throws -> FullScan.Snapshot {
         let reader = KafkaSnapshotReader(client: client, logger: logger)
-        let messages = try await reader.read(topic: topics.scanSnapshots, partitions: [partition(of: subscriptionId)])
+        let messages = try await reader.readAll(topic: topics.scanSnapshots, partitions: [partition(of: subscriptionId)], timeout: .seconds(300)) { low, _ in
+            max(low, offset ?? low)
+        }
         let prefix = "\(subscriptionId)/\(snapshot.digest)/"
         var latest: [Int: Data?] = [:]
         for message in messages {

@@ -29,7 +29,13 @@ public struct AppEventMessage: TopicMessage {
     public var control: Control?
 
     public enum Control: String, Codable, Sendable, Hashable {
-        case subscribe, unsubscribe
+        /// Create the subscription (the admin API), or try a failed or deleted one again.
+        case subscribe
+        /// The customer used the type (an event keyed by the type, whose customer a formula
+        /// found): create the subscription only if there never was one.
+        case firstUse = "first-use"
+        /// Delete it (the admin API).
+        case unsubscribe
     }
 
     public init(

@@ -57,6 +57,9 @@ public struct AppEventSubscriptionRecord: TopicMessage {
     public var unsubscribe: Call?
     public var createdAt: Date
     public var updatedAt: Date
+    /// The `requestId` of the control message (or event) that wrote this version, so the admin
+    /// API that sent it knows its outcome.
+    public var requestId: String?
 
     public init(
         customerId: String, appEventKey: String, webhookToken: String, status: Status, subscribe: Call? = nil, unsubscribe: Call? = nil,

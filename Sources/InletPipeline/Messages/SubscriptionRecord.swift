@@ -130,6 +130,9 @@ public struct SubscriptionRecord: TopicMessage {
         /// full-scan: how many chunks of the snapshot are on `scan-snapshots`; `nil` when the
         /// snapshot is on the record.
         public var snapshotChunks: Int?
+        /// full-scan: the offset on its `scan-snapshots` partition from which the chunks were
+        /// written (they are read back from there, not from the partition's start).
+        public var snapshotOffset: Int64?
         /// full-scan: the chunked snapshot the last scan replaced; its chunks get tombstones at
         /// the next pull, once the record naming the new one is durable.
         public var replacedSnapshot: ChunkedSnapshot?

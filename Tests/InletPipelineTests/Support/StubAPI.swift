@@ -127,7 +127,9 @@ final class StubAPI: Sendable {
             if context.parameters.get("customer") == "refuses" { return Self.json(["error": "no such account"], status: .notFound) }
             return Self.json(["id": .string("wh-\(context.parameters.get("customer") ?? "")")], status: .created)
         }
-        router.delete("/app-api/customers/:customer/webhooks") { _, _ in Response(status: .noContent) }
+        router.delete("/app-api/customers/:customer/webhooks") { _, context in
+            context.parameters.get("customer") == "keeps" ? Self.json(["error": "busy"], status: .internalServerError) : Response(status: .noContent)
+        }
         router.get("/me/messages/:id") { [self] _, context in
             try await Task.sleep(for: messageDelay.withLock { $0 })
             let id = context.parameters.get("id") ?? ""
