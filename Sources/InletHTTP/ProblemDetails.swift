@@ -71,7 +71,8 @@ extension KafkaProducer {
     @discardableResult
     func appendOrUnavailable(_ record: KafkaRecord) async throws -> KafkaDeliveryReport {
         do {
-            return try await send(record)
+            // A full local queue (the broker takes less than arrives) is answered at once.
+            return try await send(record, whenQueueFull: .fail)
         } catch {
             throw ProblemDetails(
                 .serviceUnavailable, title: "Broker unavailable",

@@ -29,34 +29,68 @@ public final class KafkaProducer: Sendable {
 
     /// Produces one message and waits for its delivery report.
     @discardableResult
-    public func send(_ record: KafkaRecord) async throws -> KafkaDeliveryReport {
-        try await sendAll([record])[0]
+    public func send(_ record: KafkaRecord, whenQueueFull policy: QueueFullPolicy = .wait) async throws -> KafkaDeliveryReport {
+        try await sendAll([record], whenQueueFull: policy)[0]
     }
 
     /// Produces all records (in order) and waits until every one is acknowledged.
     /// Throws the first delivery error after all reports are in.
     @discardableResult
-    public func sendAll(_ records: [KafkaRecord]) async throws -> [KafkaDeliveryReport] {
-        let results = try await deliver(records)
+    public func sendAll(_ records: [KafkaRecord], whenQueueFull policy: QueueFullPolicy = .wait) async throws -> [KafkaDeliveryReport] {
+        let results = try await deliver(records, whenQueueFull: policy)
         return try results.map { try $0.get() }
     }
 
+    /// What to do when librdkafka's local queue is full (`queue.buffering.max.messages` or
+    /// `.kbytes` reached: the broker takes less than is produced).
+    public enum QueueFullPolicy: Sendable {
+        /// Wait, without blocking a thread, until there is room (at most `queueFullWait`), then
+        /// fail the rest.
+        case wait
+        /// Fail at once (an HTTP server answers 503 instead of holding the request).
+        case fail
+    }
+
+    /// How long `.wait` waits for room in a full queue before it gives up.
+    static let queueFullWait = Duration.seconds(10)
+
     /// Produces all records and returns each one's outcome, without throwing for failed
-    /// deliveries (enqueueing errors still throw).
-    public func deliver(_ records: [KafkaRecord]) async throws -> [Result<KafkaDeliveryReport, KafkaError>] {
+    /// deliveries: a record refused when enqueued (the queue stayed full, an unknown topic)
+    /// gets that error as its outcome.
+    public func deliver(_ records: [KafkaRecord], whenQueueFull policy: QueueFullPolicy = .wait) async throws -> [Result<KafkaDeliveryReport, KafkaError>] {
         if records.isEmpty { return [] }
-        let results = await withCheckedContinuation { continuation in
-            let batch = DeliveryBatch(count: records.count, continuation: continuation)
-            for (index, record) in records.enumerated() {
-                let ticket = DeliveryTicket(batch: batch, index: index)
-                do {
-                    try enqueue(record, ticket: ticket)
-                } catch {
-                    ticket.complete(.failure(error as? KafkaError ?? KafkaError(kind: .delivery, message: "\(error)")))
+        let batch = DeliveryBatch(count: records.count)
+        var index = 0
+        var waitedSince: ContinuousClock.Instant?
+        while index < records.count {
+            let ticket = DeliveryTicket(batch: batch, index: index)
+            let opaque = Unmanaged.passRetained(ticket).toOpaque()
+            let error = produce(records[index], opaque: opaque)
+            if error == RD_KAFKA_RESP_ERR_NO_ERROR {
+                index += 1
+                waitedSince = nil
+                continue
+            }
+            Unmanaged<DeliveryTicket>.fromOpaque(opaque).release()
+            let since = waitedSince ?? .now
+            if error == RD_KAFKA_RESP_ERR__QUEUE_FULL, policy == .wait, ContinuousClock.now - since < Self.queueFullWait {
+                // The poll thread drains delivery reports meanwhile; this task only sleeps.
+                waitedSince = since
+                try? await Task.sleep(for: .milliseconds(2))
+                continue
+            }
+            let failure = KafkaError(kind: .delivery, error: error, context: "could not enqueue a message for topic '\(records[index].topic)'")
+            ticket.complete(.failure(failure))
+            index += 1
+            // A full queue stays full for the rest of this batch: fail it without retrying each.
+            if error == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                while index < records.count {
+                    DeliveryTicket(batch: batch, index: index).complete(.failure(failure))
+                    index += 1
                 }
             }
         }
-        return results
+        return await batch.outcomes()
     }
 
     /// Waits until every message produced so far is delivered (or the timeout passes).
@@ -84,23 +118,6 @@ public final class KafkaProducer: Sendable {
     }
 
     // MARK: - Enqueueing
-
-    private func enqueue(_ record: KafkaRecord, ticket: DeliveryTicket) throws {
-        let opaque = Unmanaged.passRetained(ticket).toOpaque()
-        var attempt = 0
-        while true {
-            let error = produce(record, opaque: opaque)
-            if error == RD_KAFKA_RESP_ERR_NO_ERROR { return }
-            if error == RD_KAFKA_RESP_ERR__QUEUE_FULL && attempt < 10_000 {
-                // The local queue is full: let the poll thread drain delivery reports.
-                attempt += 1
-                usleep(1000)
-                continue
-            }
-            Unmanaged<DeliveryTicket>.fromOpaque(opaque).release()
-            throw KafkaError(kind: .delivery, error: error, context: "could not enqueue a message for topic '\(record.topic)'")
-        }
-    }
 
     private func produce(_ record: KafkaRecord, opaque: UnsafeMutableRawPointer) -> rd_kafka_resp_err_t {
         let headers: OpaquePointer? = record.headers.isEmpty ? nil : Self.makeHeaders(record.headers)

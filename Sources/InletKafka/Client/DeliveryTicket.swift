@@ -11,9 +11,16 @@ final class DeliveryBatch: Sendable {
 
     private let state: Mutex<State>
 
-    init(count: Int, continuation: CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>) {
-        state = Mutex(State(reports: Array(repeating: nil, count: count), remaining: count, continuation: continuation))
-        if count == 0 { finishIfDone() }
+    init(count: Int) {
+        state = Mutex(State(reports: Array(repeating: nil, count: count), remaining: count, continuation: nil))
+    }
+
+    /// Waits until every message has its outcome (at once when they all have one already).
+    func outcomes() async -> [Result<KafkaDeliveryReport, KafkaError>] {
+        await withCheckedContinuation { continuation in
+            state.withLock { $0.continuation = continuation }
+            finishIfDone()
+        }
     }
 
     func complete(index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) {
