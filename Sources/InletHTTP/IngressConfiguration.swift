@@ -19,6 +19,17 @@ public struct IngressConfiguration: Sendable, Hashable {
     public var appKey: String?
     /// Most events in one app event batch (`INLET_APP_EVENT_MAX_BATCH`, default 1000).
     public var maxAppEventBatch: Int = 1000
+    /// Most connections open at once (`INLET_INGRESS_MAX_CONNECTIONS`, default 4096); one more
+    /// is closed as soon as it is accepted.
+    public var maxConnections: Int = 4096
+    /// How long a request's head (method, path, headers) may take from its first byte
+    /// (`INLET_INGRESS_HEADER_TIMEOUT_SECONDS`, default 10 s): a client trickling its headers
+    /// (slowloris) is closed.
+    public var headerTimeout: Duration = .seconds(10)
+    /// How long a connection may stay silent, mid-request or kept alive between requests
+    /// (`INLET_INGRESS_IDLE_TIMEOUT_SECONDS`, default 75 s: longer than common clients keep
+    /// idle connections, so they close them first).
+    public var idleTimeout: Duration = .seconds(75)
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = IngressConfiguration.maxBodyBytes(messageMaxBytes: 1_000_000),

@@ -88,8 +88,12 @@ public struct IngressServer: Sendable {
         }
         routes.register(on: router)
         admin?.register(on: router)
+        let connectionGuard = ConnectionGuard(maxConnections: configuration.maxConnections, headerTimeout: configuration.headerTimeout)
         return Application(
             router: router,
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [connectionGuard.handler()],
+                idleTimeout: ConnectionGuard.timeAmount(configuration.idleTimeout))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "inlet"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger

@@ -40,6 +40,9 @@ struct IngressOptions: ParsableArguments {
             appKey: Environment.string("INLET_APP_KEY")
         )
         if let batch = Environment.int("INLET_APP_EVENT_MAX_BATCH"), batch > 0 { configuration.maxAppEventBatch = batch }
+        if let connections = Environment.int("INLET_INGRESS_MAX_CONNECTIONS"), connections > 0 { configuration.maxConnections = connections }
+        if let seconds = Environment.int("INLET_INGRESS_HEADER_TIMEOUT_SECONDS"), seconds > 0 { configuration.headerTimeout = .seconds(seconds) }
+        if let seconds = Environment.int("INLET_INGRESS_IDLE_TIMEOUT_SECONDS"), seconds > 0 { configuration.idleTimeout = .seconds(seconds) }
         return configuration
     }
 
