@@ -4,6 +4,7 @@ import InletConnectors
 import InletKafka
 import InletPipeline
 import Logging
+import NIOCore
 
 /// The admin API under `/api/v1`: connections and subscriptions (schemas/openapi.yml).
 ///
@@ -392,7 +393,14 @@ struct AdminRoutes: Sendable {
 
     func jsonBody(_ request: Request, context: BasicRequestContext) async throws -> JSONValue {
         var request = request
-        let buffer = try await request.collectBody(upTo: 1 << 20)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: Self.maxBodyBytes)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw Self.bodyTooLarge
+        } catch is NIOTooManyBytesError {
+            throw Self.bodyTooLarge
+        }
         do {
             let value = try JSONValue(parsing: Data(buffer.readableBytesView))
             guard value.objectValue != nil else { throw unprocessable("the body must be a JSON object") }
@@ -424,6 +432,13 @@ struct AdminRoutes: Sendable {
             throw unprocessable("\(name) must be a whole number of seconds from 1 to 31622400, such as 300")
         }
         return Int(seconds)
+    }
+
+    /// The largest admin request body.
+    static let maxBodyBytes = 1 << 20
+
+    static var bodyTooLarge: ProblemDetails {
+        ProblemDetails(.contentTooLarge, title: "Body too large", detail: "an admin request body may hold at most \(maxBodyBytes) bytes")
     }
 
     private func requiredString(_ body: JSONValue, _ name: String) throws -> String {

@@ -58,6 +58,9 @@ struct CustomerPipelineTests {
             #expect(created == .created, "\(customer)")
             let (again, _) = try await helpers.admin(client, .post, "/api/v1/customers", ["id": "acme"])
             #expect(again == .conflict)
+            // An admin body over its 1 MiB limit is 413 with a problem body, not a 500.
+            let (tooLarge, problem) = try await helpers.admin(client, .post, "/api/v1/customers", ["id": "big", "fields": ["blob": .string(String(repeating: "x", count: 1_100_000))]])
+            #expect(tooLarge == .contentTooLarge, "\(problem)")
             let (patched, changed) = try await helpers.admin(client, .patch, "/api/v1/customers/acme", ["fields": ["plan": "enterprise"]])
             #expect(patched == .ok)
             #expect(changed["fields"] == ["plan": "enterprise"])
