@@ -4,7 +4,6 @@ import InletConnectors
 import InletKafka
 import InletPipeline
 import Logging
-import NIOCore
 
 /// The admin API under `/api/v1`: connections and subscriptions (schemas/openapi.yml).
 ///
@@ -393,14 +392,7 @@ struct AdminRoutes: Sendable {
 
     func jsonBody(_ request: Request, context: BasicRequestContext) async throws -> JSONValue {
         var request = request
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: Self.maxBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw Self.bodyTooLarge
-        } catch is NIOTooManyBytesError {
-            throw Self.bodyTooLarge
-        }
+        let buffer = try await request.collectBody(upTo: Self.maxBodyBytes, tooLarge: "an admin request body may hold at most \(Self.maxBodyBytes) bytes")
         do {
             let value = try JSONValue(parsing: Data(buffer.readableBytesView))
             guard value.objectValue != nil else { throw unprocessable("the body must be a JSON object") }
@@ -436,10 +428,6 @@ struct AdminRoutes: Sendable {
 
     /// The largest admin request body.
     static let maxBodyBytes = 1 << 20
-
-    static var bodyTooLarge: ProblemDetails {
-        ProblemDetails(.contentTooLarge, title: "Body too large", detail: "an admin request body may hold at most \(maxBodyBytes) bytes")
-    }
 
     private func requiredString(_ body: JSONValue, _ name: String) throws -> String {
         guard let value = body[name]?.stringValue, !value.isEmpty else { throw unprocessable("'\(name)' is required (a non-empty string)") }

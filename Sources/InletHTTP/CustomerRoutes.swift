@@ -62,7 +62,7 @@ struct CustomerRoutes: Sendable {
     private func token(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let record = try await existing(context)
         var request = request
-        let buffer = try await request.collectBody(upTo: 1 << 16)
+        let buffer = try await request.collectBody(upTo: 1 << 16, tooLarge: "a token request body may hold at most 65536 bytes")
         let body = buffer.readableBytes == 0 ? JSONValue.object([:]) : ((try? JSONValue(parsing: Data(buffer.readableBytesView))) ?? .null)
         let seconds: Int
         switch body["expiresInSeconds"] {

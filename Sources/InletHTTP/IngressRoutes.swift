@@ -216,18 +216,9 @@ struct IngressRoutes: Sendable {
 
     private func collectBody(_ request: Request) async throws -> Data {
         var request = request
-        do {
-            let buffer = try await request.collectBody(upTo: configuration.maxBodyBytes)
-            return Data(buffer.readableBytesView)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw bodyTooLarge()
-        } catch is NIOTooManyBytesError {
-            throw bodyTooLarge()
-        }
-    }
-
-    private func bodyTooLarge() -> ProblemDetails {
-        ProblemDetails(.contentTooLarge, title: "Body too large", detail: "the body exceeds \(configuration.maxBodyBytes) bytes (INLET_INGRESS_MAX_BODY_BYTES)")
+        let buffer = try await request.collectBody(
+            upTo: configuration.maxBodyBytes, tooLarge: "the body exceeds \(configuration.maxBodyBytes) bytes (INLET_INGRESS_MAX_BODY_BYTES)")
+        return Data(buffer.readableBytesView)
     }
 
     /// The request as it is stored on an ingress topic, received now.

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import InletConnectors
 import InletKafka
+import NIOCore
 
 /// An HTTP error answered with an RFC 9457 problem body (`application/problem+json`):
 /// the one error-to-HTTP mapping of Inlet's HTTP surface.
@@ -79,6 +80,20 @@ extension KafkaProducer {
                 detail: "the request could not be stored (\(error)); nothing was accepted, retry later",
                 headers: [.retryAfter: "5"]
             )
+        }
+    }
+}
+
+extension Request {
+    /// The whole body, at most `maxBytes`; a larger one is a 413 problem saying `limit`
+    /// (Hummingbird and NIO each have their own error for it, which would otherwise be a 500).
+    mutating func collectBody(upTo maxBytes: Int, tooLarge limit: String) async throws -> ByteBuffer {
+        do {
+            return try await collectBody(upTo: maxBytes)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw ProblemDetails(.contentTooLarge, title: "Body too large", detail: limit)
+        } catch is NIOTooManyBytesError {
+            throw ProblemDetails(.contentTooLarge, title: "Body too large", detail: limit)
         }
     }
 }
