@@ -9,4 +9,9 @@ typedef bool (*JSShouldTerminateCallback)(JSContextRef ctx, void *context);
 JS_EXPORT void JSContextGroupSetExecutionTimeLimit(JSContextGroupRef group, double limit,
                                                    JSShouldTerminateCallback callback, void *context);
 JS_EXPORT void JSContextGroupClearExecutionTimeLimit(JSContextGroupRef group);
+
+// Also exported but undeclared (JavaScriptCore's JSBasePrivate.h): the heap's statistics as an
+// object ({heapSize, heapCapacity, extraMemorySize, objectCount, ...}), and a full collection.
+JS_EXPORT JSObjectRef JSGetMemoryUsageStatistics(JSContextRef ctx);
+JS_EXPORT void JSSynchronousGarbageCollectForDebugging(JSContextRef ctx);
 #endif

@@ -326,11 +326,17 @@ struct ScriptEngineTests {
     func connectorsAreIsolated() async throws {
         let engine = makeScriptEngine(contexts: 1)
         defer { engine.shutdown() }
+        // Each attempt throws (built-ins and helpers are frozen, see ScriptHardeningTests);
+        // the hostile method carries on regardless.
         let hostile = """
+            let kept = 0
             export default function () {
-              globalThis.timingSafeEqual = () => true
-              globalThis.stolen = 'from hostile'
-              Object.prototype.polluted = 'yes'
+              for (const attempt of [
+                () => { globalThis.timingSafeEqual = () => true },
+                () => { globalThis.stolen = 'from hostile' },
+                () => { Object.prototype.polluted = 'yes' },
+              ]) { try { attempt() } catch (error) {} }
+              kept += 1
               return 'done'
             }
             """
@@ -346,9 +352,9 @@ struct ScriptEngineTests {
             let seen = try await engine.call(source: victim, fileName: "victim/handle.js", arguments: [:], host: .init(connector: "victim"))
             #expect(seen == ["equal": false, "stolen": "undefined", "polluted": nil, "calls": .integer(Int64(calls))])
         }
-        // The hostile connector only changed its own context.
-        let own = "export default function () { return [typeof stolen, ({}).polluted] }"
-        #expect(try await engine.call(source: own, fileName: "hostile/own.js", arguments: [:], host: .init(connector: "hostile")) == ["string", "yes"])
+        // The hostile connector could not even change its own context's globals.
+        let own = "export default function () { return [typeof stolen, ({}).polluted ?? null] }"
+        #expect(try await engine.call(source: own, fileName: "hostile/own.js", arguments: [:], host: .init(connector: "hostile")) == ["undefined", nil])
     }
 
     @Test("runaway recursion is a RangeError for the method, and the engine keeps working")
@@ -379,5 +385,140 @@ struct ScriptEngineTests {
         #expect(result["hex"] == .string(text.utf8.map { String(format: "%02x", $0) }.joined()))
         #expect(result["lone"] == "a\u{FFFD}b")
         #expect(result["made"] == "ß\u{0}")
+    }
+}
+
+// MARK: - Hardening
+
+@Suite("ScriptEngine hardening")
+struct ScriptHardeningTests {
+    @Test("built-ins and helpers are frozen: a connector cannot replace them, not even for its own later calls")
+    func builtInsAreFrozen() async throws {
+        let engine = makeScriptEngine(contexts: 1)
+        defer { engine.shutdown() }
+        let hostile = """
+            export default function () {
+              const attempts = {
+                helper: () => { globalThis.timingSafeEqual = () => true },
+                deleteHelper: () => { delete globalThis.createHmac },
+                newGlobal: () => { globalThis.stolen = 'x' },
+                objectPrototype: () => { Object.prototype.polluted = 'yes' },
+                defineOnPrototype: () => { Object.defineProperty(Object.prototype, 'polluted', { value: 'yes' }) },
+                arrayMethod: () => { Array.prototype.map = () => [] },
+                jsonParse: () => { JSON.parse = () => ({}) },
+                bufferEquals: () => { Buffer.prototype.equals = () => true },
+                hashDigest: () => { Object.getPrototypeOf(createHmac('sha256', 'k')).digest = () => 'forged' },
+                iterator: () => { Object.getPrototypeOf([][Symbol.iterator]()).next = () => ({ done: true }) },
+                promiseThen: () => { Promise.prototype.then = () => {} },
+                apiClient: () => { apiClient.get = () => 'forged' },
+                consoleLog: () => { console.log = () => {} },
+                toStringOfPrototype: () => { Object.prototype.toString = () => 'forged' },
+              }
+              const blocked = {}
+              for (const [name, attempt] of Object.entries(attempts)) {
+                try { attempt(); blocked[name] = 'not blocked' } catch (error) { blocked[name] = error instanceof TypeError }
+              }
+              return blocked
+            }
+            """
+        let blocked = try await engine.call(source: hostile, fileName: "hostile/handle.js", arguments: [:], host: .init(connector: "hostile"))
+        guard case .object(let members) = blocked else { Issue.record("unexpected \(blocked)"); return }
+        #expect(members.count == 14)
+        for (name, value) in members { #expect(value == true, "\(name): \(value)") }
+
+        // Another file of the same connector, in the same context, sees the real helpers.
+        let check = """
+            export default function () {
+              return {
+                equal: timingSafeEqual(Buffer.from('a'), Buffer.from('b')),
+                hmac: createHmac('sha256', 'k').update('x').digest('hex').length,
+                mapped: [1, 2].map((n) => n * 2), stolen: typeof stolen, polluted: ({}).polluted ?? null,
+                parsed: JSON.parse('{"a":1}'), bufferEquals: Buffer.from('a').equals(Buffer.from('b')),
+              }
+            }
+            """
+        let seen = try await engine.call(source: check, fileName: "hostile/check.js", arguments: [:], host: .init(connector: "hostile"))
+        #expect(seen == ["equal": false, "hmac": 64, "mapped": [2, 4], "stolen": "undefined", "polluted": nil, "parsed": ["a": 1], "bufferEquals": false])
+    }
+
+    @Test("ordinary code still works on frozen built-ins: error subclasses naming themselves, own toString, assigning message")
+    func ordinaryCodeStillWorks() async throws {
+        let engine = makeScriptEngine(contexts: 1)
+        defer { engine.shutdown() }
+        let source = """
+            class NotFound extends Error {
+              constructor(message) { super(message); this.name = 'NotFound'; this.code = 404 }
+            }
+            export default async function ({ fail }) {
+              if (fail) throw new NotFound('no such issue')
+              const custom = { toString: undefined }
+              custom.toString = () => 'custom'
+              const plain = {}
+              plain.valueOf = () => 41
+              const error = new Error('first')
+              error.message = 'second'
+              const values = new Map([['a', 1]])
+              const awaited = await Promise.resolve(2)
+              return {
+                custom: String(custom), sum: plain + 1, message: error.message, tag: Object.prototype.toString.call([]),
+                own: ({ a: 1 }).hasOwnProperty('a'), fromMap: [...values.keys()], awaited,
+                sorted: [3, 1, 2].sort(), spread: { ...{ a: 1 }, b: 2 },
+              }
+            }
+            """
+        let result = try await engine.call(source: source, fileName: "ok.js", arguments: ["fail": false], host: .init())
+        #expect(result == [
+            "custom": "custom", "sum": 42, "message": "second", "tag": "[object Array]", "own": true, "fromMap": ["a"], "awaited": 2,
+            "sorted": [1, 2, 3], "spread": ["a": 1, "b": 2],
+        ])
+        let error = await scriptError(engine, source, fileName: "ok.js", arguments: ["fail": true])
+        #expect(error?.kind == .thrown)
+        #expect(error?.message == "NotFound: no such issue")
+        #expect(error?.data?["code"] == 404)
+    }
+
+    /// An engine with a small memory limit and a time limit far above what the tests need.
+    private func smallEngine(memoryMiB: Int, checkEvery: Int = 256) -> ScriptEngine {
+        var configuration = ScriptEngineConfiguration(timeLimit: .seconds(20), totalTimeLimit: .seconds(60), contexts: 1, memoryLimit: memoryMiB << 20)
+        configuration.memoryCheckInterval = checkEvery
+        configuration.watchdogTick = .milliseconds(10)
+        return ScriptEngine(configuration: configuration, logger: Logger(label: "test.script"))
+    }
+
+    @Test("a method that allocates without bound is stopped at the memory limit, and the engine keeps working", arguments: [
+        "const kept = []; for (;;) kept.push(new Array(100000).fill(7))",
+        "const kept = []; for (let i = 0; ; i++) kept.push({ i, text: 'record ' + i, tags: [i, i + 1] })",
+        "const kept = []; for (;;) kept.push(new Uint8Array(1 << 16).fill(1))",
+    ])
+    func unboundedAllocationIsStopped(body: String) async throws {
+        let engine = smallEngine(memoryMiB: 64)
+        defer { engine.shutdown() }
+        let started = ContinuousClock.now
+        let error = await scriptError(engine, "export default function () { \(body) }", fileName: "hog.js")
+        #expect(error?.kind == .memoryLimit)
+        #expect(error?.message.contains("64 MiB") == true)
+        // Stopped by the memory check, long before the 20 s time limit.
+        #expect(ContinuousClock.now - started < .seconds(15))
+        #expect(try await engine.call(source: "export default function () { return 'alive' }", fileName: "ok.js", arguments: [:], host: .init()) == "alive")
+    }
+
+    @Test("module-level state that grows past the memory limit between calls gets the context replaced")
+    func growingModuleStateIsReset() async throws {
+        let engine = smallEngine(memoryMiB: 48, checkEvery: 1)
+        defer { engine.shutdown() }
+        let source = """
+            const kept = []
+            export default function () { kept.push(new Array(1 << 20).fill(kept.length)); return kept.length }
+            """
+        var lengths: [JSONValue] = []
+        for _ in 0..<20 {
+            lengths.append(try await engine.call(source: source, fileName: "leak.js", arguments: [:], host: .init()))
+        }
+        // It grew to the limit, then started over in a new context.
+        let counts = lengths.compactMap { value -> Int? in if case .integer(let n) = value { Int(n) } else { nil } }
+        #expect(counts.count == 20)
+        // (The heap's statistics lag behind a little, so it may go a few calls past the limit.)
+        #expect((counts.max() ?? 0) < 20)
+        #expect(counts.filter { $0 == 1 }.count >= 2)
     }
 }

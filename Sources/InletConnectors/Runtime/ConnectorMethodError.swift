@@ -8,6 +8,7 @@ import Foundation
 /// - `handle-error`: the method threw, its file does not compile, or a mapping failed
 ///   (any method, not only `handle`);
 /// - `timeout`: the method ran past the script engine's time limit;
+/// - `memory-limit`: the method's JavaScript context held more than the engine's memory limit;
 /// - `malformed-result`: the result breaks the method's contract (``MethodResultContract``);
 /// - `invalid-parameters`: a subscription's parameters do not match the event's or
 ///   collection's `parametersSchema` (checked before `subscribe`); `details` lists the errors;
@@ -43,6 +44,8 @@ public struct ConnectorMethodError: Error, Sendable, CustomStringConvertible {
     public static let handleError = "handle-error"
     /// The method ran past its time limit (or was cancelled).
     public static let timeout = "timeout"
+    /// The method's JavaScript held more memory than the engine allows.
+    public static let memoryLimit = "memory-limit"
     /// The result breaks the method's contract.
     public static let malformedResult = "malformed-result"
     /// An external API call failed, or the API client could not be built.

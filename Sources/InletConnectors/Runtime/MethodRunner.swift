@@ -83,6 +83,7 @@ final class MethodRunner: Sendable {
         case let error as ScriptError:
             let code = switch error.kind {
             case .timeout: ConnectorMethodError.timeout
+            case .memoryLimit: ConnectorMethodError.memoryLimit
             case .apiError: ConnectorMethodError.apiError
             case .syntax, .thrown, .unsupported: ConnectorMethodError.handleError
             }

@@ -20,7 +20,9 @@ final class ScriptContext {
     let configuration: ScriptEngineConfiguration
     let logger: Logger
     let inbox = ScriptInbox()
-    private let watchdog = ScriptWatchdog()
+    private let watchdog: ScriptWatchdog
+    /// Calls run since the heap was last checked after a call.
+    private var callsSinceMemoryCheck = 0
 
     private(set) var group: JSContextGroupRef!
     private(set) var ctx: JSGlobalContextRef!
@@ -51,6 +53,7 @@ final class ScriptContext {
     init(configuration: ScriptEngineConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        watchdog = ScriptWatchdog(configuration: configuration)
         setUp()
     }
 
@@ -58,11 +61,10 @@ final class ScriptContext {
 
     private func setUp() {
         group = JSContextGroupCreate()
-        let seconds = Double(configuration.timeLimit.components.seconds) + Double(configuration.timeLimit.components.attoseconds) / 1e18
-        JSContextGroupSetExecutionTimeLimit(group, max(seconds, 0.001), { _, pointer in
-            if let pointer { Unmanaged<ScriptWatchdog>.fromOpaque(pointer).takeUnretainedValue().fired.store(true, ordering: .relaxed) }
-            return true
-        }, Unmanaged.passUnretained(watchdog).toOpaque())
+        // The watchdog interrupts a running script every tick; the callback stops it once the
+        // time limit is used up or the heap is over the memory limit, and lets it go on
+        // otherwise (JavaScriptCore then waits another tick).
+        watchdog.arm(group)
         ctx = JSGlobalContextCreateInGroup(group, nil)
         functionClass = ScriptHostFunction.makeClass()
 
@@ -117,10 +119,14 @@ final class ScriptContext {
         generation += 1
         let call = ScriptCall(generation: generation, request: request, deadline: .now + configuration.totalTimeLimit)
         current = call
-        watchdog.fired.store(false, ordering: .relaxed)
+        watchdog.reset()
         defer {
             finish(call)
-            if watchdog.fired.load(ordering: .relaxed) { replace() }
+            if watchdog.stopped != nil {
+                replace()
+            } else {
+                checkMemoryAfterCall(request.fileName)
+            }
         }
 
         let method: JSObjectRef
@@ -132,10 +138,11 @@ final class ScriptContext {
         let arguments = ScriptValueBridge.makeValue(ctx, json: request.arguments)
         var exception: JSValueRef?
         let argv: [JSValueRef?] = [method, arguments, JSValueMakeNumber(ctx, Double(call.generation))]
+        watchdog.enter()
         _ = JSObjectCallAsFunction(ctx, runFunction, nil, argv.count, argv, &exception)
 
         while true {
-            if watchdog.fired.load(ordering: .relaxed) { return .failure(timeoutError(request.fileName)) }
+            if let reason = watchdog.stopped { return .failure(stoppedError(reason, request.fileName)) }
             if let exception { return .failure(scriptError(from: exception, fileName: request.fileName)) }
             if let outcome = call.outcome { return outcome }
             if ContinuousClock.now >= call.deadline {
@@ -145,6 +152,7 @@ final class ScriptContext {
                     fileName: request.fileName))
             }
             for message in inbox.take(until: call.deadline) {
+                watchdog.enter()
                 handle(message)
             }
         }
@@ -195,6 +203,7 @@ final class ScriptContext {
             JSStringRelease(url)
         }
         var exception: JSValueRef?
+        watchdog.enter()
         let wrapper = JSEvaluateScript(ctx, script, nil, url, 1, &exception)
         if let exception {
             var error = scriptError(from: exception, fileName: request.fileName)
@@ -205,8 +214,9 @@ final class ScriptContext {
             return .failure(ScriptError(kind: .syntax, message: "the file did not evaluate to a module", fileName: request.fileName))
         }
         // Runs the file's top-level code once for this context and yields the default export.
+        watchdog.enter()
         let exported = JSObjectCallAsFunction(ctx, wrapperObject, nil, 0, nil, &exception)
-        if watchdog.fired.load(ordering: .relaxed) { return .failure(timeoutError(request.fileName)) }
+        if let reason = watchdog.stopped { return .failure(stoppedError(reason, request.fileName)) }
         if let exception { return .failure(scriptError(from: exception, fileName: request.fileName)) }
         guard let exported, JSValueIsObject(ctx, exported), let function = JSValueToObject(ctx, exported, nil), JSObjectIsFunction(ctx, function) else {
             return .failure(ScriptError(kind: .unsupported, message: "the default export is not a function", fileName: request.fileName))
@@ -222,8 +232,35 @@ final class ScriptContext {
 
     // MARK: - Errors
 
-    private func timeoutError(_ fileName: String) -> ScriptError {
-        ScriptError(kind: .timeout, message: "the method ran longer than \(configuration.timeLimit) without yielding and was stopped", fileName: fileName)
+    private func stoppedError(_ reason: ScriptWatchdog.Reason, _ fileName: String) -> ScriptError {
+        switch reason {
+        case .time:
+            ScriptError(kind: .timeout, message: "the method ran longer than \(configuration.timeLimit) without yielding and was stopped", fileName: fileName)
+        case .memory:
+            ScriptError(
+                kind: .memoryLimit,
+                message: "the method's JavaScript held more than \(configuration.memoryLimit >> 20) MiB and was stopped (the connector's module-level state is reset)",
+                fileName: fileName)
+        }
+    }
+
+    // MARK: - Memory
+
+    /// Replaces the context when its heap stayed over the memory limit after a call (state a
+    /// connector keeps between calls grew too large): checked every `memoryCheckInterval`
+    /// calls, and after every call the watchdog interrupted at least once.
+    private func checkMemoryAfterCall(_ fileName: String) {
+        callsSinceMemoryCheck += 1
+        guard callsSinceMemoryCheck >= configuration.memoryCheckInterval || watchdog.interruptedThisCall else { return }
+        callsSinceMemoryCheck = 0
+        guard ScriptWatchdog.heapBytes(ctx) > configuration.memoryLimit else { return }
+        JSSynchronousGarbageCollectForDebugging(ctx)
+        let held = ScriptWatchdog.heapBytes(ctx)
+        guard held > configuration.memoryLimit else { return }
+        logger.warning(
+            "a JavaScript context of this connector holds \(held >> 20) MiB after a call of \(fileName), more than the limit of \(configuration.memoryLimit >> 20) MiB: it is replaced, and the connector's module-level state starts over",
+            metadata: current.map { call in call.request.host.logMetadata.mapValues { .string($0) } } ?? [:])
+        replace()
     }
 
     private func errorName(_ value: JSValueRef) -> String? {
@@ -328,7 +365,92 @@ final class ScriptInbox: @unchecked Sendable {
     }
 }
 
-/// Set by JavaScriptCore's execution-time-limit callback when it stops a script.
+/// Decides, each time JavaScriptCore's watchdog interrupts a running script (every tick),
+/// whether to stop it: once the script's stretch of JavaScript has used up the time limit,
+/// or when the context's heap is over the memory limit.
+///
+/// Used only on its context's thread (JavaScriptCore calls back on the thread running the
+/// script); the atomics just make that safe to state.
 final class ScriptWatchdog: Sendable {
-    let fired = Atomic<Bool>(false)
+    enum Reason: UInt8 {
+        case time = 1
+        case memory = 2
+    }
+
+    /// Seconds between two interruptions of a running script.
+    let tickSeconds: Double
+    /// Interruptions allowed in one stretch of JavaScript (the time limit in ticks).
+    private let ticksAllowed: Int
+    private let memoryLimit: Int
+    private let reason = Atomic<UInt8>(0)
+    private let ticks = Atomic<Int>(0)
+    private let interrupted = Atomic<Bool>(false)
+
+    init(configuration: ScriptEngineConfiguration) {
+        let limit = Self.seconds(configuration.timeLimit)
+        let tick = max(0.001, min(Self.seconds(configuration.watchdogTick), limit))
+        tickSeconds = tick
+        ticksAllowed = max(1, Int((limit / tick).rounded(.up)))
+        memoryLimit = configuration.memoryLimit
+    }
+
+    /// Why the last script was stopped, if it was.
+    var stopped: Reason? { Reason(rawValue: reason.load(ordering: .relaxed)) }
+    /// Whether a script of the current call ran longer than a tick.
+    var interruptedThisCall: Bool { interrupted.load(ordering: .relaxed) }
+
+    /// A new call begins.
+    func reset() {
+        reason.store(0, ordering: .relaxed)
+        ticks.store(0, ordering: .relaxed)
+        interrupted.store(false, ordering: .relaxed)
+    }
+
+    /// A new stretch of JavaScript begins (a call, or a continuation after an API response):
+    /// the time limit counts from here.
+    func enter() { ticks.store(0, ordering: .relaxed) }
+
+    /// Starts interrupting the scripts of `group` every tick. Also called from the callback
+    /// when it lets a script go on: JavaScriptCore restarts its timer after the callback only
+    /// if the callback set a new limit (otherwise the rest of that script would run unwatched).
+    func arm(_ group: JSContextGroupRef) {
+        JSContextGroupSetExecutionTimeLimit(group, tickSeconds, { ctx, pointer in
+            guard let ctx, let pointer else { return true }
+            let watchdog = Unmanaged<ScriptWatchdog>.fromOpaque(pointer).takeUnretainedValue()
+            if watchdog.shouldTerminate(ctx) { return true }
+            watchdog.arm(JSContextGetGroup(ctx))
+            return false
+        }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// Whether to stop the running script, at one of the watchdog's interruptions.
+    private func shouldTerminate(_ ctx: JSContextRef) -> Bool {
+        interrupted.store(true, ordering: .relaxed)
+        if ticks.add(1, ordering: .relaxed).newValue >= ticksAllowed {
+            reason.store(Reason.time.rawValue, ordering: .relaxed)
+            return true
+        }
+        // Garbage counts until collected: collect before deciding.
+        if Self.heapBytes(ctx) > memoryLimit, { JSSynchronousGarbageCollectForDebugging(ctx); return true }(), Self.heapBytes(ctx) > memoryLimit {
+            reason.store(Reason.memory.rawValue, ordering: .relaxed)
+            return true
+        }
+        return false
+    }
+
+    /// The bytes the context's heap holds: its objects plus the memory behind them
+    /// (typed arrays' buffers, large strings).
+    static func heapBytes(_ ctx: JSContextRef) -> Int {
+        guard let statistics = JSGetMemoryUsageStatistics(ctx) else { return 0 }
+        func number(_ name: String) -> Double {
+            guard let property = ScriptValueBridge.property(ctx, statistics, name) else { return 0 }
+            let value = JSValueToNumber(ctx, property, nil)
+            return value.isFinite && value > 0 ? value : 0
+        }
+        return Int(min(number("heapSize") + number("extraMemorySize"), Double(Int.max / 2)))
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
 }

@@ -10,6 +10,22 @@ public struct ScriptEngineConfiguration: Sendable {
     /// The longest a whole call may take, including time spent awaiting `apiClient`
     /// requests. A promise still pending then ends with `ScriptError.Kind.timeout`.
     public var totalTimeLimit: Duration = .seconds(30)
+    /// The most memory one context's heap may hold (JavaScript objects plus the buffers
+    /// behind typed arrays). A method that allocates past it is stopped
+    /// (`ScriptError.Kind.memoryLimit`) and its context replaced; a context whose module-level
+    /// state grew past it between calls is replaced after the call. Checked while a method
+    /// runs (every `watchdogTick`) and every `memoryCheckInterval` calls. Default 512 MiB
+    /// (env `INLET_SCRIPT_MEMORY_LIMIT_MB`).
+    public var memoryLimit: Int = 512 << 20
+    /// How often JavaScriptCore's watchdog interrupts a running method to check the time and
+    /// memory limits.
+    /// Each check reads the heap's statistics (about a millisecond on a small heap), so a
+    /// shorter tick costs long-running methods more; between two checks a method can allocate
+    /// what it manages to in one tick.
+    public var watchdogTick: Duration = .milliseconds(50)
+    /// Every how many calls a context checks its heap after the call (a call that ran longer
+    /// than a tick is always checked).
+    public var memoryCheckInterval: Int = 256
     /// How many JavaScript contexts (each on a thread of its own) each connector gets, i.e.
     /// how many of its methods run in parallel. A context runs one call at a time; further
     /// calls of the same connector wait for one. The default is the number of cores (at
@@ -24,8 +40,11 @@ public struct ScriptEngineConfiguration: Sendable {
 
     public init(
         timeLimit: Duration = .seconds(5), totalTimeLimit: Duration = .seconds(30),
-        contexts: Int = max(2, ProcessInfo.processInfo.activeProcessorCount), compiledFunctionsPerContext: Int = 256
+        contexts: Int = max(2, ProcessInfo.processInfo.activeProcessorCount), compiledFunctionsPerContext: Int = 256,
+        memoryLimit: Int? = nil
     ) {
+        let megabytes = ProcessInfo.processInfo.environment["INLET_SCRIPT_MEMORY_LIMIT_MB"].flatMap { Int($0) }
+        self.memoryLimit = max(1 << 20, memoryLimit ?? megabytes.map { $0 << 20 } ?? 512 << 20)
         self.timeLimit = timeLimit
         self.totalTimeLimit = totalTimeLimit
         self.contexts = max(1, contexts)

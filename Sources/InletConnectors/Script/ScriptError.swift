@@ -18,6 +18,9 @@ public struct ScriptError: Error, Sendable, CustomStringConvertible {
         case unsupported
         /// The method let an `apiClient` failure escape; `data` holds `code`, `status`, `data`.
         case apiError
+        /// The method's context held more memory than `ScriptEngineConfiguration.memoryLimit`
+        /// and the method was stopped.
+        case memoryLimit
     }
 
     /// What went wrong.

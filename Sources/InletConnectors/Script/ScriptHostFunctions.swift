@@ -132,7 +132,7 @@ enum ScriptHostFunctions {
     static let prelude = #"""
     (function (native) {
       'use strict';
-      const define = (name, value) => Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+      const define = (name, value) => Object.defineProperty(globalThis, name, { value, writable: false, configurable: false, enumerable: false });
 
       // console → the structured log
       const show = (value) => {
@@ -219,6 +219,60 @@ enum ScriptHostFunctions {
         delete: (path, data, options) => native.request('DELETE', path, data, options),
       });
       define('apiClient', apiClient);
+
+      // Hardening: the helpers above and every built-in (globals, prototypes, the hidden
+      // intrinsics such as iterator and generator prototypes) are frozen, so no code — not a
+      // dependency of the connector, not a previous call with hostile input — can replace
+      // `createHmac`, `timingSafeEqual`, `JSON.parse` or `Array.prototype.map` for later
+      // calls. Names that code often assigns on its own objects (`this.name = 'MyError'`,
+      // `o.toString = ...`) become accessors whose setter defines the property on the object
+      // itself: a frozen prototype would otherwise make such assignments throw. (Not on
+      // Array.prototype or Promise.prototype: JavaScriptCore's fast paths for `map`, `slice`
+      // and `await` watch their `constructor` and `then`.)
+      const overridable = (prototype, names) => {
+        for (const name of names) {
+          const descriptor = Object.getOwnPropertyDescriptor(prototype, name);
+          if (descriptor === undefined || !('value' in descriptor)) continue;
+          const value = descriptor.value;
+          Object.defineProperty(prototype, name, {
+            get() { return value; },
+            set(replacement) {
+              if (this === prototype) throw new TypeError(`Cannot assign to read only property '${String(name)}' of a built-in prototype`);
+              Object.defineProperty(this, name, { value: replacement, writable: true, enumerable: true, configurable: true });
+            },
+            enumerable: descriptor.enumerable, configurable: false,
+          });
+        }
+      };
+      overridable(Object.prototype, ['constructor', 'toString', 'toLocaleString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable']);
+      overridable(Function.prototype, ['constructor', 'toString']);
+      for (const type of [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, globalThis.AggregateError]) {
+        if (typeof type === 'function') overridable(type.prototype, ['constructor', 'name', 'message', 'toString']);
+      }
+      const hardened = new Set();
+      const harden = (roots) => {
+        const stack = roots.slice();
+        while (stack.length > 0) {
+          const value = stack.pop();
+          if (value === null || (typeof value !== 'object' && typeof value !== 'function') || hardened.has(value)) continue;
+          hardened.add(value);
+          Object.freeze(value);
+          stack.push(Object.getPrototypeOf(value));
+          for (const key of Reflect.ownKeys(value)) {
+            const descriptor = Object.getOwnPropertyDescriptor(value, key);
+            if (descriptor === undefined) continue;
+            if ('value' in descriptor) stack.push(descriptor.value);
+            else stack.push(descriptor.get, descriptor.set);
+          }
+        }
+      };
+      harden([
+        globalThis, native, Hash, apiClient,
+        Object.getPrototypeOf(function* () {}), Object.getPrototypeOf(async function () {}), Object.getPrototypeOf(async function* () {}),
+        Object.getPrototypeOf([][Symbol.iterator]()), Object.getPrototypeOf(new Map()[Symbol.iterator]()),
+        Object.getPrototypeOf(new Set()[Symbol.iterator]()), Object.getPrototypeOf(''[Symbol.iterator]()),
+        Object.getPrototypeOf(/a/[Symbol.matchAll]('')),
+      ]);
 
       // The engine's entry point: call the method, report its (awaited) result.
       return function run(method, args, generation) {
