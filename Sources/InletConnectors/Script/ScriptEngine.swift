@@ -25,7 +25,7 @@ public struct ScriptEngineConfiguration: Sendable {
     public var watchdogTick: Duration = .milliseconds(50)
     /// Every how many calls a context checks its heap after the call (a call that ran longer
     /// than a tick is always checked).
-    public var memoryCheckInterval: Int = 256
+    public var memoryCheckInterval: Int = 4096
     /// How many JavaScript contexts (each on a thread of its own) each connector gets, i.e.
     /// how many of its methods run in parallel. A context runs one call at a time; further
     /// calls of the same connector wait for one. The default is the number of cores (at
