@@ -113,10 +113,9 @@ struct HTTPAPIClientTests {
         let server = try await TestHTTPServer.start { _, _ in ScriptedResponse(body: #"{"items":[1,2]}"#) }
         let client = HTTPAPIClient(configuration: APIClientConfiguration(
             baseURI: "http://127.0.0.1:\(server.port)/api/", headers: ["X-Token": "t0k"], query: ["key": "k"],
-            auth: APIBasicAuth(username: "user", password: "pass")))
+            auth: APIBasicAuth(username: "user", password: "pass")), networkAccess: .privateNetworksAllowed)
         let response = try await client.send(APIRequest(
             method: "GET", path: "/items", query: ["page": 2, "tags": ["a", "b"], "flag": true, "q": "a b&c"], headers: ["X-Request": "r"]))
-        try await client.shutdown()
         await server.stop()
 
         #expect(response.status == 200)
@@ -132,9 +131,8 @@ struct HTTPAPIClientTests {
     @Test("a JSON body is sent with content-type application/json; a text answer comes back as a string")
     func jsonBody() async throws {
         let server = try await TestHTTPServer.start { _, _ in ScriptedResponse(status: 201, headers: ["content-type": "text/plain"], body: "created") }
-        let client = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: "http://127.0.0.1:\(server.port)"))
+        let client = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: "http://127.0.0.1:\(server.port)"), networkAccess: .privateNetworksAllowed)
         let response = try await client.send(APIRequest(method: "POST", path: "hooks", body: ["url": "https://inlet.example/w", "events": ["push"]]))
-        try await client.shutdown()
         await server.stop()
 
         #expect(response.status == 201)
@@ -156,7 +154,7 @@ struct HTTPAPIClientTests {
         let base = "http://127.0.0.1:\(server.port)"
         let refreshes = Mutex(0)
         let client = HTTPAPIClient(
-            configuration: APIClientConfiguration(baseURI: base, headers: ["Authorization": "Bearer old"]),
+            configuration: APIClientConfiguration(baseURI: base, headers: ["Authorization": "Bearer old"]), networkAccess: .privateNetworksAllowed,
             refreshCredentials: {
                 refreshes.withLock { $0 += 1 }
                 return APIClientConfiguration(baseURI: base, headers: ["Authorization": "Bearer new"])
@@ -166,13 +164,11 @@ struct HTTPAPIClientTests {
         #expect(refreshes.withLock { $0 } == 1)
         #expect(server.requests.count == 2)
         #expect(client.currentConfiguration.headers["Authorization"] == "Bearer new")
-        try await client.shutdown()
 
-        let withoutRefresh = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: base, headers: ["Authorization": "Bearer old"]))
+        let withoutRefresh = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: base, headers: ["Authorization": "Bearer old"]), networkAccess: .privateNetworksAllowed)
         await #expect(throws: APIError(code: APIError.accessTokenExpired, status: 401, data: ["message": "expired"], message: "GET /me: the API rejected the credentials (HTTP 401); refresh the connection's credentials")) {
             try await withoutRefresh.send(APIRequest(method: "GET", path: "/me"))
         }
-        try await withoutRefresh.shutdown()
         await server.stop()
     }
 
@@ -182,7 +178,7 @@ struct HTTPAPIClientTests {
             if request.uri.hasPrefix("/always") { return ScriptedResponse(status: 429, headers: ["retry-after": "0"], body: "slow down") }
             return index == 0 ? ScriptedResponse(status: 429, headers: ["retry-after": "1"], body: "") : ScriptedResponse(body: "[1]")
         }
-        let client = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: server.baseURI))
+        let client = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: server.baseURI), networkAccess: .privateNetworksAllowed)
         let start = ContinuousClock.now
         let response = try await client.send(APIRequest(method: "GET", path: "/items"))
         #expect(response.data == [1])
@@ -197,7 +193,6 @@ struct HTTPAPIClientTests {
             #expect(error.data == "slow down")
         }
         #expect(server.requests.count == 2 + 3)
-        try await client.shutdown()
         await server.stop()
     }
 
@@ -215,16 +210,15 @@ struct HTTPAPIClientTests {
 
         // Through the client: the answer is the rate limit error, and the process lives on.
         let server = try await TestHTTPServer.start { _, _ in ScriptedResponse(status: 429, headers: ["retry-after": "1e16"], body: "later") }
-        let client = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: server.baseURI), rateLimitAttempts: 2, maxRetryDelay: .milliseconds(50))
+        let client = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: server.baseURI), networkAccess: .privateNetworksAllowed, rateLimitAttempts: 2, maxRetryDelay: .milliseconds(50))
         await #expect(throws: APIError.self) { try await client.send(APIRequest(method: "GET", path: "/x")) }
-        try await client.shutdown()
         await server.stop()
     }
 
     @Test("a 500 is HTTP_ERROR with the status and the parsed body")
     func serverError() async throws {
         let server = try await TestHTTPServer.start { _, _ in ScriptedResponse(status: 500, body: #"{"error":"boom"}"#) }
-        let client = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: server.baseURI))
+        let client = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: server.baseURI), networkAccess: .privateNetworksAllowed)
         do {
             _ = try await client.send(APIRequest(method: "DELETE", path: "/hooks/1"))
             Issue.record("expected HTTP_ERROR")
@@ -233,14 +227,13 @@ struct HTTPAPIClientTests {
             #expect(error.status == 500)
             #expect(error.data == ["error": "boom"])
         }
-        try await client.shutdown()
         await server.stop()
     }
 
     @Test("absolute URLs go only to the base host or allowed hosts; others are HOST_NOT_ALLOWED without a request")
     func hostNotAllowed() async throws {
         let server = try await TestHTTPServer.start { _, _ in ScriptedResponse(body: "true") }
-        let client = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: "https://api.example.com", allowedHosts: ["127.0.0.1"]))
+        let client = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: "https://api.example.com", allowedHosts: ["127.0.0.1"]), networkAccess: .privateNetworksAllowed)
         do {
             _ = try await client.send(APIRequest(method: "GET", path: "http://evil.example/steal"))
             Issue.record("expected HOST_NOT_ALLOWED")
@@ -250,7 +243,6 @@ struct HTTPAPIClientTests {
         let allowed = try await client.send(APIRequest(method: "GET", path: "\(server.baseURI)/next?page=2"))
         #expect(allowed.data == true)
         #expect(server.requests.map(\.uri) == ["/next?page=2"])
-        try await client.shutdown()
         await server.stop()
     }
 
@@ -264,7 +256,7 @@ struct HTTPAPIClientTests {
         let closed = try await TestHTTPServer.start { _, _ in ScriptedResponse() }
         let base = closed.baseURI
         await closed.stop()
-        let refused = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: base), requestTimeout: .seconds(1))
+        let refused = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: base), networkAccess: .privateNetworksAllowed, requestTimeout: .seconds(1))
         do {
             _ = try await refused.send(APIRequest(method: "GET", path: "/x", query: ["token": "s3cret"]))
             Issue.record("expected CONNECTION_FAILED")
@@ -273,10 +265,9 @@ struct HTTPAPIClientTests {
             #expect(!error.message.contains("s3cret"), "\(error.message)")
             #expect(error.message.contains("token=…"))
         }
-        try await refused.shutdown()
 
         let server = try await TestHTTPServer.start { _, _ in ScriptedResponse(status: 500, body: "{}") }
-        let client = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: server.baseURI, allowedHosts: ["127.0.0.1"]))
+        let client = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: server.baseURI, allowedHosts: ["127.0.0.1"]), networkAccess: .privateNetworksAllowed)
         for path in ["/items?api_key=s3cret", "http://evil.example/steal?api_key=s3cret", "http://me:s3cret@evil.example/"] {
             do {
                 _ = try await client.send(APIRequest(method: "GET", path: path))
@@ -285,7 +276,6 @@ struct HTTPAPIClientTests {
                 #expect(!error.message.contains("s3cret"), "\(error.message)")
             }
         }
-        try await client.shutdown()
         await server.stop()
     }
 
@@ -294,13 +284,12 @@ struct HTTPAPIClientTests {
         let server = try await TestHTTPServer.start { _, _ in ScriptedResponse() }
         let base = server.baseURI
         await server.stop()
-        let client = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: base), requestTimeout: .seconds(1))
+        let client = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: base), networkAccess: .privateNetworksAllowed, requestTimeout: .seconds(1))
         do {
             _ = try await client.send(APIRequest(method: "GET", path: "/x"))
             Issue.record("expected CONNECTION_FAILED")
         } catch let error as APIError {
             #expect(error.code == APIError.connectionFailed)
         }
-        try await client.shutdown()
     }
 }

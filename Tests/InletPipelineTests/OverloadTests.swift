@@ -97,9 +97,10 @@ struct OverloadTests {
             #expect(acceptedWhileStopped < 300, "no more was accepted than the broker keeps unconsumed")
 
             // Phase 2: the handler runs again (joining its group takes a few seconds) while
-            // senders keep going until 200 more were accepted.
+            // senders keep going until 200 more were accepted (the bound is generous: the whole
+            // suite shares 2 cores, and this is about what is accepted, not how fast).
             pipeline.startHandler()
-            try await send(count: 1_000_000, enough: acceptedWhileStopped + 200, duration: .seconds(60))
+            try await send(count: 1_000_000, enough: acceptedWhileStopped + 200, duration: .seconds(150))
             let sent = accepted.value.withLock { $0 }
             #expect(sent.count >= acceptedWhileStopped + 200, "work is accepted again once the handler consumes")
 

@@ -17,15 +17,20 @@ import Synchronization
 ///   then `RATE_LIMIT_EXCEEDED`. Other status ≥ 300 → `HTTP_ERROR` with status and parsed body.
 ///   Transport failures → `CONNECTION_FAILED`. Redirects are not followed (a redirect could
 ///   lead to a host that is not allowed).
+/// - Addresses (``NetworkAccess``): the host is resolved and every address checked before a
+///   request is sent, and the request goes to the address that was checked
+///   (``PinnedHTTPClients``). By default only public addresses are reached, and only over
+///   https unless the host is in `allowedHosts`; otherwise `HOST_NOT_ALLOWED`.
 ///
-/// Cost: one HTTP request per attempt on a shared connection pool.
+/// Cost: one HTTP request per attempt on a shared connection pool per host and address, and
+/// a DNS lookup every 30 s per host.
 public final class HTTPAPIClient: APIClient {
     /// Called on a 401 to get fresh credentials (for example by running the connector's
     /// refresh-token method).
     public typealias RefreshCredentials = @Sendable () async throws -> APIClientConfiguration
 
-    private let httpClient: HTTPClient
-    private let ownsHTTPClient: Bool
+    private let networkAccess: NetworkAccess
+    private let resolver: any HostResolver
     private let configuration: Mutex<APIClientConfiguration>
     private let refreshCredentials: RefreshCredentials?
     private let requestTimeout: Duration
@@ -34,39 +39,28 @@ public final class HTTPAPIClient: APIClient {
 
     /// - Parameters:
     ///   - configuration: The connection's base URI, headers, query, auth and allowed hosts.
-    ///   - httpClient: A client to share between connections; when `nil` this instance creates
-    ///     its own (not following redirects) and `shutdown()` closes it.
+    ///   - networkAccess: Which addresses requests may reach (by default public ones only).
+    ///   - resolver: Resolves host names (by default the system's, cached for 30 s).
     ///   - requestTimeout: Deadline for one attempt, including reading the body.
     ///   - rateLimitAttempts: Attempts in total while the API answers 429.
     ///   - maxRetryDelay: The longest wait before retrying a 429, whatever `Retry-After` says.
     ///   - refreshCredentials: See the type's documentation.
     public init(
         configuration: APIClientConfiguration,
-        httpClient: HTTPClient? = nil,
+        networkAccess: NetworkAccess = .publicAddressesOnly,
+        resolver: any HostResolver = CachingHostResolver.system,
         requestTimeout: Duration = .seconds(30),
         rateLimitAttempts: Int = 3,
         maxRetryDelay: Duration = .seconds(10),
         refreshCredentials: RefreshCredentials? = nil
     ) {
-        if let httpClient {
-            self.httpClient = httpClient
-            ownsHTTPClient = false
-        } else {
-            var clientConfiguration = HTTPClient.Configuration()
-            clientConfiguration.redirectConfiguration = .disallow
-            self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
-            ownsHTTPClient = true
-        }
+        self.networkAccess = networkAccess
+        self.resolver = resolver
         self.configuration = Mutex(configuration)
         self.requestTimeout = requestTimeout
         self.rateLimitAttempts = max(1, rateLimitAttempts)
         self.maxRetryDelay = maxRetryDelay
         self.refreshCredentials = refreshCredentials
-    }
-
-    /// Closes the HTTP client this instance created (a shared one is left alone).
-    public func shutdown() async throws {
-        if ownsHTTPClient { try await httpClient.shutdown() }
     }
 
     /// The configuration in use (it changes after `refreshCredentials`).
@@ -85,7 +79,7 @@ public final class HTTPAPIClient: APIClient {
         while true {
             attempt += 1
             let httpRequest = try Self.makeHTTPRequest(request, configuration: configuration)
-            let (status, headers, body) = try await perform(httpRequest)
+            let (status, headers, body) = try await perform(httpRequest, configuration: configuration)
             let summary = "\(request.method) \(Self.redacted(request.path))"
             switch status {
             case 200..<300:
@@ -122,16 +116,47 @@ public final class HTTPAPIClient: APIClient {
 
     // MARK: - Transport
 
-    private func perform(_ request: HTTPClientRequest) async throws -> (Int, [String: String], ByteBuffer) {
+    /// Checks where `request` goes (scheme, and every address its host resolves to), then
+    /// sends it to the address that was checked.
+    private func perform(_ request: HTTPClientRequest, configuration: APIClientConfiguration) async throws -> (Int, [String: String], ByteBuffer) {
+        let shown = "\(request.method.rawValue) \(Self.redacted(request.url))"
+        guard let components = URLComponents(string: request.url), let scheme = components.scheme?.lowercased(),
+            var host = components.host?.lowercased(), !host.isEmpty
+        else {
+            throw APIError(code: APIError.hostNotAllowed, message: "\(shown): not an absolute http or https URL")
+        }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if networkAccess == .publicAddressesOnly, scheme != "https", !configuration.allowedHosts.contains(where: { $0.lowercased() == host }) {
+            throw APIError(code: APIError.hostNotAllowed, message: "\(shown): plain \(scheme) is allowed only to hosts listed in allowedHosts; use https")
+        }
+        let addresses: [SocketAddress]
         do {
-            let response = try await httpClient.execute(request, timeout: .nanoseconds(Int64(Self.nanoseconds(requestTimeout))))
-            let body = try await response.body.collect(upTo: 32 << 20)
-            var headers: [String: String] = [:]
-            for (name, value) in response.headers {
-                let key = name.lowercased()
-                headers[key] = headers[key].map { "\($0), \(value)" } ?? value
+            addresses = try await resolver.resolve(host: host, port: components.port ?? (scheme == "https" ? 443 : 80))
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw APIError(code: APIError.connectionFailed, message: "\(shown): \(error)")
+        }
+        if let refused = addresses.first(where: networkAccess.refuses) {
+            throw APIError(
+                code: APIError.hostNotAllowed,
+                message: "\(shown): \(host) resolves to \(refused.ipAddress ?? "\(refused)"), a loopback, private, link-local or reserved address; connector APIs reach only public addresses (for a local stand-in in development, start Inlet with --allow-private-networks or --api-base-override)")
+        }
+        guard let address = addresses.first?.ipAddress else {
+            throw APIError(code: APIError.connectionFailed, message: "\(shown): \(host) has no address")
+        }
+        do {
+            let timeout = TimeAmount.nanoseconds(Int64(Self.nanoseconds(requestTimeout)))
+            return try await PinnedHTTPClients.shared.withClient(host: host, address: address) { client in
+                let response = try await client.execute(request, timeout: timeout)
+                let body = try await response.body.collect(upTo: 32 << 20)
+                var headers: [String: String] = [:]
+                for (name, value) in response.headers {
+                    let key = name.lowercased()
+                    headers[key] = headers[key].map { "\($0), \(value)" } ?? value
+                }
+                return (Int(response.status.code), headers, body)
             }
-            return (Int(response.status.code), headers, body)
         } catch is CancellationError {
             throw CancellationError()
         } catch {

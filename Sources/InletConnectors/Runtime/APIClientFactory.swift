@@ -22,28 +22,25 @@ import Synchronization
 ///    URLs under the original base URI are rewritten to it, so a local stub answers everything.
 ///
 /// Clients are cached per connector, credentials and connector parameters (a digest of them),
-/// so `make-api-client` runs once per connection, not once per call. Every client shares one
-/// process-wide AsyncHTTPClient `HTTPClient` that does not follow redirects (a redirect could
-/// lead to a host the connector does not allow); it lives as long as the process. Refreshed
+/// so `make-api-client` runs once per connection, not once per call. Requests go through
+/// process-wide AsyncHTTPClient clients pinned to checked addresses (``PinnedHTTPClients``)
+/// that do not follow redirects (a redirect could lead to a host the connector does not
+/// allow); only public addresses unless private networks are allowed (``NetworkAccess``). Refreshed
 /// credentials stay in the cached client; storing them on the connection is the caller's job.
 final class APIClientFactory: Sendable {
-    /// The process's one HTTP client for connector APIs. Never shut down: it is a static that
-    /// lives until the process exits, so AsyncHTTPClient's shutdown-before-deinit rule holds.
-    static let sharedHTTPClient: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.redirectConfiguration = .disallow
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
-
     /// Most clients kept; past it the cache starts over (connections are few per process).
     private static let cacheLimit = 1024
 
     private let runner: MethodRunner
     private let apiBaseOverride: String?
+    /// Public addresses only, unless private networks are allowed or a local stand-in
+    /// replaces the API (`apiBaseOverride`).
+    private let networkAccess: NetworkAccess
     private let cache = Mutex<[String: ConnectionAPIClient]>([:])
 
-    init(runner: MethodRunner, apiBaseOverride: String?) {
+    init(runner: MethodRunner, apiBaseOverride: String?, networkAccess: NetworkAccess) {
         self.runner = runner
+        self.networkAccess = apiBaseOverride == nil ? networkAccess : .privateNetworksAllowed
         self.apiBaseOverride = apiBaseOverride.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
     }
 
@@ -70,7 +67,7 @@ final class APIClientFactory: Sendable {
                 }
             }
         }
-        let http = HTTPAPIClient(configuration: built.configuration, httpClient: Self.sharedHTTPClient, refreshCredentials: refresh)
+        let http = HTTPAPIClient(configuration: built.configuration, networkAccess: networkAccess, refreshCredentials: refresh)
         let client = ConnectionAPIClient(http: http, policy: built.policy)
         cache.withLock { cache in
             if cache.count >= Self.cacheLimit { cache.removeAll() }
@@ -131,7 +128,7 @@ final class APIClientFactory: Sendable {
         // (a stale bearer token must not travel to another host), only the host rules.
         let policy = HostPolicy(originalBase: nil, override: apiBaseOverride, clientHosts: [], connectorHosts: connector.allowedHosts)
         let bare = ConnectionAPIClient(
-            http: HTTPAPIClient(configuration: APIClientConfiguration(baseURI: apiBaseOverride), httpClient: Self.sharedHTTPClient),
+            http: HTTPAPIClient(configuration: APIClientConfiguration(baseURI: apiBaseOverride), networkAccess: networkAccess),
             policy: policy)
         let arguments: JSONValue = ["credentials": credentials, "connectorParameters": connectorParameters]
         let raw = try await runner.run(method, of: Self.authIsolation(connector.key), arguments: arguments, apiClient: bare, logMetadata: logMetadata)
@@ -257,9 +254,9 @@ struct ConnectionAPIClient: APIClient {
 }
 
 extension HTTPAPIClient {
-    /// A client for `baseURI` and its host only, on the process's shared HTTP client (for
-    /// Inlet's own calls to your app's API, `INLET_APP_API_URL`).
+    /// A client for `baseURI` and its host only (for Inlet's own calls to your app's API,
+    /// `INLET_APP_API_URL`): the operator chose that address, so it may be private.
     public static func confined(to baseURI: String) -> HTTPAPIClient {
-        HTTPAPIClient(configuration: APIClientConfiguration(baseURI: baseURI), httpClient: APIClientFactory.sharedHTTPClient)
+        HTTPAPIClient(configuration: APIClientConfiguration(baseURI: baseURI), networkAccess: .privateNetworksAllowed)
     }
 }

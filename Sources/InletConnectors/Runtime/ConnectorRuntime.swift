@@ -42,12 +42,15 @@ public final class ConnectorRuntime: Sendable {
     ///   - scripts: Runs JavaScript methods; its time limits apply to every JavaScript call.
     ///   - logger: Receives one debug line per call and a warning per failure.
     ///   - apiBaseOverride: Replaces every API client's base URI (and absolute URLs under it),
-    ///     e.g. `http://127.0.0.1:8080` for `inlet connector test --api` and tests.
-    public init(workspace: Workspace, scripts: ScriptEngine, logger: Logger, apiBaseOverride: String? = nil) {
+    ///     e.g. `http://127.0.0.1:8080` for `inlet connector test --api` and tests; private
+    ///     addresses are then allowed.
+    ///   - networkAccess: Which addresses connector APIs may reach (``NetworkAccess``): by
+    ///     default public ones only (`--allow-private-networks` allows the rest).
+    public init(workspace: Workspace, scripts: ScriptEngine, logger: Logger, apiBaseOverride: String? = nil, networkAccess: NetworkAccess = .publicAddressesOnly) {
         self.methodExecutor = scripts.executor
         self.workspace = workspace
         self.runner = MethodRunner(scripts: scripts)
-        self.clients = APIClientFactory(runner: runner, apiBaseOverride: apiBaseOverride)
+        self.clients = APIClientFactory(runner: runner, apiBaseOverride: apiBaseOverride, networkAccess: networkAccess)
         self.logger = logger
     }
 

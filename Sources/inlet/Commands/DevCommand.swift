@@ -49,7 +49,7 @@ struct DevCommand: AsyncParsableCommand {
             // The embedded broker cannot enforce transactions (docs/architecture.md).
             guarantee: role.guarantee(default: .atLeastOnce),
             publicURL: role.publicURL(default: "http://\(ingressConfiguration.host):\(ingressConfiguration.port)"),
-            vault: try RoleOptions.vault(allowEphemeral: true, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride,
+            vault: try RoleOptions.vault(allowEphemeral: true, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride, networkAccess: role.networkAccess,
             embeddedRetention: .embeddedBroker, logger: logger
         )
         let adminToken = try RoleOptions.adminToken(allowGenerated: true)

@@ -28,7 +28,7 @@ struct IngressCommand: AsyncParsableCommand {
         let services = RoleServices(
             topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: role.guarantee(default: .atLeastOnce),
             publicURL: role.publicURL(default: "http://\(configuration.host):\(configuration.port)"),
-            vault: try RoleOptions.vault(allowEphemeral: false, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride,
+            vault: try RoleOptions.vault(allowEphemeral: false, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride, networkAccess: role.networkAccess,
             embeddedRetention: embedded.embeddedRetention, logger: logger
         )
         let producer = try services.ingressProducer()
@@ -87,7 +87,7 @@ struct HandlerCommand: AsyncParsableCommand {
         let services = RoleServices(
             topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: try embedded.guarantee(role.requestedGuarantee, default: .exactlyOnce),
             publicURL: role.publicURL(default: "http://127.0.0.1:8080"),
-            vault: try RoleOptions.vault(allowEphemeral: false, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride,
+            vault: try RoleOptions.vault(allowEphemeral: false, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride, networkAccess: role.networkAccess,
             embeddedRetention: embedded.embeddedRetention, instanceId: role.resolvedInstanceId, logger: logger
         )
         let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger)

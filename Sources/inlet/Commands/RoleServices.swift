@@ -15,6 +15,8 @@ struct RoleServices {
     let publicURL: String
     let vault: CredentialVault
     var apiBaseOverride: String? = nil
+    /// Which addresses connector APIs may reach (`--allow-private-networks`).
+    var networkAccess: NetworkAccess = .publicAddressesOnly
     /// The embedded broker's retention when the roles run against it.
     var embeddedRetention: PartitionRetention? = nil
     /// A name of this process stable across its restarts, for the transactional ids of its
@@ -32,7 +34,7 @@ struct RoleServices {
         subscriptions: SubscriptionDirectory, connections: ConnectionDirectory, connectorParameters: ConnectorParametersDirectory, scripts: ScriptEngine
     ) -> HandlerService {
         HandlerService(
-            settings: settings, publicURL: publicURL, runtime: ConnectorRuntime(workspace: workspace, scripts: scripts, logger: logger, apiBaseOverride: apiBaseOverride),
+            settings: settings, publicURL: publicURL, runtime: ConnectorRuntime(workspace: workspace, scripts: scripts, logger: logger, apiBaseOverride: apiBaseOverride, networkAccess: networkAccess),
             subscriptions: subscriptions, connections: connections, vault: vault, connectorParameters: connectorParameters,
             appAPIURL: Environment.string("INLET_APP_API_URL"), logger: logger
         )
@@ -94,7 +96,7 @@ struct RoleServices {
             ),
             replies: replies,
             handshakes: PendingHandshakes(
-                runtime: ConnectorRuntime(workspace: workspace, scripts: scripts, logger: logger, apiBaseOverride: apiBaseOverride),
+                runtime: ConnectorRuntime(workspace: workspace, scripts: scripts, logger: logger, apiBaseOverride: apiBaseOverride, networkAccess: networkAccess),
                 connections: connections, vault: vault, logger: logger
             ),
             backlog: backlog,

@@ -28,7 +28,18 @@ struct RoleOptions: ParsableArguments {
     ))
     var instanceId: String?
 
+    @Flag(help: ArgumentHelp(
+        "Let connector APIs reach loopback, private and link-local addresses (env: INLET_ALLOW_PRIVATE_NETWORKS=1).",
+        discussion: "By default a connector's API client reaches only public addresses over https (plain http only to hosts in allowedHosts), checked after DNS resolution: connector code and customer parameters choose URLs, and must not reach the cloud's metadata service or internal services. For a local stand-in API in development, or connectors for self-hosted apps on your network."
+    ))
+    var allowPrivateNetworks = false
+
     var resolvedAPIBaseOverride: String? { apiBaseOverride ?? Environment.string("INLET_API_BASE_OVERRIDE") }
+
+    var networkAccess: NetworkAccess {
+        let fromEnvironment = Environment.string("INLET_ALLOW_PRIVATE_NETWORKS").map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
+        return allowPrivateNetworks || fromEnvironment ? .privateNetworksAllowed : .publicAddressesOnly
+    }
 
     /// `--instance-id`, then `INLET_INSTANCE_ID`; `nil` when neither is set. Never taken from
     /// the host name: two instances on one machine would share it and fence each other.
