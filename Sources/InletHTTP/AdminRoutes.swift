@@ -109,10 +109,9 @@ struct AdminRoutes: Sendable {
             if !errors.isEmpty { throw schemaProblem("connectorParameters do not match connector \(connectorKey)'s parametersSchema", errors) }
         }
         let now = Date()
-        let record = ConnectionRecord(
+        let record = try ConnectionRecord.sealing(
             id: "con_" + RandomToken.make(bytes: 12), connectorKey: connectorKey, customerId: customerId,
-            name: body["name"]?.stringValue, credentials: try vault.seal(credentials), connectorParameters: connectorParameters,
-            createdAt: now, updatedAt: now
+            name: body["name"]?.stringValue, credentials: credentials, connectorParameters: connectorParameters, vault: vault, at: now
         )
         try await producer.appendOrUnavailable(KafkaRecord(topic: topics.connections, key: record.id, value: record.encoded()))
         // Answer once this process can see it, so a subscription may use it right away.
@@ -153,7 +152,7 @@ struct AdminRoutes: Sendable {
         if let name = record.name { members["name"] = .string(name) }
         // Without its connector in the workspace, which parameters are secret is unknown:
         // none is shown.
-        if let parameters = record.connectorParameters, let connector = workspace.connectors[record.connectorKey] {
+        if let parameters = try? record.openedConnectorParameters(vault), let connector = workspace.connectors[record.connectorKey] {
             members["connectorParameters"] = SecretRedaction.redacting(parameters, schema: connector.parametersSchema)
         }
         return .object(members)
@@ -239,7 +238,7 @@ struct AdminRoutes: Sendable {
         // This replica's table may lag (a DELETE answered by another replica): catch up first.
         try? await subscriptions.sync(timeout: configuration.waitTimeout)
         if let existing = subscriptions[id], existing.isLive {
-            if existing.status == .error, existing.state != nil {
+            if existing.status == .error, existing.hasState {
                 var problem = ProblemDetails(
                     .conflict, title: "Subscription in error",
                     detail: "subscription \(id) is in error and may still be registered at the app (\(existing.error?.message ?? "no reason recorded")); DELETE /api/v1/subscriptions/\(id) first, then subscribe again")

@@ -14,20 +14,20 @@ extension SubscriptionTarget {
 
 extension SubscriptionRecord {
     /// What a connector method of this subscription runs with: its parameters and state, and
-    /// the connection's credentials, opened with `vault`.
+    /// the connection's credentials and connector parameters, opened with `vault`.
     public func methodContext(connection: ConnectionRecord, vault: CredentialVault) throws -> MethodContext {
-        try methodContext(connection: connection, credentials: vault.open(connection.credentials))
+        try methodContext(connection: connection, credentials: connection.openedCredentials(vault), vault: vault)
     }
 
     /// What a connector method of this subscription runs with, given the connection's
     /// credentials already opened.
-    public func methodContext(connection: ConnectionRecord, credentials: JSONValue) throws -> MethodContext {
+    public func methodContext(connection: ConnectionRecord, credentials: JSONValue, vault: CredentialVault) throws -> MethodContext {
         guard let owner = target.methodOwner else {
             throw ConnectorMethodError(code: "method-not-found", message: "app event subscriptions have no connector methods", file: "")
         }
         return MethodContext(
-            connectorKey: connectorKey, owner: owner, parameters: config.parameters, state: state,
-            credentials: credentials, connectorParameters: connection.connectorParameters,
+            connectorKey: connectorKey, owner: owner, parameters: config.parameters, state: try openedState(vault),
+            credentials: credentials, connectorParameters: try connection.openedConnectorParameters(vault),
             logMetadata: ["subscription": id, "customer": customerId]
         )
     }

@@ -118,5 +118,5 @@ struct TransientFailureTests {
 func clientState(_ pipeline: TestPipeline, _ subscription: JSONValue) async throws -> String {
     let id = try #require(subscription["id"]?.stringValue)
     try await pipeline.harness.subscriptions.sync()
-    return try #require(pipeline.harness.subscriptions[id]?.state?["clientState"]?.stringValue)
+    return try #require(pipeline.harness.subscriptions[id]?.openedState(pipeline.vault)?["clientState"]?.stringValue)
 }

@@ -110,7 +110,10 @@ struct WebhookEndToEndTests {
             #expect(subscription["state"] == nil)
             #expect(subscription["config"]?["parameters"] == ["owner": "octo", "repo": "hello"], "the secret (writeOnly) is left out")
             try await harness.subscriptions.sync()
-            #expect(harness.subscriptions[subscriptionId]?.state?["hookId"] == 42)
+            // On the topic the state is sealed; it opens with the pipeline's key.
+            let stored = try #require(harness.subscriptions[subscriptionId])
+            #expect(stored.state == nil && stored.sealedState != nil)
+            #expect(try stored.openedState(CredentialVault(secret: "test-pipeline-key"))?["hookId"] == 42)
             #expect(harness.subscriptions[subscriptionId]?.config.parameters["secret"] == .string(Self.secret))
 
             let registrations = stub.received("POST", "/repos/octo/hello/hooks")

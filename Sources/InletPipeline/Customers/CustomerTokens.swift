@@ -29,17 +29,22 @@ public struct CustomerTokens: Sendable {
         public var description: String
     }
 
-    private let key: SymmetricKey
-    private let kid: JWKIdentifier
+    /// A key per key of the vault's ring, the signing key first: tokens signed before a key
+    /// rotation stay valid while the old key is in the ring.
+    private let ring: [(kid: JWKIdentifier, key: SymmetricKey)]
+    private var kid: JWKIdentifier { ring[0].kid }
 
     public init(vault: CredentialVault) {
-        key = vault.derivedKey(purpose: "inlet customer tokens v1")
-        kid = JWKIdentifier(string: "ct-\(vault.keyId)")
+        ring = vault.derivedKeys(purpose: "inlet customer tokens v1").map { (JWKIdentifier(string: "ct-\($0.keyId)"), $0.key) }
     }
 
     /// The signing and verifying keys (an actor of jwt-kit's; made per use, an HMAC key is cheap).
     private var keys: JWTKeyCollection {
-        get async { await JWTKeyCollection().add(hmac: HMACKey(key: key), digestAlgorithm: .sha256, kid: kid) }
+        get async {
+            let keys = JWTKeyCollection()
+            for entry in ring { await keys.add(hmac: HMACKey(key: entry.key), digestAlgorithm: .sha256, kid: entry.kid) }
+            return keys
+        }
     }
 
     /// A token for `customer`, valid for `lifetime`.

@@ -119,7 +119,7 @@ public final class Handler: StreamTransform {
         // already written plus an applied offset, and encoding it for every input is waste.
         let staged = state.withLock { $0.pending[id] }.flatMap { $0.state != before?.state || $0.pullState != before?.pullState ? $0 : nil }
         let sizes = outputs.map(PartitionRetention.countedBytes(of:))
-            + (staged.map { [PartitionRetention.countedBytes(of: KafkaRecord(topic: topics.subscriptions, key: id, value: $0.encoded()))] } ?? [])
+            + (try staged.map { [PartitionRetention.countedBytes(of: KafkaRecord(topic: topics.subscriptions, key: id, value: try $0.forTopic(vault).encoded()))] } ?? [])
         guard let largest = sizes.max(), largest > configuration.maxMessageBytes else { return outputs }
         if var previous = before {
             previous.markApplied(message)
@@ -175,8 +175,10 @@ public final class Handler: StreamTransform {
     }
 
     public func finalRecords() async throws -> [KafkaRecord] {
-        state.withLock { $0.pending }.values.sorted { $0.id < $1.id }.map { record in
-            KafkaRecord(topic: topics.subscriptions, key: record.id, value: record.encoded())
+        // State is sealed on the way out (SubscriptionRecord.forTopic); in memory it stays as
+        // the methods left it.
+        try state.withLock { $0.pending }.values.sorted { $0.id < $1.id }.map { record in
+            KafkaRecord(topic: topics.subscriptions, key: record.id, value: try record.forTopic(vault).encoded())
         }
     }
 
@@ -456,7 +458,7 @@ public final class Handler: StreamTransform {
         }
         subscription.markApplied(message)
         // An `error` subscription without state never completed subscribe: nothing to undo.
-        if subscription.isReceiving || (subscription.status == .error && subscription.state != nil), (try? subscribeStrategy(for: subscription)) == .webhook,
+        if subscription.isReceiving || (subscription.status == .error && subscription.hasState), (try? subscribeStrategy(for: subscription)) == .webhook,
             runtime.hasMethod(owner(of: subscription), "unsubscribe", connectorKey: subscription.connectorKey)
         {
             do {
@@ -635,7 +637,7 @@ public final class Handler: StreamTransform {
         guard let connection = connections[subscription.connectionId] else {
             throw ConnectorMethodError(code: "unknown-connection", message: "connection \(subscription.connectionId) does not exist (deleted?)", file: "")
         }
-        var context = try subscription.methodContext(connection: connection, credentials: openedCredentials(of: connection))
+        var context = try subscription.methodContext(connection: connection, credentials: openedCredentials(of: connection), vault: vault)
         if let connectorParameters {
             // The connection's own connector parameters win over the workspace's.
             context.connectorParameters = try connectorParameters.merged(context.connectorParameters, connectorKey: subscription.connectorKey)
@@ -646,7 +648,7 @@ public final class Handler: StreamTransform {
     /// The connection's credentials, opened once per batch.
     private func openedCredentials(of connection: ConnectionRecord) throws -> JSONValue {
         if let opened = state.withLock({ $0.openedCredentials[connection.id] }), opened.sealed == connection.credentials { return opened.value }
-        let value = try vault.open(connection.credentials)
+        let value = try connection.openedCredentials(vault)
         state.withLock { $0.openedCredentials[connection.id] = (connection.credentials, value) }
         return value
     }

@@ -17,8 +17,13 @@ public struct ConnectionRecord: TopicMessage {
     public var name: String?
     /// The sealed credentials (tokens, API keys) passed to the connector's auth mapping.
     public var credentials: EncryptedCredentials
-    /// Values for the connector's `parametersSchema` (connector.yml).
+    /// Values for the connector's `parametersSchema` (connector.yml), in clear text: written
+    /// only by versions before sealed records, or with `INLET_RECORD_SEALING=compatible`.
+    /// Read them with ``openedConnectorParameters(_:)``.
     public var connectorParameters: JSONValue?
+    /// The connector parameters, sealed and bound to this connection (they may hold secrets,
+    /// e.g. an OAuth client secret).
+    public var sealedConnectorParameters: EncryptedCredentials?
     /// When the connection was created.
     public var createdAt: Date
     /// When this record was last written.
@@ -46,6 +51,37 @@ public struct ConnectionRecord: TopicMessage {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.archivedAt = archivedAt
+    }
+
+    /// A new connection with its credentials and connector parameters sealed by `vault` (in
+    /// the form `vault.sealsRecords` asks for).
+    public static func sealing(
+        id: String, connectorKey: String, customerId: String, name: String?, credentials: JSONValue, connectorParameters: JSONValue?,
+        vault: CredentialVault, at now: Date
+    ) throws -> ConnectionRecord {
+        var record = ConnectionRecord(
+            id: id, connectorKey: connectorKey, customerId: customerId, name: name,
+            credentials: vault.sealsRecords ? try vault.seal(credentials, for: .connectionCredentials(connectionId: id)) : try vault.seal(credentials),
+            createdAt: now, updatedAt: now)
+        if let connectorParameters {
+            if vault.sealsRecords {
+                record.sealedConnectorParameters = try vault.seal(connectorParameters, for: .connectionParameters(connectionId: id))
+            } else {
+                record.connectorParameters = connectorParameters
+            }
+        }
+        return record
+    }
+
+    /// The credentials, opened.
+    public func openedCredentials(_ vault: CredentialVault) throws -> JSONValue {
+        try vault.open(credentials, for: .connectionCredentials(connectionId: id))
+    }
+
+    /// The connector parameters, opened when sealed (else as written in clear text).
+    public func openedConnectorParameters(_ vault: CredentialVault) throws -> JSONValue? {
+        guard let sealedConnectorParameters else { return connectorParameters }
+        return try vault.open(sealedConnectorParameters, for: .connectionParameters(connectionId: id))
     }
 
     public static let topics = ["connections"]
@@ -80,10 +116,14 @@ public struct EncryptedCredentials: Codable, Sendable, Hashable {
     public var keyId: String?
     /// nonce ‖ ciphertext ‖ tag (JSON: base64).
     public var sealed: Data
+    /// Whether the value is bound to its record (``SealBinding`` as AES-GCM associated data);
+    /// absent in values sealed before bindings existed, which open without one.
+    public var bound: Bool?
 
-    public init(algorithm: Algorithm = .aes256GCM, keyId: String? = nil, sealed: Data) {
+    public init(algorithm: Algorithm = .aes256GCM, keyId: String? = nil, sealed: Data, bound: Bool? = nil) {
         self.algorithm = algorithm
         self.keyId = keyId
         self.sealed = sealed
+        self.bound = bound
     }
 }

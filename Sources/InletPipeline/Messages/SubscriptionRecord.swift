@@ -177,8 +177,45 @@ public struct SubscriptionRecord: TopicMessage {
     public var target: SubscriptionTarget
     /// Configuration, including `parameters`.
     public var config: Config
-    /// The connector's state as returned by `subscribe` / `refresh` / `handle` / `pull`.
-    public var state: JSONValue?
+    /// The connector's state as returned by `subscribe` / `refresh` / `handle` / `pull`, in
+    /// clear text: as a method left it (until the record is written), or as versions before
+    /// sealed records (or `INLET_RECORD_SEALING=compatible`) wrote it. Read it with
+    /// ``openedState(_:)``; setting it drops ``sealedState``.
+    public var state: JSONValue? {
+        didSet { sealedState = nil }
+    }
+    /// The connector's state, sealed and bound to this subscription (it often holds a secret,
+    /// such as a webhook's signing secret).
+    public var sealedState: EncryptedCredentials?
+
+    /// Whether it has connector state, in either form.
+    public var hasState: Bool { state != nil || sealedState != nil }
+
+    /// The connector's state, opened when sealed.
+    public func openedState(_ vault: CredentialVault) throws -> JSONValue? {
+        if let state { return state }
+        return try sealedState.map { try vault.open($0, for: .subscriptionState(subscriptionId: id)) }
+    }
+
+    /// This record as it goes onto the `subscriptions` topic: its state sealed (or, with
+    /// `vault.sealsRecords` off, in clear text), and sealed again when it was sealed with an
+    /// older key of the ring or before bindings.
+    public func forTopic(_ vault: CredentialVault) throws -> SubscriptionRecord {
+        var copy = self
+        if vault.sealsRecords {
+            if let state {
+                let sealed = try vault.seal(state, for: .subscriptionState(subscriptionId: id))
+                copy.state = nil
+                copy.sealedState = sealed
+            } else if let sealedState, vault.needsResealing(sealedState) {
+                let opened = try vault.open(sealedState, for: .subscriptionState(subscriptionId: id))
+                copy.sealedState = try vault.seal(opened, for: .subscriptionState(subscriptionId: id))
+            }
+        } else if state == nil, let sealedState {
+            copy.state = try vault.open(sealedState, for: .subscriptionState(subscriptionId: id))
+        }
+        return copy
+    }
     /// The unguessable secret in the subscription's webhook URL (never the subscription id,
     /// which appears in logs and keys). Empty for a subscription that receives no webhooks of
     /// its own (a pull, a global-webhook event): no URL is minted for it.
@@ -368,7 +405,7 @@ public struct SubscriptionRecord: TopicMessage {
     public var isReceiving: Bool { status == .active || status == .degraded }
 
     private enum CodingKeys: String, CodingKey {
-        case id, status, connectionId, customerId, connectorKey, target, config, state
+        case id, status, connectionId, customerId, connectorKey, target, config, state, sealedState
         case webhookToken, webhookUri, globalWebhookKey, globalWebhookEventSelector
         case nextRefreshTimestamp, nextPullEventsTimestamp, pullUpdatesIntervalSeconds, fullSyncIntervalSeconds
         case error, pullState, createdAt, updatedAt, archivedAt, appliedOffsets
@@ -384,6 +421,7 @@ public struct SubscriptionRecord: TopicMessage {
         target = try c.decode(SubscriptionTarget.self, forKey: .target)
         config = try c.decode(Config.self, forKey: .config)
         state = try c.decodeIfPresent(JSONValue.self, forKey: .state)
+        sealedState = try c.decodeIfPresent(EncryptedCredentials.self, forKey: .sealedState)
         webhookToken = try c.decode(String.self, forKey: .webhookToken)
         webhookUri = try c.decodeIfPresent(String.self, forKey: .webhookUri)
         globalWebhookKey = try c.decodeIfPresent(String.self, forKey: .globalWebhookKey)

@@ -76,8 +76,32 @@ struct RoleOptions: ParsableArguments {
         EventRouting(topics: topics, connectorTopics: try EventRouting.parse(route ?? Environment.string("INLET_ROUTES") ?? ""))
     }
 
-    /// The credential vault from `INLET_SECRET_KEY`; `inlet dev` may fall back to a random key.
+    /// The credential vault from `INLET_SECRET_KEYS` (a ring: the first key seals, all open)
+    /// or `INLET_SECRET_KEY`; `inlet dev` may fall back to a random key. `INLET_RECORD_SEALING`
+    /// (`sealed`, the default, or `compatible` during a rolling upgrade from versions before
+    /// sealed records) says how records are written.
     static func vault(allowEphemeral: Bool, logger: Logger) throws -> CredentialVault {
+        var vault = try keyRing(allowEphemeral: allowEphemeral, logger: logger)
+        switch Environment.string("INLET_RECORD_SEALING")?.lowercased() {
+        case nil, "", "sealed":
+            vault.sealsRecords = true
+        case "compatible":
+            vault.sealsRecords = false
+            logger.warning("INLET_RECORD_SEALING=compatible: subscription state and connector parameters are written in clear text, as versions before sealed records read them; remove it once every replica runs this version")
+        case let other?:
+            throw ValidationError("INLET_RECORD_SEALING is '\(other)'; use sealed (the default) or compatible (only while replicas of a version before sealed records still run)")
+        }
+        return vault
+    }
+
+    private static func keyRing(allowEphemeral: Bool, logger: Logger) throws -> CredentialVault {
+        if let ring = Environment.string("INLET_SECRET_KEYS") {
+            do {
+                return try CredentialVault(ring: ring.split(separator: ",").map(String.init), strict: !allowEphemeral)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
         if let secret = Environment.string("INLET_SECRET_KEY") {
             if allowEphemeral {
                 // `inlet dev`: any text will do, stretched, with a word about production.
