@@ -249,11 +249,14 @@ struct AdminRoutes: Sendable {
                 return try await outcome(of: id, created: true, status: .ok) { $0.status != .pending }
             }
         }
+        // Secret parameters travel sealed (bound to the subscription), on the command and on
+        // the subscription the handler makes of it.
+        let redacted = SecretRedaction.redacting(parameters, schema: schemaDocument(of: connector, target: target) ?? .null)
         let command = Command(
             type: .subscribe, subscriptionId: id, issuedAt: Date(),
             subscription: .init(
                 connectionId: connectionId, customerId: connection.customerId, connectorKey: connector.key, target: target,
-                config: config, pullUpdatesIntervalSeconds: pullInterval, fullSyncIntervalSeconds: fullSyncInterval,
+                config: try config.sealing(redacted: redacted, vault: vault, subscriptionId: id), pullUpdatesIntervalSeconds: pullInterval, fullSyncIntervalSeconds: fullSyncInterval,
                 webhookToken: receivesWebhooks ? RandomToken.make(bytes: 24) : ""
             )
         )
@@ -361,7 +364,9 @@ struct AdminRoutes: Sendable {
         members["appliedOffsets"] = nil
         // State is the connector's own (hook secrets, cursors): never shown.
         members["state"] = nil
+        members["sealedState"] = nil
         if case .object(var config)? = members["config"], let parameters = config["parameters"] {
+            config["sealedParameters"] = nil
             // Without its event or collection in the workspace, which parameters are secret is
             // unknown: none is shown.
             config["parameters"] = parametersSchema(of: record).map { SecretRedaction.redacting(parameters, schema: $0) } ?? nil
@@ -380,7 +385,13 @@ struct AdminRoutes: Sendable {
     /// `nil` when its connector, event or collection is not in the workspace.
     private func parametersSchema(of record: SubscriptionRecord) -> JSONValue? {
         guard let connector = workspace.connectors[record.connectorKey] else { return nil }
-        switch record.target {
+        return schemaDocument(of: connector, target: record.target)
+    }
+
+    /// The `parametersSchema` document of `target` in `connector` (`.null` when it declares
+    /// none); `nil` when the event or collection does not exist.
+    private func schemaDocument(of connector: Connector, target: SubscriptionTarget) -> JSONValue? {
+        switch target {
         case .event(let key): return connector.events[key].map { $0.parametersSchema ?? .null }
         case .collection(let key, _): return connector.dataCollections[key].map { $0.parametersSchema ?? .null }
         case .appEvent: return .null

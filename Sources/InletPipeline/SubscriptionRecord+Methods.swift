@@ -26,7 +26,7 @@ extension SubscriptionRecord {
             throw ConnectorMethodError(code: "method-not-found", message: "app event subscriptions have no connector methods", file: "")
         }
         return MethodContext(
-            connectorKey: connectorKey, owner: owner, parameters: config.parameters, state: try openedState(vault),
+            connectorKey: connectorKey, owner: owner, parameters: try config.openedParameters(vault, subscriptionId: id), state: try openedState(vault),
             credentials: credentials, connectorParameters: try connection.openedConnectorParameters(vault),
             logMetadata: ["subscription": id, "customer": customerId]
         )

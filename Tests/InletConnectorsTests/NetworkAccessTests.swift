@@ -91,6 +91,16 @@ struct NetworkAccessTests {
         let request = try #require(server.requests.first)
         #expect(request.uri == "/thing")
         #expect(request.headers["host"] == "api.pinned.test:\(server.port)")
+
+        // A host written in capitals is checked and pinned the same (the pin is looked up by
+        // the host as written; a miss would let the client resolve the name by itself).
+        let shouting = HTTPAPIClient(
+            configuration: APIClientConfiguration(baseURI: "http://API.Pinned.TEST:\(server.port)"), networkAccess: .privateNetworksAllowed, resolver: resolver)
+        #expect(try await shouting.send(APIRequest(method: "GET", path: "/again")).data == ["ok": true])
+        let refusing = HTTPAPIClient(configuration: APIClientConfiguration(baseURI: "https://API.Pinned.TEST:\(server.port)"), resolver: resolver)
+        let error = try await #require(throws: APIError.self) { try await refusing.send(APIRequest(method: "GET", path: "/x")) }
+        #expect(error.code == APIError.hostNotAllowed)
+        #expect(server.requests.map(\.uri) == ["/thing", "/again"])
     }
 }
 

@@ -252,6 +252,17 @@ struct ScriptEngineTests {
         }
     }
 
+    @Test("with a time limit shorter than building a context takes, a stopped method's context is rebuilt and works")
+    func shortTimeLimitRebuildsContext() async throws {
+        let engine = makeScriptEngine(timeLimit: .milliseconds(5), contexts: 1)
+        defer { engine.shutdown() }
+        for round in 0..<3 {
+            let error = await scriptError(engine, "export default function () { for (;;) {} }", fileName: "loop\(round).js")
+            #expect(error?.kind == .timeout)
+            #expect(try await engine.call(source: "export default function () { return 'alive' }", fileName: "ok.js", arguments: [:], host: .init()) == "alive")
+        }
+    }
+
     @Test("a promise that never settles times out at the total time limit")
     func pendingPromiseTimesOut() async throws {
         let engine = makeScriptEngine(totalTimeLimit: .milliseconds(300))

@@ -119,6 +119,44 @@ struct SealedRecordsTests {
         #expect(try rewritten.openedState(newOnly) == Self.state)
     }
 
+    @Test("secret parameters are sealed and bound to the subscription; the rest stay readable; compatible mode opens them again")
+    func secretParametersAreSealed() throws {
+        var vault = try CredentialVault(strictSecret: Self.newKey)
+        let parameters: JSONValue = ["owner": "octo", "repo": "hello", "secret": "whsec-param-do-not-leak"]
+        let config = try SubscriptionRecord.Config(parameters: parameters)
+            .sealing(redacted: ["owner": "octo", "repo": "hello"], vault: vault, subscriptionId: "sub_1")
+        var record = Self.subscription(state: nil)
+        record.config = config
+        let bytes = try record.forTopic(vault).encoded()
+        #expect(!String(decoding: bytes, as: UTF8.self).contains("do-not-leak"))
+        let read = try SubscriptionRecord.decoded(from: bytes)
+        #expect(read.config.parameters == ["owner": "octo", "repo": "hello"])
+        #expect(try read.config.openedParameters(vault, subscriptionId: "sub_1") == parameters)
+        #expect(throws: VaultError.self) { try read.config.openedParameters(vault, subscriptionId: "sub_2") }
+        // Nothing secret: nothing sealed.
+        let plain = try SubscriptionRecord.Config(parameters: ["owner": "octo"]).sealing(redacted: ["owner": "octo"], vault: vault, subscriptionId: "sub_1")
+        #expect(plain.sealedParameters == nil)
+
+        vault.sealsRecords = false
+        let compatible = try JSONValue(parsing: try read.forTopic(vault).encoded())
+        #expect(compatible["config"]?["parameters"] == parameters)
+        #expect(compatible["config"]?["sealedParameters"] == nil)
+    }
+
+    @Test("an unbound sealed value (credentials) copied into a subscription's state does not open; a record whose state does not open is still written as it is")
+    func unboundCopiesAreRefused() throws {
+        let vault = try CredentialVault(strictSecret: Self.newKey)
+        var record = Self.subscription(state: nil)
+        record.sealedState = try vault.seal(["token": "stolen"])
+        let error = #expect(throws: VaultError.self) { try record.openedState(vault) }
+        #expect(error?.message.contains("not bound") == true)
+        // Sealed under a key this process lacks: writing the record keeps it unchanged instead
+        // of failing the whole batch.
+        var foreign = Self.subscription(state: nil)
+        foreign.sealedState = try Self.subscription(state: Self.state).forTopic(try CredentialVault(strictSecret: Self.oldKey)).sealedState
+        #expect(try foreign.forTopic(vault).sealedState == foreign.sealedState)
+    }
+
     @Test("every entry of INLET_SECRET_KEYS must be a real key outside inlet dev")
     func strictRing() throws {
         let error = #expect(throws: VaultError.self) { try CredentialVault(ring: [Self.newKey, "a passphrase"], strict: true) }

@@ -114,7 +114,15 @@ struct WebhookEndToEndTests {
             let stored = try #require(harness.subscriptions[subscriptionId])
             #expect(stored.state == nil && stored.sealedState != nil)
             #expect(try stored.openedState(CredentialVault(secret: "test-pipeline-key"))?["hookId"] == 42)
-            #expect(harness.subscriptions[subscriptionId]?.config.parameters["secret"] == .string(Self.secret))
+            // The secret parameter is sealed on the subscription (and was on the command).
+            #expect(stored.config.parameters == ["owner": "octo", "repo": "hello"])
+            #expect(try stored.config.openedParameters(CredentialVault(secret: "test-pipeline-key"), subscriptionId: subscriptionId)["secret"] == .string(Self.secret))
+            let reader = KafkaSnapshotReader(client: harness.client, logger: harness.logger)
+            let partitions = Array(0..<Int32(harness.topics.partitions))
+            let onTopic = try await reader.read(topic: harness.topics.subscriptions, partitions: partitions)
+                + (try await reader.read(topic: harness.topics.commands, partitions: partitions))
+            #expect(!onTopic.isEmpty)
+            #expect(onTopic.allSatisfy { !String(decoding: $0.value ?? Data(), as: UTF8.self).contains(Self.secret) }, "the secret is on no topic in clear text")
 
             let registrations = stub.received("POST", "/repos/octo/hello/hooks")
             try #require(registrations.count == 1, "the stand-in API received the hook registration")

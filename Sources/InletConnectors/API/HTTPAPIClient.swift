@@ -120,18 +120,20 @@ public final class HTTPAPIClient: APIClient {
     /// sends it to the address that was checked.
     private func perform(_ request: HTTPClientRequest, configuration: APIClientConfiguration) async throws -> (Int, [String: String], ByteBuffer) {
         let shown = "\(request.method.rawValue) \(Self.redacted(request.url))"
-        guard let components = URLComponents(string: request.url), let scheme = components.scheme?.lowercased(),
-            var host = components.host?.lowercased(), !host.isEmpty
-        else {
+        // The host exactly as AsyncHTTPClient will look it up in the pinned client's
+        // dnsOverride (Foundation's `URL.host`, brackets trimmed, case kept): any other form
+        // would miss the pin and let the client resolve the name again by itself.
+        guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(), let urlHost = url.host, !urlHost.isEmpty else {
             throw APIError(code: APIError.hostNotAllowed, message: "\(shown): not an absolute http or https URL")
         }
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let pinnedHost = urlHost.hasPrefix("[") && urlHost.hasSuffix("]") ? String(urlHost.dropFirst().dropLast()) : urlHost
+        let host = pinnedHost.lowercased()
         if networkAccess == .publicAddressesOnly, scheme != "https", !configuration.allowedHosts.contains(where: { $0.lowercased() == host }) {
             throw APIError(code: APIError.hostNotAllowed, message: "\(shown): plain \(scheme) is allowed only to hosts listed in allowedHosts; use https")
         }
         let addresses: [SocketAddress]
         do {
-            addresses = try await resolver.resolve(host: host, port: components.port ?? (scheme == "https" ? 443 : 80))
+            addresses = try await resolver.resolve(host: host, port: url.port ?? (scheme == "https" ? 443 : 80))
         } catch is CancellationError {
             throw CancellationError()
         } catch {
@@ -147,7 +149,7 @@ public final class HTTPAPIClient: APIClient {
         }
         do {
             let timeout = TimeAmount.nanoseconds(Int64(Self.nanoseconds(requestTimeout)))
-            return try await PinnedHTTPClients.shared.withClient(host: host, address: address) { client in
+            return try await PinnedHTTPClients.shared.withClient(host: pinnedHost, address: address) { client in
                 let response = try await client.execute(request, timeout: timeout)
                 let body = try await response.body.collect(upTo: 32 << 20)
                 var headers: [String: String] = [:]

@@ -9,27 +9,51 @@ import Synchronization
 /// checks its addresses (``NetworkAccess``), then sends through the client pinned to the
 /// address it checked, so the connection cannot end up somewhere the check never saw.
 ///
-/// Clients are kept for the life of the process (a static; AsyncHTTPClient requires
-/// `shutdown()` before a client is released), at most `limit` of them; past that a request
-/// gets a client of its own, shut down after it. None follows redirects (a redirect could
-/// lead anywhere).
+/// At most `limit` clients are kept (a static, for the life of the process); past that the
+/// least recently used idle one is shut down (AsyncHTTPClient requires `shutdown()` before a
+/// client is released), and when every one is busy a request gets a client of its own, shut
+/// down after it. None follows redirects (a redirect could lead anywhere).
 final class PinnedHTTPClients: Sendable {
     static let shared = PinnedHTTPClients()
 
     private static let limit = 256
-    private let clients = Mutex<[String: HTTPClient]>([:])
+
+    private struct Entry {
+        let client: HTTPClient
+        var inFlight = 0
+        var lastUse: UInt64 = 0
+    }
+
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var uses: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
 
     /// Runs `body` with a client whose connections to `host` go to `address` (an IP address).
     func withClient<Result: Sendable>(host: String, address: String, _ body: (HTTPClient) async throws -> Result) async throws -> Result {
         let key = host + "|" + address
-        let kept = clients.withLock { clients -> HTTPClient? in
-            if let client = clients[key] { return client }
-            guard clients.count < Self.limit else { return nil }
-            let client = Self.makeClient(host: host, address: address)
-            clients[key] = client
-            return client
+        let (kept, evicted) = state.withLock { state -> (HTTPClient?, HTTPClient?) in
+            state.uses += 1
+            var evicted: HTTPClient?
+            if state.entries[key] == nil {
+                if state.entries.count >= Self.limit {
+                    guard let idle = state.entries.filter({ $0.value.inFlight == 0 }).min(by: { $0.value.lastUse < $1.value.lastUse }) else { return (nil, nil) }
+                    state.entries.removeValue(forKey: idle.key)
+                    evicted = idle.value.client
+                }
+                state.entries[key] = Entry(client: Self.makeClient(host: host, address: address))
+            }
+            state.entries[key]!.inFlight += 1
+            state.entries[key]!.lastUse = state.uses
+            return (state.entries[key]!.client, evicted)
         }
-        if let kept { return try await body(kept) }
+        if let evicted { Task { try? await evicted.shutdown() } }
+        if let kept {
+            defer { state.withLock { state in state.entries[key]?.inFlight -= 1 } }
+            return try await body(kept)
+        }
         let oneOff = Self.makeClient(host: host, address: address)
         do {
             let result = try await body(oneOff)

@@ -61,10 +61,6 @@ final class ScriptContext {
 
     private func setUp() {
         group = JSContextGroupCreate()
-        // The watchdog interrupts a running script every tick; the callback stops it once the
-        // time limit is used up or the heap is over the memory limit, and lets it go on
-        // otherwise (JavaScriptCore then waits another tick).
-        watchdog.arm(group)
         ctx = JSGlobalContextCreateInGroup(group, nil)
         functionClass = ScriptHostFunction.makeClass()
 
@@ -87,6 +83,12 @@ final class ScriptContext {
         }
         JSValueProtect(ctx, runObject)
         runFunction = runObject
+        // Armed only now: the prelude (Inlet's own code) is never stopped, also not right
+        // after a stopped method replaced the context. From here the watchdog interrupts a
+        // running script every tick; the callback stops it once the time limit is used up or
+        // the heap is over the memory limit, and lets it go on otherwise.
+        watchdog.reset()
+        watchdog.arm(group)
     }
 
     /// Releases the context; it must not be used afterwards.
@@ -439,7 +441,7 @@ final class ScriptWatchdog: Sendable {
     }
 
     /// The bytes the context's heap holds: its objects plus the memory behind them
-    /// (typed arrays' buffers, large strings).
+    /// (typed arrays' buffers, large strings: `heapSize` includes `extraMemorySize`).
     static func heapBytes(_ ctx: JSContextRef) -> Int {
         guard let statistics = JSGetMemoryUsageStatistics(ctx) else { return 0 }
         func number(_ name: String) -> Double {
@@ -447,7 +449,7 @@ final class ScriptWatchdog: Sendable {
             let value = JSValueToNumber(ctx, property, nil)
             return value.isFinite && value > 0 ? value : 0
         }
-        return Int(min(number("heapSize") + number("extraMemorySize"), Double(Int.max / 2)))
+        return Int(min(number("heapSize"), Double(Int.max / 2)))
     }
 
     private static func seconds(_ duration: Duration) -> Double {

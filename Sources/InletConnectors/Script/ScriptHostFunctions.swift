@@ -272,6 +272,13 @@ enum ScriptHostFunctions {
         Object.getPrototypeOf([][Symbol.iterator]()), Object.getPrototypeOf(new Map()[Symbol.iterator]()),
         Object.getPrototypeOf(new Set()[Symbol.iterator]()), Object.getPrototypeOf(''[Symbol.iterator]()),
         Object.getPrototypeOf(/a/[Symbol.matchAll]('')),
+        ...(typeof Intl === 'object' && typeof Intl.Segmenter === 'function'
+          ? (() => { const segments = new Intl.Segmenter().segment('a'); return [Object.getPrototypeOf(segments), Object.getPrototypeOf(segments[Symbol.iterator]())]; })()
+          : []),
+        ...(typeof Iterator === 'function' && typeof Iterator.from === 'function'
+          ? [Object.getPrototypeOf(Iterator.from({ next() { return { done: true }; } }))]
+          : []),
+        ...(typeof [].values().map === 'function' ? [Object.getPrototypeOf([].values().map((x) => x))] : []),
       ]);
 
       // The engine's entry point: call the method, report its (awaited) result.

@@ -130,11 +130,15 @@ public struct CredentialVault: Sendable {
         return sealed
     }
 
-    /// Opens a value of `binding`: bound values with the binding, values sealed before
-    /// bindings existed (credentials) without.
+    /// Opens a value of `binding`: bound values with the binding; credentials sealed before
+    /// bindings existed without. Every other kind was bound from the start, so an unbound
+    /// value there (credentials copied in) is refused.
     public func open(_ sealed: EncryptedCredentials, for binding: SealBinding) throws -> JSONValue {
         if sealed.bound == true {
             return try open(sealed, authenticating: Data(binding.associatedData.utf8), what: binding.description)
+        }
+        guard case .connectionCredentials = binding else {
+            throw VaultError(message: "\(binding.description) is not bound to its record: it was copied from elsewhere and is not opened")
         }
         return try open(sealed, authenticating: Data(), what: binding.description)
     }
@@ -219,12 +223,14 @@ public enum SealBinding: Sendable, Hashable, CustomStringConvertible {
     case connectionCredentials(connectionId: String)
     case connectionParameters(connectionId: String)
     case subscriptionState(subscriptionId: String)
+    case subscriptionParameters(subscriptionId: String)
 
     var associatedData: String {
         switch self {
         case .connectionCredentials(let id): "inlet/v2\u{0}connection.credentials\u{0}\(id)"
         case .connectionParameters(let id): "inlet/v2\u{0}connection.connectorParameters\u{0}\(id)"
         case .subscriptionState(let id): "inlet/v2\u{0}subscription.state\u{0}\(id)"
+        case .subscriptionParameters(let id): "inlet/v2\u{0}subscription.parameters\u{0}\(id)"
         }
     }
 
@@ -233,6 +239,7 @@ public enum SealBinding: Sendable, Hashable, CustomStringConvertible {
         case .connectionCredentials(let id): "the credentials of connection \(id)"
         case .connectionParameters(let id): "the connector parameters of connection \(id)"
         case .subscriptionState(let id): "the state of subscription \(id)"
+        case .subscriptionParameters(let id): "the parameters of subscription \(id)"
         }
     }
 }

@@ -33,8 +33,12 @@ public struct SubscriptionRecord: TopicMessage {
     /// The subscription's configuration.
     public struct Config: Codable, Sendable, Hashable {
         /// Parameters matching the event's or collection's `parametersSchema`; passed to every
-        /// method as `parameters`.
+        /// method as `parameters`. When some are secret (`writeOnly` / `format: password`),
+        /// these are the parameters without them, and ``sealedParameters`` holds them all.
         public var parameters: JSONValue
+        /// Every parameter, sealed and bound to the subscription, when some are secret; read
+        /// them with ``openedParameters(_:subscriptionId:)``.
+        public var sealedParameters: EncryptedCredentials?
         /// Record fields a full scan ignores when comparing records (e.g. signed download
         /// URLs), so they do not cause false `updated` events.
         public var ignoredFields: [String]?
@@ -46,6 +50,23 @@ public struct SubscriptionRecord: TopicMessage {
             self.parameters = parameters
             self.ignoredFields = ignoredFields
             self.backfill = backfill
+        }
+
+        /// Every parameter: opened when sealed, else ``parameters``.
+        public func openedParameters(_ vault: CredentialVault, subscriptionId: String) throws -> JSONValue {
+            guard let sealedParameters else { return parameters }
+            return try vault.open(sealedParameters, for: .subscriptionParameters(subscriptionId: subscriptionId))
+        }
+
+        /// This configuration as it goes onto a topic: with `vault.sealsRecords`, `redacted`
+        /// (the parameters without their secret values) in clear text and every parameter
+        /// sealed — when there is a secret to hide; otherwise, or in compatible mode, as is.
+        public func sealing(redacted: JSONValue, vault: CredentialVault, subscriptionId: String) throws -> Config {
+            var copy = self
+            guard vault.sealsRecords, redacted != parameters else { return copy }
+            copy.sealedParameters = try vault.seal(parameters, for: .subscriptionParameters(subscriptionId: subscriptionId))
+            copy.parameters = redacted
+            return copy
         }
     }
 
@@ -207,12 +228,24 @@ public struct SubscriptionRecord: TopicMessage {
                 let sealed = try vault.seal(state, for: .subscriptionState(subscriptionId: id))
                 copy.state = nil
                 copy.sealedState = sealed
-            } else if let sealedState, vault.needsResealing(sealedState) {
-                let opened = try vault.open(sealedState, for: .subscriptionState(subscriptionId: id))
+            } else if let sealedState, vault.needsResealing(sealedState),
+                let opened = try? vault.open(sealedState, for: .subscriptionState(subscriptionId: id))
+            {
                 copy.sealedState = try vault.seal(opened, for: .subscriptionState(subscriptionId: id))
             }
-        } else if state == nil, let sealedState {
-            copy.state = try vault.open(sealedState, for: .subscriptionState(subscriptionId: id))
+        } else if state == nil, let sealedState, let opened = try? vault.open(sealedState, for: .subscriptionState(subscriptionId: id)) {
+            copy.state = opened
+        }
+        // A sealed value that does not open here (its key left the ring, or it was copied from
+        // another record) stays as it is: the subscription's next method call reports it, and
+        // writing the record must not fail the batch of every subscription in the partition.
+        if let sealedParameters = config.sealedParameters, let opened = try? config.openedParameters(vault, subscriptionId: id) {
+            if !vault.sealsRecords {
+                copy.config.parameters = opened
+                copy.config.sealedParameters = nil
+            } else if vault.needsResealing(sealedParameters) {
+                copy.config.sealedParameters = try vault.seal(opened, for: .subscriptionParameters(subscriptionId: id))
+            }
         }
         return copy
     }

@@ -96,8 +96,18 @@ struct RoleOptions: ParsableArguments {
 
     private static func keyRing(allowEphemeral: Bool, logger: Logger) throws -> CredentialVault {
         if let ring = Environment.string("INLET_SECRET_KEYS") {
+            if Environment.string("INLET_SECRET_KEY") != nil {
+                throw ValidationError("both INLET_SECRET_KEYS and INLET_SECRET_KEY are set; set only INLET_SECRET_KEYS (the sealing key first, then the older keys)")
+            }
             do {
-                return try CredentialVault(ring: ring.split(separator: ",").map(String.init), strict: !allowEphemeral)
+                // A passphrase kept with INLET_SECRET_KEY_LEGACY_PASSPHRASE=1 may stay in the
+                // ring after a real key, so a deployment can rotate away from it.
+                let legacy = Environment.string("INLET_SECRET_KEY_LEGACY_PASSPHRASE") == "1"
+                let entries = ring.split(separator: ",").map(String.init)
+                if legacy, let first = entries.first, !allowEphemeral, !CredentialVault.isKey(first) {
+                    throw ValidationError("the first entry of INLET_SECRET_KEYS seals new values and must be a real key (`openssl rand -base64 32`); a legacy passphrase may only follow it")
+                }
+                return try CredentialVault(ring: entries, strict: !allowEphemeral && !legacy)
             } catch {
                 throw ValidationError("\(error)")
             }
