@@ -29,6 +29,7 @@ struct AdminRoutes: Sendable {
         api.get("connections") { request, _ in listConnections(request) }
         api.get("connections/:id") { _, context in try connection(context) }
         api.delete("connections/:id") { _, context in try await deleteConnection(context) }
+        api.patch("connections/:id") { request, context in try await updateConnection(request, context: context) }
         api.post("subscriptions") { request, context in try await createSubscription(request, context: context) }
         api.get("subscriptions") { request, _ in listSubscriptions(request) }
         api.get("subscriptions/:id") { _, context in try subscription(context) }
@@ -117,6 +118,63 @@ struct AdminRoutes: Sendable {
         // Answer once this process can see it, so a subscription may use it right away.
         try? await connections.sync(timeout: configuration.waitTimeout)
         return .json(present(record), status: .created)
+    }
+
+    /// `PATCH /api/v1/connections/<id>`: replaces the credentials, name or connector
+    /// parameters of a connection (fields left out are kept) without touching its
+    /// subscriptions, which use the new values from their next method call on. Everything is
+    /// sealed again with the current key, so `PATCH {}` moves a connection to the key that
+    /// seals now (after a key rotation) and binds it to its record.
+    private func updateConnection(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let id = context.parameters.get("id") ?? ""
+        let body = try await jsonBody(request, context: context)
+        guard case .object(let members) = body else { throw unprocessable("the body must be an object with any of credentials, name, connectorParameters") }
+        let unknown = Set(members.keys).subtracting(["credentials", "name", "connectorParameters"])
+        if !unknown.isEmpty {
+            throw unprocessable("unknown fields \(unknown.sorted().joined(separator: ", ")); a connection's credentials, name and connectorParameters can be changed (its connector and customer cannot: create another connection)")
+        }
+        // This replica's table may lag (a connection just created elsewhere): catch up first.
+        try? await connections.sync(timeout: configuration.waitTimeout)
+        guard let existing = connections[id] else { throw ProblemDetails(.notFound, detail: "no connection '\(id)'") }
+        let connector = workspace.connectors[existing.connectorKey]
+        let credentials: JSONValue
+        if let given = members["credentials"] {
+            guard given.objectValue != nil else { throw unprocessable("credentials must be an object (what the connector's auth/make-api-client expects)") }
+            credentials = given
+        } else {
+            do {
+                credentials = try existing.openedCredentials(vault)
+            } catch {
+                throw unprocessable("the stored credentials do not open with this process's keys (\(error)); send new credentials")
+            }
+        }
+        let connectorParameters: JSONValue?
+        if let given = members["connectorParameters"] {
+            connectorParameters = given.isNull ? nil : given
+            if let schema = connector?.validParametersSchema {
+                let errors = schema.validate(connectorParameters ?? .object([:]))
+                if !errors.isEmpty { throw schemaProblem("connectorParameters do not match connector \(existing.connectorKey)'s parametersSchema", errors) }
+            }
+        } else {
+            do {
+                connectorParameters = try existing.openedConnectorParameters(vault)
+            } catch {
+                throw unprocessable("the stored connectorParameters do not open with this process's keys (\(error)); send them again")
+            }
+        }
+        var name = existing.name
+        if let given = members["name"] {
+            guard given.isNull || given.stringValue != nil else { throw unprocessable("name must be a string or null") }
+            name = given.stringValue
+        }
+        var record = try ConnectionRecord.sealing(
+            id: existing.id, connectorKey: existing.connectorKey, customerId: existing.customerId, name: name, credentials: credentials,
+            connectorParameters: connectorParameters, vault: vault, at: existing.createdAt)
+        record.updatedAt = Date()
+        record.archivedAt = existing.archivedAt
+        try await producer.appendOrUnavailable(KafkaRecord(topic: topics.connections, key: record.id, value: record.encoded()))
+        try? await connections.sync(timeout: configuration.waitTimeout)
+        return .json(present(record))
     }
 
     private func listConnections(_ request: Request) -> Response {

@@ -162,6 +162,42 @@ struct WebhookEndToEndTests {
         }
     }
 
+    @Test("PATCH a connection: new credentials and name, its subscription stays and its next API call carries the new token; unknown fields 422, unknown id 404")
+    func patchConnection() async throws {
+        let pipeline = try TestPipeline()
+        let stub = pipeline.stub
+        try await pipeline.run { client in
+            let subscription = try await createSubscription(client, parameters: ["owner": "octo", "repo": "hello", "secret": .string(Self.secret)])
+            let subscriptionId = try #require(subscription["id"]?.stringValue)
+            let connectionId = try #require(subscription["connectionId"]?.stringValue)
+
+            let (patched, connection) = try await admin(client, .patch, "/api/v1/connections/\(connectionId)", [
+                "credentials": ["access_token": "gh-token-rotated"], "name": "Acme's GitHub",
+            ])
+            #expect(patched == .ok, "\(connection)")
+            #expect(connection["name"] == "Acme's GitHub")
+            #expect(connection["credentials"] == nil, "credentials are never returned")
+            let stored = try #require(pipeline.connections[connectionId])
+            #expect(try stored.openedCredentials(pipeline.vault) == ["access_token": "gh-token-rotated"])
+            #expect(stored.credentials.bound == true)
+
+            let (_, still) = try await admin(client, .get, "/api/v1/subscriptions/\(subscriptionId)")
+            #expect(still["status"] == "active", "the subscription was not touched")
+
+            let (unknown, problem) = try await admin(client, .patch, "/api/v1/connections/\(connectionId)", ["customerId": "someone-else"])
+            #expect(unknown == .unprocessableContent)
+            #expect(problem["detail"]?.stringValue?.contains("customerId") == true)
+            let (missing, _) = try await admin(client, .patch, "/api/v1/connections/con_nope", ["name": "x"])
+            #expect(missing == .notFound)
+
+            let (deleted, _) = try await admin(client, .delete, "/api/v1/subscriptions/\(subscriptionId)")
+            #expect(deleted == .ok)
+            let deletions = stub.received("DELETE", "/repos/octo/hello/hooks/42")
+            #expect(deletions.count == 1)
+            #expect(deletions.first?.headers["authorization"] == "Bearer gh-token-rotated")
+        }
+    }
+
     @Test("parameters that do not match the parametersSchema are refused with 422 and the schema errors")
     func invalidParameters() async throws {
         try await withPipeline { _, stub, client in
