@@ -11,6 +11,10 @@ struct QueueFullTests {
         let topic = try test.topic("full", partitions: 1)
         var client = test.client
         client.additionalProperties["queue.buffering.max.messages"] = "2"
+        // Reconnect promptly once the broker is back (librdkafka backs off up to 10 s, as long
+        // as .wait waits for room: on a loaded machine the wait could run out first).
+        client.additionalProperties["reconnect.backoff.ms"] = "50"
+        client.additionalProperties["reconnect.backoff.max.ms"] = "500"
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, lingerMilliseconds: 1, deliveryTimeoutMilliseconds: 60_000), logger: test.logger)
         // Connected first, then the broker goes away: what is produced now stays queued.
         try await producer.send(KafkaRecord(topic: topic, key: "k", value: Data("first".utf8)))

@@ -47,10 +47,15 @@ final class APIClientFactory: Sendable {
     /// The API client for a connection of `connector`, built on first use and cached.
     ///
     /// - Throws: ``ConnectorMethodError`` from `make-api-client` (its failure, or a malformed result).
-    func client(for connector: Connector, credentials: JSONValue?, connectorParameters: JSONValue?, logMetadata: [String: String]) async throws(ConnectorMethodError) -> any APIClient {
+    /// `refreshed` is called with the credentials `refresh-credentials` made, before the
+    /// request that got the 401 is retried (see ``MethodContext/credentialsRefreshed``).
+    func client(
+        for connector: Connector, credentials: JSONValue?, connectorParameters: JSONValue?, logMetadata: [String: String],
+        connectionId: String? = nil, refreshed: (@Sendable (JSONValue) async -> Void)? = nil
+    ) async throws(ConnectorMethodError) -> any APIClient {
         let credentials = credentials ?? .object([:])
         let connectorParameters = connectorParameters ?? .object([:])
-        let key = Self.cacheKey(connector.key, credentials, connectorParameters)
+        let key = (connectionId.map { $0 + "/" } ?? "") + Self.cacheKey(connector.key, credentials, connectorParameters)
         if let cached = cache.withLock({ $0[key] }) { return cached }
 
         let built = try await makeConfiguration(connector, credentials: credentials, connectorParameters: connectorParameters, logMetadata: logMetadata)
@@ -63,6 +68,7 @@ final class APIClientFactory: Sendable {
                     let old = current.value.withLock { $0 }
                     let fresh = try await refreshedCredentials(connector, refreshMethod, credentials: old, connectorParameters: connectorParameters, logMetadata: logMetadata)
                     current.value.withLock { $0 = fresh }
+                    await refreshed?(fresh)
                     return try await makeConfiguration(connector, credentials: fresh, connectorParameters: connectorParameters, logMetadata: logMetadata).configuration
                 }
             }

@@ -243,7 +243,9 @@ public final class ConnectorRuntime: Sendable {
         var apiClient: (any APIClient)?
         if connection {
             apiClient = LazyAPIClient { [clients, metadata] () async throws(ConnectorMethodError) -> any APIClient in
-                try await clients.client(for: connector, credentials: context.credentials, connectorParameters: context.connectorParameters, logMetadata: metadata)
+                try await clients.client(
+                    for: connector, credentials: context.credentials, connectorParameters: context.connectorParameters, logMetadata: metadata,
+                    connectionId: context.connectionId, refreshed: context.credentialsRefreshed)
             }
         }
         let started = ContinuousClock.now

@@ -15,6 +15,13 @@ public struct MethodContext: Sendable {
     public var connectorParameters: JSONValue?
     /// Added to every log line of the call (subscription id, customer, ...).
     public var logMetadata: [String: String]
+    /// The connection whose credentials these are, when the caller knows it: API clients are
+    /// kept per connection, so a refresh of one connection's credentials stays its own.
+    public var connectionId: String?
+    /// Called after the connector's `refresh-credentials` produced new credentials, before
+    /// the failed request is retried with them: the caller stores them on the connection
+    /// (rotating refresh tokens are valid once).
+    public var credentialsRefreshed: (@Sendable (JSONValue) async -> Void)?
 
     /// Creates a context; `parameters` defaults to `{}`, everything else to nothing.
     public init(

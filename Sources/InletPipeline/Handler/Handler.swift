@@ -81,13 +81,17 @@ public final class Handler: StreamTransform {
     /// Writes a `pending` subscription (with its webhook token) before `subscribe` runs, so
     /// ingress already knows the URL when the external app calls it during `subscribe`.
     private let announcePending: (@Sendable (SubscriptionRecord) async throws -> Void)?
+    /// Writes a connection record (refreshed credentials) to `connections`.
+    private let writeConnection: (@Sendable (ConnectionRecord) async throws -> Void)?
 
     public init(
         configuration: Configuration, runtime: ConnectorRuntime, subscriptions: SubscriptionDirectory,
         connections: ConnectionDirectory, vault: CredentialVault, connectorParameters: ConnectorParametersDirectory? = nil, logger: Logger,
-        announcePending: (@Sendable (SubscriptionRecord) async throws -> Void)? = nil
+        announcePending: (@Sendable (SubscriptionRecord) async throws -> Void)? = nil,
+        writeConnection: (@Sendable (ConnectionRecord) async throws -> Void)? = nil
     ) {
         self.announcePending = announcePending
+        self.writeConnection = writeConnection
         self.configuration = configuration
         self.runtime = runtime
         self.subscriptions = subscriptions
@@ -638,11 +642,35 @@ public final class Handler: StreamTransform {
             throw ConnectorMethodError(code: "unknown-connection", message: "connection \(subscription.connectionId) does not exist (deleted?)", file: "")
         }
         var context = try subscription.methodContext(connection: connection, credentials: openedCredentials(of: connection), vault: vault)
+        context.connectionId = connection.id
+        if writeConnection != nil {
+            let connectionId = connection.id
+            context.credentialsRefreshed = { [self] fresh in await storeRefreshedCredentials(fresh, of: connectionId) }
+        }
         if let connectorParameters {
             // The connection's own connector parameters win over the workspace's.
             context.connectorParameters = try connectorParameters.merged(context.connectorParameters, connectorKey: subscription.connectorKey)
         }
         return context
+    }
+
+    /// Stores credentials a connector's `refresh-credentials` made on their connection, sealed,
+    /// so a rotating refresh token survives this process. Not for a connection deleted since;
+    /// a failure is logged (the refreshed credentials still serve this process).
+    private func storeRefreshedCredentials(_ fresh: JSONValue, of connectionId: String) async {
+        guard let writeConnection else { return }
+        guard var record = connections[connectionId], record.archivedAt == nil else {
+            logger.info("refreshed credentials of connection \(connectionId) are not stored: the connection no longer exists")
+            return
+        }
+        do {
+            record.credentials = vault.sealsRecords ? try vault.seal(fresh, for: .connectionCredentials(connectionId: connectionId)) : try vault.seal(fresh)
+            record.updatedAt = Date()
+            try await writeConnection(record)
+            logger.info("stored the refreshed credentials of connection \(connectionId)")
+        } catch {
+            logger.error("the refreshed credentials of connection \(connectionId) could not be stored (\(error)); they serve this process, but a rotating refresh token will be lost when it stops: PATCH the connection with new credentials if it then fails")
+        }
     }
 
     /// The connection's credentials, opened once per batch.

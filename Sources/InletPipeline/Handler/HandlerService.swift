@@ -49,6 +49,9 @@ public struct HandlerService: Service {
             connections: connections, vault: vault, connectorParameters: connectorParameters, logger: logger,
             announcePending: { record in
                 try await output.send(KafkaRecord(topic: topic, key: record.id, value: record.encoded()))
+            },
+            writeConnection: { [connectionsTopic = settings.topics.connections] record in
+                try await output.send(KafkaRecord(topic: connectionsTopic, key: record.id, value: record.encoded()))
             }
         )
         self.output = output

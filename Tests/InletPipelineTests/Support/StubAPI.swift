@@ -57,6 +57,11 @@ final class StubAPI: Sendable {
     /// The task app's deletion log: task id and its position.
     let deletions = Mutex<[(id: String, position: Int)]>([])
 
+    /// The rotating-token app (Tests/Fixtures/workspaces/rotating-tokens): the one access
+    /// token `GET /me` accepts, and the one refresh token `POST /oauth/token` accepts (each
+    /// exchange voids it and issues the next pair).
+    let rotatingTokens = Mutex<(access: String, refresh: String, issued: Int)>(("at-0", "rt-1", 0))
+
     func received(_ method: String, _ pathPrefix: String) -> [Recorded] {
         requests.withLock { $0.filter { $0.method == method && $0.path.hasPrefix(pathPrefix) } }
     }
@@ -67,6 +72,22 @@ final class StubAPI: Sendable {
         router.middlewares.add(Recorder(stub: self))
         router.post("/repos/:owner/:repo/hooks") { _, _ in Self.json(["id": 42, "active": true], status: .created) }
         router.delete("/repos/:owner/:repo/hooks/:id") { _, _ in Response(status: .noContent) }
+        router.get("/me") { [self] request, _ in
+            let valid = rotatingTokens.withLock { $0.access }
+            guard request.headers[.authorization] == "Bearer \(valid)" else { return Self.json(["error": "invalid_token"], status: .unauthorized) }
+            return Self.json(["user": "octocat"])
+        }
+        router.post("/oauth/token") { [self] request, _ in
+            let body = try JSONValue(parsing: Data(buffer: try await request.body.collect(upTo: 1 << 16)))
+            let issued = rotatingTokens.withLock { tokens -> (String, String)? in
+                guard body["refresh_token"]?.stringValue == tokens.refresh else { return nil }
+                tokens.issued += 1
+                tokens = ("at-\(tokens.issued)", "rt-\(tokens.issued + 1)", tokens.issued)
+                return (tokens.access, tokens.refresh)
+            }
+            guard let issued else { return Self.json(["error": "invalid_grant"], status: .badRequest) }
+            return Self.json(["access_token": .string(issued.0), "refresh_token": .string(issued.1)])
+        }
         // The pulled task app: newest first by `order`, two per page, `next` the next page.
         router.get("/tasks") { [self] request, _ in
             let order = request.uri.queryParameters["order"].map(String.init) ?? "createdTime"

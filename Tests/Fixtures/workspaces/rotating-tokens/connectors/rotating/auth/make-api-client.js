@@ -1,0 +1,3 @@
+export default function makeApiClient({ credentials }) {
+  return { baseUri: 'https://api.rotating.example.com', headers: { Authorization: `Bearer ${credentials.access_token}` } }
+}

@@ -1,0 +1,3 @@
+export default async function handle({ data }) {
+  return { events: [{ type: 'updated', record: { id: String(data.user), name: String(data.user) } }] }
+}

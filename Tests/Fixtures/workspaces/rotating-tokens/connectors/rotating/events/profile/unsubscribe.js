@@ -1,0 +1,3 @@
+export default async function unsubscribe({ apiClient }) {
+  await apiClient.get('/me')
+}
