@@ -40,27 +40,11 @@ struct MultiProcessTests {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await stub.run() }
             try await stub.waitUntilRunning()
-            let environment = [
-                "INLET_KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrapServers, "INLET_TOPIC_PREFIX": topics.prefix,
-                "INLET_TOPIC_PARTITIONS": String(topics.partitions), "INLET_SECRET_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-                "INLET_ADMIN_TOKEN": Self.adminToken, "INLET_API_BASE_OVERRIDE": stub.baseURL ?? "",
-                "INLET_WORKSPACE": root.path, "INLET_PROCESSING_GUARANTEE": "at-least-once", "INLET_LOG_LEVEL": "warning",
-                "INLET_PUBLIC_URL": "https://hooks.example.com", "INLET_KAFKA_FETCH_WAIT_MAX_MS": "10", "INLET_EMBEDDED_BROKER": "1",
-            ]
-            let processes = Shared<[RoleProcess]>([])
-            @Sendable func start(_ name: String, _ arguments: [String]) throws -> RoleProcess {
-                let process = try RoleProcess(name, arguments: arguments, environment: environment)
-                processes.value.withLock { $0.append(process) }
-                return process
-            }
-            @Sendable func startIngress(_ name: String) async throws -> (RoleProcess, String) {
-                let ingress = try start(name, ["ingress", "--port", "0"])
-                let port = try await ingress.waitForLine(containing: "ingress listening on").split(separator: ":").last.map(String.init) ?? ""
-                return (ingress, "http://127.0.0.1:\(port)")
-            }
-            let (ingress, base) = try await startIngress("ingress")
-            let handlers = try (0..<2).map { try start("handler-\($0)", ["handler"]) }
-            let dispatchers = try (0..<2).map { try start("dispatcher-\($0)", ["dispatcher"]) }
+            let roles = RoleProcessGroup(
+                bootstrapServers: cluster.bootstrapServers, topics: topics, apiBaseOverride: stub.baseURL, workspace: root, adminToken: Self.adminToken)
+            let (ingress, base) = try await roles.startIngress("ingress")
+            let handlers = try (0..<2).map { try roles.start("handler-\($0)", ["handler"]) }
+            let dispatchers = try (0..<2).map { try roles.start("dispatcher-\($0)", ["dispatcher"]) }
             let client = Client(http: HTTPClient.shared, base: Shared(base))
             // Events are counted while they are produced: the broker keeps only ~5 MiB per partition.
             let events = Shared<[NormalizedEvent]>([])
@@ -110,13 +94,13 @@ struct MultiProcessTests {
                         while sent.value.withLock({ $0 }) < ingressKillAt { try await Task.sleep(for: .milliseconds(10)) }
                         ingress.kill()
                         try await Task.sleep(for: .milliseconds(500))
-                        let (_, newBase) = try await startIngress("ingress-b")
+                        let (_, newBase) = try await roles.startIngress("ingress-b")
                         client.base.value.withLock { $0 = newBase }
                         while sent.value.withLock({ $0 }) < workerKillAt { try await Task.sleep(for: .milliseconds(10)) }
                         handlers[0].kill()
                         dispatchers[0].kill()
-                        _ = try start("handler-0b", ["handler"])
-                        _ = try start("dispatcher-0b", ["dispatcher"])
+                        _ = try roles.start("handler-0b", ["handler"])
+                        _ = try roles.start("dispatcher-0b", ["dispatcher"])
                     }
                     try await senders.waitForAll()
                 }
@@ -159,10 +143,10 @@ struct MultiProcessTests {
                 #expect(outOfOrder == 0, "events are in order per subscription")
                 #expect(repeatsWithOtherId == 0, "a repeat carries its original's id")
             } catch {
-                for process in processes.value.withLock({ $0 }) { await process.stop() }
+                await roles.stopAll()
                 throw error
             }
-            for process in processes.value.withLock({ $0 }) { await process.stop() }
+            await roles.stopAll()
             tasks.cancelAll()
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import InletPipeline
 import Synchronization
 
 /// An `inlet` role running as its own process (the binary this package built), with its
@@ -66,4 +67,40 @@ final class RoleProcess: Sendable {
 struct RoleProcessError: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
+}
+
+/// The `inlet` role processes of one test: one environment (the test's broker, topics and
+/// stand-in API), started one by one, stopped together.
+final class RoleProcessGroup: Sendable {
+    let environment: [String: String]
+    private let processes = Shared<[RoleProcess]>([])
+
+    /// `workspace`: the folder holding `connectors/`.
+    init(bootstrapServers: String, topics: InletTopics, apiBaseOverride: String?, workspace: URL, adminToken: String) {
+        environment = [
+            "INLET_KAFKA_BOOTSTRAP_SERVERS": bootstrapServers, "INLET_TOPIC_PREFIX": topics.prefix,
+            "INLET_TOPIC_PARTITIONS": String(topics.partitions), "INLET_SECRET_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            "INLET_ADMIN_TOKEN": adminToken, "INLET_API_BASE_OVERRIDE": apiBaseOverride ?? "",
+            "INLET_WORKSPACE": workspace.path, "INLET_PROCESSING_GUARANTEE": "at-least-once", "INLET_LOG_LEVEL": "warning",
+            "INLET_PUBLIC_URL": "https://hooks.example.com", "INLET_KAFKA_FETCH_WAIT_MAX_MS": "10", "INLET_EMBEDDED_BROKER": "1",
+        ]
+    }
+
+    func start(_ name: String, _ arguments: [String]) throws -> RoleProcess {
+        let process = try RoleProcess(name, arguments: arguments, environment: environment)
+        processes.value.withLock { $0.append(process) }
+        return process
+    }
+
+    /// Starts `inlet ingress` on a free port; returns it and its base URL.
+    func startIngress(_ name: String) async throws -> (RoleProcess, String) {
+        let ingress = try start(name, ["ingress", "--port", "0"])
+        let port = try await ingress.waitForLine(containing: "ingress listening on").split(separator: ":").last.map(String.init) ?? ""
+        return (ingress, "http://127.0.0.1:\(port)")
+    }
+
+    /// Stops every process started (SIGTERM, then SIGKILL after a while).
+    func stopAll() async {
+        for process in processes.value.withLock({ $0 }) { await process.stop() }
+    }
 }
