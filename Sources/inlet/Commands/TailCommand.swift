@@ -28,6 +28,12 @@ struct TailCommand: AsyncParsableCommand {
     @Flag(help: "One compact JSON line per message.")
     var compact = false
 
+    @Option(help: "Only messages of this type: a CloudEvent's `type` (inlet.github.issues.created), its last part, or the change (created, updated, deleted).")
+    var type: String?
+
+    @Option(help: "Only messages of this subscription (the value's `subscriptionId` or `data.subscriptionId`, or the key).")
+    var subscription: String?
+
     func run() async throws {
         LoggingSetup.bootstrap(level: .warning)
         let configuration = KafkaConsumerConfiguration(
@@ -40,9 +46,11 @@ struct TailCommand: AsyncParsableCommand {
         while limit.map({ printed < $0 }) ?? true {
             if let idleTimeout, ContinuousClock.now - lastMessage > .milliseconds(Int(idleTimeout * 1000)) { break }
             for case .message(let message) in try await consumer.poll(maxMessages: 100, timeout: .milliseconds(200)) {
-                print(Self.render(message).jsonText(pretty: !compact))
-                printed += 1
                 lastMessage = .now
+                let rendered = Self.render(message)
+                guard Self.matches(rendered, type: type, subscription: subscription) else { continue }
+                print(rendered.jsonText(pretty: !compact))
+                printed += 1
                 if let limit, printed >= limit { break }
             }
             // Piped into another program, each batch should reach it now, not when a buffer
@@ -50,6 +58,21 @@ struct TailCommand: AsyncParsableCommand {
             fflush(nil)
         }
         await consumer.close()
+    }
+
+    /// Whether a rendered message passes `--type` and `--subscription` (unset: everything).
+    static func matches(_ rendered: JSONValue, type: String?, subscription: String?) -> Bool {
+        let value = rendered["value"]
+        if let subscription {
+            let ids = [value?["subscriptionId"], value?["data"]?["subscriptionId"], rendered["key"]].compactMap { $0?.stringValue }
+            guard ids.contains(subscription) else { return false }
+        }
+        if let type {
+            let eventType = value?["type"]?.stringValue
+            let change = value?["data"]?["type"]?.stringValue
+            guard eventType == type || eventType?.hasSuffix("." + type) == true || change == type else { return false }
+        }
+        return true
     }
 
     static func render(_ message: KafkaMessage) -> JSONValue {

@@ -7,7 +7,7 @@ import Synchronization
 final class RoleProcess: Sendable {
     let name: String
     private let process: Process
-    private let output = Shared("")
+    private let outputText = Shared("")
 
     static var binary: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -27,12 +27,15 @@ final class RoleProcess: Sendable {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("inlet-\(name)-\(UUID().uuidString.prefix(6)).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: log)
-        pipe.fileHandleForReading.readabilityHandler = { [output] handle in
+        pipe.fileHandleForReading.readabilityHandler = { [outputText] handle in
             let data = handle.availableData
-            if !data.isEmpty { output.value.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+            if !data.isEmpty { outputText.value.withLock { $0 += String(decoding: data, as: UTF8.self) } }
         }
         try process.run()
     }
+
+    /// Everything it printed on standard output so far.
+    var output: String { outputText.value.withLock { $0 } }
 
     var pid: Int32 { process.processIdentifier }
     var isRunning: Bool { process.isRunning }
@@ -41,7 +44,7 @@ final class RoleProcess: Sendable {
     func waitForLine(containing marker: String, timeout: Duration = .seconds(60)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let line = output.value.withLock({ $0 }).split(separator: "\n").first(where: { $0.contains(marker) }) { return String(line) }
+            if let line = output.split(separator: "\n").first(where: { $0.contains(marker) }) { return String(line) }
             if !process.isRunning { break }
             try await Task.sleep(for: .milliseconds(50))
         }
