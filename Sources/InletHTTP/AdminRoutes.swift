@@ -62,7 +62,7 @@ struct AdminRoutes: Sendable {
         guard body.objectValue != nil else { throw unprocessable("the body must be a JSON object of the connector's parameters") }
         if let schema = connector.validParametersSchema {
             let errors = schema.validate(body)
-            if !errors.isEmpty { throw schemaProblem("the parameters do not match connector \(connectorKey)'s parametersSchema", errors) }
+            if !errors.isEmpty { throw schemaProblem("the parameters do not match connector \(connectorKey)'s parametersSchema", errors, in: body, schema: connector.parametersSchema) }
         }
         let record = ConnectorParametersRecord(
             connectorKey: connectorKey, parameters: try vault.seal(body, boundTo: ConnectorParametersRecord.binding(connectorKey: connectorKey)),
@@ -107,7 +107,9 @@ struct AdminRoutes: Sendable {
         let connectorParameters = body["connectorParameters"]
         if let schema = connector.validParametersSchema {
             let errors = schema.validate(connectorParameters ?? .object([:]))
-            if !errors.isEmpty { throw schemaProblem("connectorParameters do not match connector \(connectorKey)'s parametersSchema", errors) }
+            if !errors.isEmpty {
+                throw schemaProblem("connectorParameters do not match connector \(connectorKey)'s parametersSchema", errors, in: connectorParameters ?? .object([:]), schema: connector.parametersSchema)
+            }
         }
         let now = Date()
         let record = try ConnectionRecord.sealing(
@@ -153,7 +155,11 @@ struct AdminRoutes: Sendable {
             connectorParameters = given.isNull ? nil : given
             if let schema = connector?.validParametersSchema {
                 let errors = schema.validate(connectorParameters ?? .object([:]))
-                if !errors.isEmpty { throw schemaProblem("connectorParameters do not match connector \(existing.connectorKey)'s parametersSchema", errors) }
+                if !errors.isEmpty {
+                    throw schemaProblem(
+                        "connectorParameters do not match connector \(existing.connectorKey)'s parametersSchema", errors, in: connectorParameters ?? .object([:]),
+                        schema: connector?.parametersSchema)
+                }
             }
         } else {
             do {
@@ -283,7 +289,9 @@ struct AdminRoutes: Sendable {
         let parameters = body["parameters"] ?? .object([:])
         if let schema = parametersSchema {
             let errors = schema.validate(parameters)
-            if !errors.isEmpty { throw schemaProblem("parameters do not match the parametersSchema of \(connector.key)/\(target.key)", errors) }
+            if !errors.isEmpty {
+                throw schemaProblem("parameters do not match the parametersSchema of \(connector.key)/\(target.key)", errors, in: parameters, schema: schemaDocument(of: connector, target: target))
+            }
         }
         let config = SubscriptionRecord.Config(parameters: parameters, ignoredFields: try strings(body, "ignoredFields"), backfill: try flag(body, "backfill"))
         let pullInterval = try seconds(body, "pullUpdatesIntervalSeconds")
@@ -506,10 +514,43 @@ struct AdminRoutes: Sendable {
         ProblemDetails(.unprocessableContent, detail: detail)
     }
 
-    private func schemaProblem(_ detail: String, _ errors: [SchemaValidationError]) -> ProblemDetails {
-        ProblemDetails(.unprocessableContent, title: "Invalid parameters", detail: detail, extensions: [
-            "errors": .array(errors.map { ["path": .string($0.instancePath), "keyword": .string($0.keyword), "message": .string($0.message)] }),
+    /// A 422 listing `errors` of `instance`. A message about a value the schema marks secret
+    /// (`writeOnly`, `format: password`) does not repeat the value (a pattern or enum error
+    /// would quote it): problem bodies end up in logs and client error reports.
+    private func schemaProblem(_ detail: String, _ errors: [SchemaValidationError], in instance: JSONValue, schema: JSONValue?) -> ProblemDetails {
+        let redacted = schema.map { SecretRedaction.redacting(instance, schema: $0) }
+        return ProblemDetails(.unprocessableContent, title: "Invalid parameters", detail: detail, extensions: [
+            "errors": .array(errors.map { error in
+                var message = error.message
+                let original = Self.value(at: error.instancePath, in: instance)
+                if let redacted, let original, original != JSONValue.null,
+                    Self.value(at: error.instancePath, in: redacted).map({ $0 == .null }) ?? true
+                {
+                    message = "the value fails '\(error.keyword)' (it is secret, so it is not repeated here)"
+                }
+                return ["path": .string(error.instancePath), "keyword": .string(error.keyword), "message": .string(message)]
+            }),
         ])
+    }
+
+    /// The value at JSON Pointer `pointer` in `document`, if there is one.
+    static func value(at pointer: String, in document: JSONValue) -> JSONValue? {
+        guard !pointer.isEmpty else { return document }
+        var current = document
+        for token in pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
+            let name = token.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+            switch current {
+            case .object(let members):
+                guard let next = members[name] else { return nil }
+                current = next
+            case .array(let elements):
+                guard let index = Int(name), elements.indices.contains(index) else { return nil }
+                current = elements[index]
+            default:
+                return nil
+            }
+        }
+        return current
     }
 
     static func timestamp(_ date: Date) -> String {

@@ -45,3 +45,28 @@ struct CredentialRefreshTests {
         }
     }
 }
+
+@Suite("Problem bodies and secrets")
+struct SecretProblemTests {
+    let helpers = WebhookEndToEndTests()
+
+    @Test("a 422 for parameters never repeats a secret value (a pattern error would quote it), and still quotes the others")
+    func problemDoesNotEchoSecrets() async throws {
+        let pipeline = try TestPipeline(workspace: try TestPipeline.fixtureWorkspace("rotating-tokens"))
+        try await pipeline.run { client in
+            let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", [
+                "connectorKey": "rotating", "customerId": "acme", "credentials": ["access_token": "at-0", "refresh_token": "rt-1"],
+            ])
+            let (status, problem) = try await helpers.admin(client, .post, "/api/v1/subscriptions", [
+                "connectionId": .string(try #require(connection["id"]?.stringValue)), "eventKey": "profile",
+                "parameters": ["apiKey": "sekrit-value-not-to-echo", "plan": "platinum"],
+            ])
+            #expect(status == .unprocessableContent)
+            let text = problem.jsonText
+            #expect(!text.contains("sekrit-value-not-to-echo"), "\(text)")
+            let errors = problem["errors"]?.arrayValue ?? []
+            #expect(errors.contains { $0["path"] == "/apiKey" && $0["keyword"] == "pattern" && $0["message"]?.stringValue?.contains("secret") == true })
+            #expect(errors.contains { $0["path"] == "/plan" && $0["message"]?.stringValue?.contains("platinum") == true }, "a value that is not secret is still shown")
+        }
+    }
+}
