@@ -135,8 +135,13 @@ struct AdminRoutes: Sendable {
         if !unknown.isEmpty {
             throw unprocessable("unknown fields \(unknown.sorted().joined(separator: ", ")); a connection's credentials, name and connectorParameters can be changed (its connector and customer cannot: create another connection)")
         }
-        // This replica's table may lag (a connection just created elsewhere): catch up first.
-        try? await connections.sync(timeout: configuration.waitTimeout)
+        // This replica's table may lag (a connection just created, changed or deleted
+        // elsewhere): catch up first, or refuse rather than write from a stale copy.
+        do {
+            try await connections.sync(timeout: configuration.waitTimeout)
+        } catch {
+            throw ProblemDetails(.serviceUnavailable, title: "Not caught up", detail: "could not read the latest connections from Kafka (\(error)); retry", headers: [.retryAfter: "5"])
+        }
         guard let existing = connections[id] else { throw ProblemDetails(.notFound, detail: "no connection '\(id)'") }
         let connector = workspace.connectors[existing.connectorKey]
         let credentials: JSONValue
@@ -522,11 +527,15 @@ struct AdminRoutes: Sendable {
         return ProblemDetails(.unprocessableContent, title: "Invalid parameters", detail: detail, extensions: [
             "errors": .array(errors.map { error in
                 var message = error.message
-                let original = Self.value(at: error.instancePath, in: instance)
-                if let redacted, let original, original != JSONValue.null,
-                    Self.value(at: error.instancePath, in: redacted).map({ $0 == .null }) ?? true
-                {
-                    message = "the value fails '\(error.keyword)' (it is secret, so it is not repeated here)"
+                // Only these keywords' messages quote the value; at a path that holds a secret
+                // (the value itself or something inside it), or one that does not resolve,
+                // the message says only which rule failed.
+                let quoting: Set<String> = ["enum", "const", "pattern", "format", "multipleOf", "maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum"]
+                if let redacted, quoting.contains(error.keyword) {
+                    let original = Self.value(at: error.instancePath, in: instance)
+                    if original == nil || Self.value(at: error.instancePath, in: redacted) != original {
+                        message = "the value fails '\(error.keyword)' (it is or holds a secret, so it is not repeated here)"
+                    }
                 }
                 return ["path": .string(error.instancePath), "keyword": .string(error.keyword), "message": .string(message)]
             }),

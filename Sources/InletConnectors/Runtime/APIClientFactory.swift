@@ -51,7 +51,7 @@ final class APIClientFactory: Sendable {
     /// request that got the 401 is retried (see ``MethodContext/credentialsRefreshed``).
     func client(
         for connector: Connector, credentials: JSONValue?, connectorParameters: JSONValue?, logMetadata: [String: String],
-        connectionId: String? = nil, refreshed: (@Sendable (JSONValue) async -> Void)? = nil
+        connectionId: String? = nil, refreshed: (@Sendable (_ previous: JSONValue, _ fresh: JSONValue) async -> Void)? = nil
     ) async throws(ConnectorMethodError) -> any APIClient {
         let credentials = credentials ?? .object([:])
         let connectorParameters = connectorParameters ?? .object([:])
@@ -68,7 +68,7 @@ final class APIClientFactory: Sendable {
                     let old = current.value.withLock { $0 }
                     let fresh = try await refreshedCredentials(connector, refreshMethod, credentials: old, connectorParameters: connectorParameters, logMetadata: logMetadata)
                     current.value.withLock { $0 = fresh }
-                    await refreshed?(fresh)
+                    await refreshed?(old, fresh)
                     return try await makeConfiguration(connector, credentials: fresh, connectorParameters: connectorParameters, logMetadata: logMetadata).configuration
                 }
             }

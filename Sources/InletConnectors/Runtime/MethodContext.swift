@@ -21,7 +21,8 @@ public struct MethodContext: Sendable {
     /// Called after the connector's `refresh-credentials` produced new credentials, before
     /// the failed request is retried with them: the caller stores them on the connection
     /// (rotating refresh tokens are valid once).
-    public var credentialsRefreshed: (@Sendable (JSONValue) async -> Void)?
+    /// Receives the credentials the refresh started from, then the new ones.
+    public var credentialsRefreshed: (@Sendable (_ previous: JSONValue, _ fresh: JSONValue) async -> Void)?
 
     /// Creates a context; `parameters` defaults to `{}`, everything else to nothing.
     public init(

@@ -645,7 +645,7 @@ public final class Handler: StreamTransform {
         context.connectionId = connection.id
         if writeConnection != nil {
             let connectionId = connection.id
-            context.credentialsRefreshed = { [self] fresh in await storeRefreshedCredentials(fresh, of: connectionId) }
+            context.credentialsRefreshed = { [self] previous, fresh in await storeRefreshedCredentials(fresh, replacing: previous, of: connectionId) }
         }
         if let connectorParameters {
             // The connection's own connector parameters win over the workspace's.
@@ -655,12 +655,20 @@ public final class Handler: StreamTransform {
     }
 
     /// Stores credentials a connector's `refresh-credentials` made on their connection, sealed,
-    /// so a rotating refresh token survives this process. Not for a connection deleted since;
-    /// a failure is logged (the refreshed credentials still serve this process).
-    private func storeRefreshedCredentials(_ fresh: JSONValue, of connectionId: String) async {
+    /// so a rotating refresh token survives this process — only while the connection still
+    /// holds the credentials the refresh started from (read after catching up with the table):
+    /// never over credentials a PATCH put there meanwhile, never for a connection deleted
+    /// since. A failure is logged (the refreshed credentials still serve this process).
+    private func storeRefreshedCredentials(_ fresh: JSONValue, replacing previous: JSONValue, of connectionId: String) async {
         guard let writeConnection else { return }
+        // Bounded: a request of this connection waits for it.
+        try? await connections.sync(timeout: .seconds(5))
         guard var record = connections[connectionId], record.archivedAt == nil else {
             logger.info("refreshed credentials of connection \(connectionId) are not stored: the connection no longer exists")
+            return
+        }
+        guard (try? record.openedCredentials(vault)) == previous else {
+            logger.warning("refreshed credentials of connection \(connectionId) are not stored: its credentials were replaced since the refresh began")
             return
         }
         do {
