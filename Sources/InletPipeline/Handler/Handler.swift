@@ -672,7 +672,7 @@ public final class Handler: StreamTransform {
             return
         }
         do {
-            record.credentials = vault.sealsRecords ? try vault.seal(fresh, for: .connectionCredentials(connectionId: connectionId)) : try vault.seal(fresh)
+            record.credentials = try ConnectionRecord.sealedCredentials(fresh, connectionId: connectionId, vault: vault)
             record.updatedAt = Date()
             try await writeConnection(record)
             logger.info("stored the refreshed credentials of connection \(connectionId)")

@@ -61,7 +61,7 @@ public struct ConnectionRecord: TopicMessage {
     ) throws -> ConnectionRecord {
         var record = ConnectionRecord(
             id: id, connectorKey: connectorKey, customerId: customerId, name: name,
-            credentials: vault.sealsRecords ? try vault.seal(credentials, for: .connectionCredentials(connectionId: id)) : try vault.seal(credentials),
+            credentials: try sealedCredentials(credentials, connectionId: id, vault: vault),
             createdAt: now, updatedAt: now)
         if let connectorParameters {
             if vault.sealsRecords {
@@ -71,6 +71,12 @@ public struct ConnectionRecord: TopicMessage {
             }
         }
         return record
+    }
+
+    /// `credentials` sealed for connection `connectionId`: bound to it, or unbound as the
+    /// previous version wrote them when `vault.sealsRecords` is off.
+    public static func sealedCredentials(_ credentials: JSONValue, connectionId: String, vault: CredentialVault) throws -> EncryptedCredentials {
+        vault.sealsRecords ? try vault.seal(credentials, for: .connectionCredentials(connectionId: connectionId)) : try vault.seal(credentials)
     }
 
     /// The credentials, opened.
