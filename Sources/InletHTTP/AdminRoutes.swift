@@ -298,9 +298,16 @@ struct AdminRoutes: Sendable {
                 throw schemaProblem("parameters do not match the parametersSchema of \(connector.key)/\(target.key)", errors, in: parameters, schema: schemaDocument(of: connector, target: target))
             }
         }
-        let config = SubscriptionRecord.Config(parameters: parameters, ignoredFields: try strings(body, "ignoredFields"), backfill: try flag(body, "backfill"))
+        var config = SubscriptionRecord.Config(parameters: parameters, ignoredFields: try strings(body, "ignoredFields"), backfill: try flag(body, "backfill"))
         let pullInterval = try seconds(body, "pullUpdatesIntervalSeconds")
         let fullSyncInterval = try seconds(body, "fullSyncIntervalSeconds")
+        // Full-scan subscriptions alike in all but their record event share one scan per pull.
+        if case .collection(let key, let change) = target,
+            connector.dataCollections[key]?.events[DataCollection.EventType(rawValue: change.rawValue) ?? .created]?.implementationType == .fullScan
+        {
+            config.scanGroup = SubscriptionRecord.scanGroup(connectionId: connectionId, collectionKey: key, config: config,
+                                                            pullUpdatesIntervalSeconds: pullInterval, fullSyncIntervalSeconds: fullSyncInterval)
+        }
         // The same request names the same subscription: an identical one that is live is the
         // answer (200), not a second external hook. One deleted is subscribed anew; one in error
         // may still have its hook at the app (a failed unsubscribe), so it must be deleted first.
@@ -374,9 +381,13 @@ struct AdminRoutes: Sendable {
         guard record.isReceiving else {
             throw ProblemDetails(.conflict, detail: "subscription '\(id)' is \(record.status.rawValue); only an active or degraded subscription pulls")
         }
-        let command = Command(type: .pull, subscriptionId: id, issuedAt: Date())
-        try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
-        var response = Response.json(["id": .string(id), "status": "pull-requested", "poll": .string("/api/v1/subscriptions/\(id)")], status: .accepted)
+        // A full scan shared by a scan group runs in its leader's pull.
+        let scanner = ScanGroup.leader(of: ScanGroup.members(of: record, among: subscriptions.all())) ?? record
+        let command = Command(type: .pull, subscriptionId: scanner.id, issuedAt: Date())
+        try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: scanner.id, value: command.encoded()))
+        var body: [String: JSONValue] = ["id": .string(id), "status": "pull-requested", "poll": .string("/api/v1/subscriptions/\(id)")]
+        if scanner.id != id { body["scannedBy"] = .string(scanner.id) }
+        var response = Response.json(.object(body), status: .accepted)
         response.headers[.location] = "/api/v1/subscriptions/\(id)"
         return response
     }

@@ -140,7 +140,94 @@ struct CollectionPullTests {
             try await Task.sleep(for: .seconds(3))
             let seen = pipeline.events.withLock { $0 }.map { "\($0.data.recordId) \($0.type.split(separator: ".").last ?? "")" }
             #expect(seen.sorted() == ["p1 updated", "p3 deleted", "p4 created"])
+
+            // One scan per pull served all three: the member with the smallest id read the pages,
+            // the others say it did.
+            let leader = try #require(ids.min())
+            for id in ids {
+                let last = try #require(try await lastPull(client, id))
+                if id == leader {
+                    #expect(last["scannedBy"] == nil)
+                    #expect((last["pages"]?.integerValue ?? 0) >= 1)
+                } else {
+                    #expect(last["scannedBy"]?.stringValue == leader, "\(last)")
+                    #expect(last["pages"]?.integerValue == 0)
+                }
+            }
+            // Between two of the leader's scans, the collection is read once (3 subscriptions
+            // scanning alone would read it three times).
+            let before = pipeline.stub.received("GET", "/projects").count
+            let scans = try await scanCount(client, leader, after: 3)
+            let reads = pipeline.stub.received("GET", "/projects").count - before
+            let pages = try #require(try await lastPull(client, leader)?["pages"]?.integerValue)
+            #expect(scans >= 3 && reads <= (scans + 1) * Int(pages), "\(reads) page reads in \(scans) scans of \(pages) pages")
+
+            // A pull asked of a member runs as the leader's.
+            let asked = ids.first { $0 != leader }!
+            let (status202, answer202) = try await helpers.admin(client, .post, "/api/v1/subscriptions/\(asked)/pull")
+            #expect(status202 == .accepted)
+            #expect(answer202["scannedBy"]?.stringValue == leader)
         }
+    }
+
+    @Test("full scan shared by three subscriptions: deleting the scanning one hands the scan to the next, which continues from its snapshot: no change lost or repeated")
+    func sharedScanHandsOver() async throws {
+        let pipeline = try TestPipeline(workspace: try Self.workspace())
+        pipeline.stub.projects.withLock { $0 = [("p1", ["title": "One"]), ("p2", ["title": "Two"])] }
+        try await pipeline.run { client in
+            let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", ["connectorKey": "tasks-api", "customerId": "acme", "credentials": [:]])
+            let connectionId = try #require(connection["id"]?.stringValue)
+            // Two requests, one with two record events and one with the third: one scan group.
+            var ids: [String: String] = [:]
+            for events in [["created", "deleted"], ["updated"]] {
+                let request: JSONValue = ["connectionId": .string(connectionId), "collectionKey": "projects", "collectionEvents": .array(events.map { .string($0) })]
+                var answer: JSONValue = nil
+                try await eventually(timeout: .seconds(60)) {
+                    let (status, body) = try await helpers.admin(client, .post, "/api/v1/subscriptions", request)
+                    answer = body
+                    return status == .created || status == .ok
+                }
+                for made in answer["subscriptions"]?.arrayValue ?? [] {
+                    ids[try #require(made["target"]?["collectionEvent"]?.stringValue)] = try #require(made["id"]?.stringValue)
+                }
+            }
+            #expect(ids.count == 3)
+            for id in ids.values { try await eventually(timeout: .seconds(60)) { try await lastPull(client, id) != nil } }
+            let leader = try #require(ids.values.min())
+            _ = try await scanCount(client, leader, after: 2)
+            #expect(pipeline.events.withLock { $0 }.isEmpty)
+
+            // The leader goes; a change made before the next leader's first scan is reported
+            // once, against the snapshot the old leader left.
+            let (deleted, _) = try await helpers.admin(client, .delete, "/api/v1/subscriptions/\(leader)")
+            #expect(deleted == .ok)
+            pipeline.stub.projects.withLock { $0 = [("p1", ["title": "One, renamed"]), ("p3", ["title": "Three"])] }
+            let remaining = ids.filter { $0.value != leader }
+            let expected = ["p1 updated", "p2 deleted", "p3 created"].filter { remaining.keys.contains(String($0.split(separator: " ")[1])) }
+            try await eventually(timeout: .seconds(60)) { pipeline.events.withLock { $0.count } >= expected.count }
+            let next = try #require(remaining.values.min())
+            _ = try await scanCount(client, next, after: 2)
+            let seen = pipeline.events.withLock { $0 }.map { "\($0.data.recordId) \($0.type.split(separator: ".").last ?? "")" }
+            #expect(seen.sorted() == expected)
+            let last = try #require(try await lastPull(client, next))
+            #expect(last["scannedBy"] == nil)
+            #expect(last["error"] == nil, "the next leader used the old leader's snapshot")
+            let (_, record) = try await helpers.admin(client, .get, "/api/v1/subscriptions/\(next)")
+            #expect(record["status"] == "active")
+        }
+    }
+
+    /// Waits until `id` has scanned `count` more times (each scan sets a new `lastFullSyncAt`);
+    /// returns how many it counted.
+    private func scanCount(_ client: any TestClientProtocol, _ id: String, after count: Int) async throws -> Int {
+        var seen: Set<String> = []
+        let deadline = ContinuousClock.now + .seconds(60)
+        while seen.count < count + 1, ContinuousClock.now < deadline {
+            let (_, record) = try await helpers.admin(client, .get, "/api/v1/subscriptions/\(id)")
+            if let at = record["pullState"]?["lastFullSyncAt"]?.stringValue { seen.insert(at) }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return max(0, seen.count - 1)
     }
 
     @Test("a handler stopped in the middle of a scan: the next owner scans again from the old snapshot, and each change comes once")

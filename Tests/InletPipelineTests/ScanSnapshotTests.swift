@@ -52,14 +52,17 @@ struct ScanSnapshotTests {
             }
             let ids = try (answer["subscriptions"]?.arrayValue ?? []).map { try #require($0["id"]?.stringValue) }
             try #require(ids.count == 3, "\(answer)")
-            // 100 projects fit on the record, as every snapshot did before chunks existed.
-            for id in ids {
-                try await eventually(timeout: .seconds(60)) { try await chunked(id)?.snapshot?.count == 100 }
-                #expect(try await chunked(id)?.snapshotChunks == nil)
+            // The three share one scan: the member with the smallest id keeps the snapshot, the
+            // others none. 100 projects fit on the record, as every snapshot did before chunks existed.
+            let leader = try #require(ids.min())
+            try await eventually(timeout: .seconds(60)) { try await chunked(leader)?.snapshot?.count == 100 }
+            #expect(try await chunked(leader)?.snapshotChunks == nil)
+            for id in ids where id != leader {
+                try await eventually(timeout: .seconds(60)) { try await chunked(id).map { $0.lastPull?.scannedBy == leader && !$0.hasSnapshot } == true }
             }
             pipeline.stub.projects.withLock { $0 = (1...1000).map { Self.project($0) } }
             var first: [String: SubscriptionRecord.ChunkedSnapshot] = [:]
-            for id in ids {
+            for id in [leader] {
                 try await eventually(timeout: .seconds(60)) { try await chunked(id)?.snapshotChunks != nil }
                 let progress = try #require(try await chunked(id))
                 #expect(progress.snapshot == nil, "the snapshot is not on the record")
@@ -107,7 +110,7 @@ struct ScanSnapshotTests {
             }
 
             // A chunk gone from the broker: the next scan rebuilds the snapshot and says that it did.
-            let created = ids[0]
+            let created = leader
             let current = try #require(try await chunked(created))
             let digest = try #require(current.snapshotDigest)
             try #require(current.snapshotChunks != nil)
@@ -125,12 +128,27 @@ struct ScanSnapshotTests {
             }
             #expect(pipeline.events.withLock { $0.count } == 3, "a rebuilt snapshot floods nothing")
 
-            // Archived: none of its chunks is left.
+            // Archived: it leaves its chunks to the next leader, which continues from them (no
+            // flood, no lost snapshot) and, once it has its own, removes them; then archived alone,
+            // none of its chunks is left.
             let (deleted, _) = try await helpers.admin(client, .delete, "/api/v1/subscriptions/\(created)")
             #expect(deleted == .accepted || deleted == .ok || deleted == .noContent)
+            let next = try #require(ids.filter { $0 != leader }.min())
+            try await eventually(timeout: .seconds(60)) { try await chunked(next)?.snapshotChunks != nil }
             try await eventually(timeout: .seconds(60)) {
                 let keys = try await chunkKeys()
                 return keys.filter { $0.key.hasPrefix(created + "/") }.allSatisfy { $0.value == nil }
+            }
+            #expect(pipeline.harness.subscriptions[next]?.error == nil)
+            #expect(pipeline.events.withLock { $0.count } == 3, "the next leader compared with the snapshot it was left")
+            // The other member first, then the leader, which, last, removes its chunks.
+            for id in ids.filter({ $0 != leader }).sorted(by: >) {
+                let (gone, _) = try await helpers.admin(client, .delete, "/api/v1/subscriptions/\(id)")
+                #expect(gone == .accepted || gone == .ok || gone == .noContent)
+            }
+            try await eventually(timeout: .seconds(60)) {
+                let keys = try await chunkKeys()
+                return keys.filter { $0.key.hasPrefix(next + "/") }.allSatisfy { $0.value == nil }
             }
         }
     }

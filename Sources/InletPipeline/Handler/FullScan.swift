@@ -62,6 +62,13 @@ public struct FullScan: Sendable {
     /// Scans with `fetch` (the page at a cursor; `nil`: the first page) against `previous`
     /// (`nil`: the first scan, which emits nothing). Only changes of `wanted` are returned.
     public func run(previous: Snapshot?, wanted: RecordChangeType, fetch: (String?) async throws -> RecordPage) async throws -> Outcome {
+        try await run(previous: previous, wanted: [wanted], fetch: fetch)
+    }
+
+    /// One scan for several kinds of change (the subscriptions of a ``ScanGroup``): the
+    /// changes of every type in `wanted`, in the order the pages list them, deletions last.
+    public func run(previous: Snapshot?, wanted: Set<RecordChangeType>, fetch: (String?) async throws -> RecordPage) async throws -> Outcome {
+        let (created, updated, deleted) = (wanted.contains(.created), wanted.contains(.updated), wanted.contains(.deleted))
         var outcome = Outcome(changes: [], snapshot: [:], pages: 0, records: 0, skipped: 0)
         outcome.snapshot.reserveCapacity(previous?.count ?? 0)
         var cursor: String?
@@ -78,13 +85,13 @@ public struct FullScan: Sendable {
                 let digest = Self.digest(of: record, omitting: omissions)
                 outcome.snapshot[id] = digest
                 guard let previous else {
-                    if backfill && wanted == .created { outcome.changes.append(Change(type: .created, record: record, id: id, digest: digest)) }
+                    if backfill && created { outcome.changes.append(Change(type: .created, record: record, id: id, digest: digest)) }
                     continue
                 }
                 switch previous[id] {
-                case nil where wanted == .created:
+                case nil where created:
                     outcome.changes.append(Change(type: .created, record: record, id: id, digest: digest))
-                case let old? where old != digest && wanted == .updated:
+                case let old? where old != digest && updated:
                     outcome.changes.append(Change(type: .updated, record: record, id: id, digest: digest))
                 default:
                     break
@@ -92,7 +99,7 @@ public struct FullScan: Sendable {
             }
             cursor = page.cursor
         } while cursor != nil
-        if let previous, wanted == .deleted {
+        if let previous, deleted {
             for (id, digest) in previous.sorted(by: { $0.key < $1.key }) where outcome.snapshot[id] == nil {
                 outcome.changes.append(Change(type: .deleted, record: ["id": .string(id)], id: id, digest: digest))
             }

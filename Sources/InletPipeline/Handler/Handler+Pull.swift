@@ -147,28 +147,54 @@ extension Handler {
                 report.pages = 1
                 report.records = result.events.count
             case .fullScan:
-                guard let change = subscription.target.collectionEvent, let key = subscription.target.collectionKey else { break }
+                guard subscription.target.collectionEvent != nil, let key = subscription.target.collectionKey else { break }
+                // One scan serves the live members of the subscription's scan group; another
+                // member's pull only says which one.
+                let members = scanGroupMembers(of: subscription).filter { pullStrategy(for: $0) == .fullScan }
+                if let leader = ScanGroup.leader(of: members), leader.id != subscription.id {
+                    report.scannedBy = leader.id
+                    // The leader's newer snapshot supersedes this one's (which, kept, would make
+                    // changes it already reported look new when this one leads again).
+                    if progress.hasSnapshot, (leader.pullState?.lastFullSyncAt ?? .distantPast) > (progress.lastFullSyncAt ?? .distantPast) {
+                        outputs += dropScanSnapshot(&progress, subscriptionId: subscription.id)
+                    }
+                    break
+                }
                 let collection = runtime.workspace.connectors[subscription.connectorKey]?.dataCollections[key]
                 // The snapshot the last scan replaced is no longer named by the durable record.
                 if let replaced = progress.replacedSnapshot, let store = scanSnapshots {
                     outputs += store.tombstones(of: replaced, subscriptionId: subscription.id)
                     progress.replacedSnapshot = nil
                 }
-                let (previous, lost) = try await previousSnapshot(of: subscription, progress)
-                // A backfill is for the first scan, never for one whose snapshot was lost.
+                // The group's freshest snapshot: this one's, or the last leader's.
+                let source = ScanGroup.freshestSnapshot(among: members).flatMap { $0.id == subscription.id ? nil : $0 }
+                let sourceProgress = source?.pullState ?? progress
+                var (previous, lost) = try await previousSnapshot(of: source ?? subscription, sourceProgress)
+                if previous == nil, lost == nil, let last = members.filter({ $0.pullState?.lastFullSyncAt != nil }).max(by: { $0.pullState!.lastFullSyncAt! < $1.pullState!.lastFullSyncAt! }) {
+                    lost = "the snapshot of the scan group's last full scan (by \(last.id)) is gone"
+                }
+                let receiving = members.filter(\.isReceiving)
+                // A backfill is for the group's first scan, never for one whose snapshot was lost.
                 let scan = FullScan(ignoredFields: (collection?.ignoredFields ?? []) + (subscription.config.ignoredFields ?? []), maxPages: Self.maxPagesPerScan,
                                     backfill: subscription.config.backfill == true && lost == nil)
-                let outcome = try await scan.run(previous: previous, wanted: change) { cursor in
+                let outcome = try await scan.run(previous: previous, wanted: Set(receiving.compactMap(\.target.collectionEvent))) { cursor in
                     try await runtime.list(context, cursor: cursor)
                 }
                 // Ids from the change and the snapshot it was found against: a scan re-run after a
-                // crash repeats them; the same content coming back later (A→B→A) is a new event.
-                let against = progress.snapshotDigest ?? "none"
-                outputs += outcome.changes.map { found in
-                    recordEvent(ExtractedEvent(type: found.type.rawValue, record: found.record), index: 0, subscription: subscription, message: message,
-                                occurredAt: started, requestId: nil, deliveryId: "scan:\(found.type.rawValue):\(against):\(FullScan.hex(found.digest))")
+                // crash (or run by two members at once) repeats them; the same content coming back
+                // later (A→B→A) is a new event.
+                let against = sourceProgress.snapshotDigest ?? "none"
+                for found in outcome.changes {
+                    for member in receiving where member.target.collectionEvent == found.type {
+                        outputs.append(recordEvent(ExtractedEvent(type: found.type.rawValue, record: found.record), index: 0, subscription: member, message: message,
+                                                   occurredAt: started, requestId: nil, deliveryId: "scan:\(found.type.rawValue):\(against):\(FullScan.hex(found.digest))"))
+                    }
                 }
                 outputs += try await store(outcome.snapshot, of: subscription, in: &progress, rewrite: lost != nil)
+                // A deleted member kept its snapshot for the next leader, which has now made its own.
+                if let source, source.status == .archived, let store = scanSnapshots, let chunks = source.pullState?.snapshotChunks, let digest = source.pullState?.snapshotDigest {
+                    outputs += store.tombstones(of: .init(digest: digest, chunks: chunks), subscriptionId: source.id)
+                }
                 progress.lastFullSyncAt = Date()
                 report.pages = outcome.pages
                 report.records = outcome.records
@@ -267,6 +293,20 @@ extension Handler {
         // A lost snapshot rewritten under its own name replaces nothing.
         if let previous, previous.digest != digest { progress.replacedSnapshot = previous }
         return records
+    }
+
+    /// Forgets a full-scan snapshot this subscription no longer scans against: tombstones for
+    /// its chunks.
+    private func dropScanSnapshot(_ progress: inout SubscriptionRecord.PullState, subscriptionId: String) -> [KafkaRecord] {
+        var chunked = progress.replacedSnapshot.map { [$0] } ?? []
+        if let chunks = progress.snapshotChunks, let digest = progress.snapshotDigest { chunked.append(.init(digest: digest, chunks: chunks)) }
+        progress.snapshot = nil
+        progress.snapshotDigest = nil
+        progress.snapshotChunks = nil
+        progress.snapshotOffset = nil
+        progress.replacedSnapshot = nil
+        guard let store = scanSnapshots else { return [] }
+        return chunked.flatMap { store.tombstones(of: $0, subscriptionId: subscriptionId) }
     }
 
     /// When to pull next: at once while a backlog is being worked through; after a failure,

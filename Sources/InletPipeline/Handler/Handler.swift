@@ -488,22 +488,36 @@ public final class Handler: StreamTransform {
         subscription.archivedAt = Date()
         subscription.updatedAt = Date()
         subscription.nextRefreshTimestamp = nil
-        let tombstones = removeScanSnapshots(of: &subscription)
+        // A member of a scan group leaves its snapshot to the next leader, which removes it
+        // once it has made its own.
+        let group = scanGroupMembers(of: subscription).filter { $0.id != subscription.id }
+        let successor = group.contains { $0.isReceiving }
+        var tombstones = removeScanSnapshots(of: &subscription, keepingCurrent: successor)
+        // The last member to go removes what deleted members left for a successor that never came.
+        if !successor, let store = scanSnapshots {
+            for member in group where member.status == .archived {
+                if let chunks = member.pullState?.snapshotChunks, let digest = member.pullState?.snapshotDigest {
+                    tombstones += store.tombstones(of: .init(digest: digest, chunks: chunks), subscriptionId: member.id)
+                }
+            }
+        }
         stage(subscription)
         return tombstones
     }
 
     /// Tombstones for every chunk of an archived full-scan subscription's snapshots, which
-    /// it no longer names.
-    private func removeScanSnapshots(of subscription: inout SubscriptionRecord) -> [KafkaRecord] {
+    /// it no longer names (but the current one when `keepingCurrent`).
+    private func removeScanSnapshots(of subscription: inout SubscriptionRecord, keepingCurrent: Bool) -> [KafkaRecord] {
         guard var progress = subscription.pullState, let store = scanSnapshots else { return [] }
         var chunked = progress.replacedSnapshot.map { [$0] } ?? []
-        if let chunks = progress.snapshotChunks, let digest = progress.snapshotDigest { chunked.append(.init(digest: digest, chunks: chunks)) }
+        if !keepingCurrent, let chunks = progress.snapshotChunks, let digest = progress.snapshotDigest { chunked.append(.init(digest: digest, chunks: chunks)) }
         guard !chunked.isEmpty else { return [] }
         progress.replacedSnapshot = nil
-        progress.snapshotChunks = nil
-        progress.snapshotDigest = nil
-        progress.snapshotOffset = nil
+        if !keepingCurrent {
+            progress.snapshotChunks = nil
+            progress.snapshotDigest = nil
+            progress.snapshotOffset = nil
+        }
         subscription.pullState = progress
         return chunked.flatMap { store.tombstones(of: $0, subscriptionId: subscription.id) }
     }
@@ -692,6 +706,14 @@ public final class Handler: StreamTransform {
     /// The latest version of a subscription: this batch's, else this handler's, else the table's.
     func current(_ id: String) -> SubscriptionRecord? {
         state.withLock { $0.pending[id] ?? $0.owned[id] } ?? subscriptions[id]
+    }
+
+    /// The members of a full-scan subscription's ``ScanGroup``, each in its latest version.
+    func scanGroupMembers(of subscription: SubscriptionRecord) -> [SubscriptionRecord] {
+        guard let group = subscription.config.scanGroup else { return [subscription] }
+        let ids = subscriptions.all().filter { $0.config.scanGroup == group }.map(\.id)
+            + state.withLock { state in (state.owned.values.filter { $0.config.scanGroup == group } + state.pending.values.filter { $0.config.scanGroup == group }).map(\.id) }
+        return ScanGroup.members(of: subscription, among: Set(ids).compactMap { $0 == subscription.id ? nil : current($0) })
     }
 
     func stage(_ subscription: SubscriptionRecord) {

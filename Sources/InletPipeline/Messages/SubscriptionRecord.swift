@@ -45,6 +45,11 @@ public struct SubscriptionRecord: TopicMessage {
         /// Pulled collection events: the first pull emits what exists instead of only setting
         /// the high-water mark or snapshot.
         public var backfill: Bool?
+        /// Full scan: the subscriptions of one connection, collection and configuration that
+        /// differ only in their collection event share this value (``scanGroup(connectionId:collectionKey:config:pullUpdatesIntervalSeconds:fullSyncIntervalSeconds:)``),
+        /// and one scan per pull serves them all (see ``ScanGroup``). `nil` on records written
+        /// before scans were shared: such a subscription scans alone.
+        public var scanGroup: String?
 
         public init(parameters: JSONValue = .object([:]), ignoredFields: [String]? = nil, backfill: Bool? = nil) {
             self.parameters = parameters
@@ -111,6 +116,8 @@ public struct SubscriptionRecord: TopicMessage {
         public var events: Int
         /// Why it failed, when it did; records it skipped, when it skipped some.
         public var error: String?
+        /// A full scan shared by a scan group: the subscription whose scan served this one.
+        public var scannedBy: String?
 
         public init(startedAt: Date, finishedAt: Date? = nil, pages: Int = 0, records: Int = 0, events: Int = 0, error: String? = nil) {
             self.startedAt = startedAt
@@ -421,6 +428,15 @@ public struct SubscriptionRecord: TopicMessage {
         if let seconds = fullSyncIntervalSeconds { extra.append("fullSyncIntervalSeconds=\(seconds)") }
         parts += extra
         return "sub_" + MessageDigest.id(parts).prefix(24)
+    }
+
+    /// The scan group of a full-scan subscription: what its id derives from, without the
+    /// collection event, so the `created`, `updated` and `deleted` subscriptions of one request
+    /// (or of separate requests alike in everything else) share it.
+    public static func scanGroup(connectionId: String, collectionKey: String, config: Config, pullUpdatesIntervalSeconds: Int?, fullSyncIntervalSeconds: Int?) -> String {
+        let member = id(connectionId: connectionId, target: .collection(collectionKey: collectionKey, collectionEvent: .created), config: config,
+                        pullUpdatesIntervalSeconds: pullUpdatesIntervalSeconds, fullSyncIntervalSeconds: fullSyncIntervalSeconds)
+        return "scan_" + member.dropFirst("sub_".count)
     }
 
     /// The encoded size of this record with `pullState` replaced by `progress`.
