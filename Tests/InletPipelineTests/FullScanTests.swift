@@ -109,4 +109,37 @@ struct FullScanTests {
             }
         }
     }
+
+    @Test("a scan group's leader is its live member with the smallest id; a record without a group (an earlier version's) scans alone; the freshest snapshot is the last scanner's")
+    func scanGroupLeader() throws {
+        func member(_ id: String, _ change: RecordChangeType, _ status: SubscriptionRecord.Status, group: String? = "scan_g", scannedAt: Double? = nil) -> SubscriptionRecord {
+            var config = SubscriptionRecord.Config()
+            config.scanGroup = group
+            var record = SubscriptionRecord(
+                id: id, status: status, connectionId: "con_1", customerId: "acme", connectorKey: "tasks-api",
+                target: .collection(collectionKey: "projects", collectionEvent: change), config: config, webhookToken: "",
+                createdAt: Date(timeIntervalSince1970: 0), updatedAt: Date(timeIntervalSince1970: 0))
+            if let scannedAt { record.pullState = .init(lastFullSyncAt: Date(timeIntervalSince1970: scannedAt)); record.pullState?.snapshot = [:] }
+            return record
+        }
+        let a = member("sub_a", .created, .archived, scannedAt: 30)
+        let b = member("sub_b", .updated, .active, scannedAt: 10)
+        let c = member("sub_c", .deleted, .degraded)
+        let other = member("sub_0", .created, .active, group: "scan_other")
+        let all = [a, b, c, other]
+        #expect(ScanGroup.members(of: c, among: all).map(\.id) == ["sub_a", "sub_b", "sub_c"])
+        #expect(ScanGroup.leader(of: ScanGroup.members(of: c, among: all))?.id == "sub_b", "the archived one does not lead")
+        #expect(ScanGroup.freshestSnapshot(among: ScanGroup.members(of: c, among: all))?.id == "sub_a", "the deleted leader's snapshot is the newest")
+        // Written before groups existed: no group, alone.
+        let old = member("sub_old", .created, .active, group: nil)
+        #expect(ScanGroup.members(of: old, among: all + [old]).map(\.id) == ["sub_old"])
+        // Such a record, as an earlier version wrote it (no scanGroup member), reads as having none.
+        var encoded = try #require(JSONValue(parsing: member("sub_b", .updated, .active).encoded()).objectValue)
+        var config = try #require(encoded["config"]?.objectValue)
+        config["scanGroup"] = nil
+        encoded["config"] = .object(config)
+        let decoded = try SubscriptionRecord.decoded(from: Data(JSONValue.object(encoded).jsonText.utf8))
+        #expect(decoded.config.scanGroup == nil)
+        #expect(ScanGroup.leader(of: ScanGroup.members(of: decoded, among: all))?.id == "sub_b")
+    }
 }
