@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: - C libraries (Debian packages)
@@ -41,6 +43,7 @@ let package = Package(
             dependencies: [
                 "CRdKafka",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -49,6 +52,17 @@ let package = Package(
         // MARK: - JSON (general purpose: a parser and a writer for JSONValue)
         .target(name: "InletJSON"),
 
+        // MARK: - Observability (metrics registry, JSON logs, readiness)
+        .target(
+            name: "InletObservability",
+            dependencies: [
+                "InletJSON",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+
         // MARK: - Connector runtime
         .target(
             name: "InletConnectors",
@@ -56,6 +70,7 @@ let package = Package(
                 "CJavaScriptCore",
                 "InletJSON",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -70,7 +85,9 @@ let package = Package(
             dependencies: [
                 "InletKafka",
                 "InletConnectors",
+                "InletObservability",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -82,6 +99,8 @@ let package = Package(
                 "InletPipeline",
                 "InletKafka",
                 "InletConnectors",
+                "InletObservability",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -99,6 +118,7 @@ let package = Package(
                 "InletPipeline",
                 "InletHTTP",
                 "InletConnectors",
+                "InletObservability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -136,7 +156,7 @@ let package = Package(
         .testTarget(
             name: "InletPipelineTests",
             dependencies: [
-                "InletPipeline", "InletHTTP", "InletKafka", "InletConnectors",
+                "InletPipeline", "InletHTTP", "InletKafka", "InletConnectors", "InletObservability",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

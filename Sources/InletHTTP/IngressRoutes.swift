@@ -111,7 +111,11 @@ struct IngressRoutes: Sendable {
             guard let response = await handshakes.response(for: subscription, request: raw) else { return Self.accepted(raw) }
             return Self.httpResponse(status: response.status, headers: response.headers, body: response.body, contentType: response.contentType)
         }
-        return try await store(raw, on: topics.ingress, holdForReply: mayRespond(subscription))
+        let response = try await store(raw, on: topics.ingress, holdForReply: mayRespond(subscription))
+        context.logger.debug(
+            "ingress: webhook stored",
+            metadata: ["request.id": "\(raw.requestId)", "subscription.id": "\(subscription.id)", "connector": "\(subscription.connectorKey)"])
+        return response
     }
 
     /// Appends `raw` to `topic` and answers: with the handler's reply when `holdForReply` (and

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import InletConnectors
+import InletObservability
 import InletKafka
 import InletPipeline
 import Logging
@@ -62,29 +63,36 @@ public struct IngressServer: Sendable {
         self.logger = logger
     }
 
-    /// The Hummingbird application; `onRunning` receives the bound port.
-    public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    /// What ingress needs before it is ready: its tables loaded, so it can tell a valid
+    /// webhook from an unknown one (until then webhooks get 503 + Retry-After).
+    public var readinessChecks: [ReadinessCheck] {
+        var checks = [ReadinessCheck.condition("subscriptions table", waiting: "loading from Kafka") { [subscriptions = routes.subscriptions] in subscriptions.isLoaded }]
+        if let connections = admin?.connections {
+            checks.append(.condition("connections table", waiting: "loading from Kafka") { connections.isLoaded })
+        }
+        if let globalWebhooks = routes.globalWebhooks {
+            checks.append(.condition("global webhooks table", waiting: "loading from Kafka") { globalWebhooks.isLoaded })
+        }
+        if let connectorParameters = admin?.connectorParameters {
+            checks.append(.condition("connector parameters table", waiting: "loading from Kafka") { connectorParameters.isLoaded })
+        }
+        return checks
+    }
+
+    /// The Hummingbird application; `onRunning` receives the bound port. `/health/ready`
+    /// answers for `readiness` (every role of the process; ingress's own checks are added to
+    /// it), or for ingress's checks alone.
+    public func application(readiness: Readiness? = nil, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router()
+        router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: ProblemMiddleware())
-        // Liveness: the process answers. Readiness: it can tell a valid webhook from an
-        // unknown one, i.e. its tables are loaded (until then webhooks get 503 + Retry-After).
-        router.get("/health") { _, _ in Response.json(["status": "ok"]) }
-        let subscriptions = routes.subscriptions
-        let connections = admin?.connections
-        let globalWebhooks = routes.globalWebhooks
-        let connectorParameters = admin?.connectorParameters
-        router.get("/health/ready") { _, _ in
-            var loading: [String] = []
-            if !subscriptions.isLoaded { loading.append("subscriptions") }
-            if let connections, !connections.isLoaded { loading.append("connections") }
-            if let globalWebhooks, !globalWebhooks.isLoaded { loading.append("global webhooks") }
-            if let connectorParameters, !connectorParameters.isLoaded { loading.append("connector parameters") }
-            if loading.isEmpty { return Response.json(["status": "ready"]) }
-            throw ProblemDetails(
-                .serviceUnavailable, title: "Not ready",
-                detail: "still loading \(loading.joined(separator: " and ")) from Kafka; retry after 1 s",
-                headers: [.retryAfter: "1"]
-            )
+        let readiness = readiness ?? Readiness()
+        readiness.add(readinessChecks)
+        OperationsRoutes(readiness: readiness).registerHealth(on: router)
+        if let admin {
+            // On the public port, metrics need the admin token (the operations port, when
+            // there is one, serves them without).
+            router.group("metrics").add(middleware: BearerAuthMiddleware(token: admin.configuration.token)).get { _, _ in OperationsRoutes.metricsResponse() }
         }
         routes.register(on: router)
         admin?.register(on: router)

@@ -71,10 +71,14 @@ extension KafkaProducer {
     /// into an answer.
     @discardableResult
     func appendOrUnavailable(_ record: KafkaRecord) async throws -> KafkaDeliveryReport {
+        let started = ContinuousClock.now
         do {
             // A full local queue (the broker takes less than arrives) is answered at once.
-            return try await send(record, whenQueueFull: .fail)
+            let report = try await send(record, whenQueueFull: .fail)
+            AppendMetrics.shared.appended(to: record.topic, since: started)
+            return report
         } catch {
+            AppendMetrics.shared.failed(to: record.topic)
             throw ProblemDetails(
                 .serviceUnavailable, title: "Broker unavailable",
                 detail: "the request could not be stored (\(error)); nothing was accepted, retry later",

@@ -20,6 +20,7 @@ final class MethodRunner: Sendable {
 
     private let scripts: ScriptEngine
     private let compiled = Mutex<[String: Compiled]>([:])
+    private let metrics = MethodMetrics()
 
     init(scripts: ScriptEngine) {
         self.scripts = scripts
@@ -29,6 +30,18 @@ final class MethodRunner: Sendable {
     /// in JavaScript and the request of REST/GraphQL mappings. JavaScript runs in the
     /// connector's own contexts.
     func run(_ method: MethodImplementation, of connector: String, arguments: JSONValue, apiClient: (any APIClient)?, logMetadata: [String: String]) async throws(ConnectorMethodError) -> JSONValue {
+        let started = ContinuousClock.now
+        do {
+            let result = try await call(method, of: connector, arguments: arguments, apiClient: apiClient, logMetadata: logMetadata)
+            metrics.record(connector: connector, method: method.name, outcome: "ok", since: started)
+            return result
+        } catch {
+            metrics.record(connector: connector, method: method.name, outcome: error.code, since: started)
+            throw error
+        }
+    }
+
+    private func call(_ method: MethodImplementation, of connector: String, arguments: JSONValue, apiClient: (any APIClient)?, logMetadata: [String: String]) async throws(ConnectorMethodError) -> JSONValue {
         do {
             switch method.kind {
             case .javascript:

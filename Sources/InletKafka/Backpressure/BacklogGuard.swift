@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -235,10 +236,16 @@ public final class BacklogGuard: Service, Sendable {
                 return
             }
         }
-        backlogs.withLock { backlogs in
+        let bytes = backlogs.withLock { backlogs in
             for (partition, offset) in slowest where !unread.contains(partition) && Int(partition) < backlogs[watch.topic]!.count {
                 backlogs[watch.topic]![Int(partition)].consumed(upTo: offset)
             }
+            return backlogs[watch.topic]!.map(\.bytes)
+        }
+        // `inlet_embedded_broker_backlog_bytes{topic,partition}`: what the embedded broker holds
+        // unconsumed (ingress refuses with 503 once a partition nears what it keeps).
+        for (partition, value) in bytes.enumerated() {
+            Gauge(label: "inlet_embedded_broker_backlog_bytes", dimensions: [("topic", watch.topic), ("partition", String(partition))]).record(value)
         }
     }
 }

@@ -40,11 +40,36 @@ public final class StreamProcessor: Service, Sendable {
     private let statistics = Mutex(StreamProcessorStatistics())
     /// Set on graceful shutdown: finish the batch in progress, take no more.
     private let stopping = Mutex(false)
+    private let metrics: StreamMetrics
+    private let membership = Mutex(Membership())
+
+    /// Whether the loop runs and is in its group, for readiness.
+    private struct Membership {
+        var running = false
+        var joined = false
+        var lastPoll: ContinuousClock.Instant?
+    }
 
     public init(configuration: StreamProcessorConfiguration, transform: any StreamTransform, logger: Logger) {
         self.configuration = configuration
         self.transform = transform
         self.logger = logger
+        self.metrics = StreamMetrics(group: configuration.consumer.groupId)
+    }
+
+    /// Why this loop is not ready, or `nil` when it is: it runs, the group has given it its
+    /// share of the partitions (which may be none when there are more members than
+    /// partitions), and it polled Kafka lately (a poll at least every batch duration).
+    public var readinessProblem: String? {
+        let state = membership.withLock { $0 }
+        let group = configuration.consumer.groupId
+        guard state.running else { return "consumer group \(group): the loop is not running" }
+        guard state.joined else { return "consumer group \(group): no partitions assigned yet (joining the group)" }
+        let quiet = max(Duration.seconds(60), batchDuration * 2)
+        if let last = state.lastPoll, ContinuousClock.now - last > quiet {
+            return "consumer group \(group): no poll for \(ContinuousClock.now - last) (a batch is stuck, or the broker is unreachable)"
+        }
+        return nil
     }
 
     /// A snapshot of the counters.
@@ -65,6 +90,8 @@ public final class StreamProcessor: Service, Sendable {
             await consumer.close()
             throw error
         }
+        membership.withLock { $0 = Membership(running: true) }
+        defer { membership.withLock { $0.running = false } }
         do {
             try await runUntilStopped(consumer: consumer, output: output)
         } catch is CancellationError {
@@ -138,6 +165,7 @@ public final class StreamProcessor: Service, Sendable {
             // Deferred lanes are paused (nothing more is fetched for them), so what they hold
             // does not shrink the batches of the others.
             let events = try await consumer.poll(maxMessages: max(1, configuration.maxBatchSize - processable), timeout: wait)
+            membership.withLock { $0.lastPoll = .now }
             for event in events {
                 switch event {
                 case .message(let message):
@@ -146,6 +174,7 @@ public final class StreamProcessor: Service, Sendable {
                 case .rebalance(.assigned(let partitions)):
                     logger.info("assigned \(partitions.map(\.description).joined(separator: ", "))")
                     try await prepare(partitions)
+                    membership.withLock { $0.joined = true }
                     for committed in (try? await consumer.committed(partitions)) ?? [] {
                         continuity.start(committed, at: committed.offset)
                     }
@@ -221,6 +250,7 @@ public final class StreamProcessor: Service, Sendable {
         let lost = RetentionLossDetector.lost(in: gap, lowWatermark: low)
         guard lost > 0 else { return }
         statistics.withLock { $0.messagesLost += Int(lost) }
+        metrics.messagesLost(Int(lost))
         logger.error(
             "\(lost) messages of \(partition) (offsets \(gap.offsets.lowerBound)..<\(gap.offsets.lowerBound + lost)) were removed by the broker's retention before this consumer group read them; they are lost",
             metadata: ["kafka.topic": "\(message.topic)", "kafka.partition": "\(message.partition)", "inlet.lost": "\(lost)"]
@@ -253,6 +283,7 @@ public final class StreamProcessor: Service, Sendable {
             throw error
         } catch {
             statistics.withLock { $0.batchesRolledBack += 1 }
+            metrics.batchRolledBack()
             await transform.batchAborted()
             failures += 1
             guard failures < configuration.maxBatchAttempts, !Task.isCancelled else { throw error }
@@ -367,6 +398,7 @@ public final class StreamProcessor: Service, Sendable {
             countOutputs(records, reports: try await producer.sendAll(records))
             let produced = ContinuousClock.now
             let final = try await transform.finalRecords()
+            records += final
             countOutputs(final, reports: try await producer.sendAll(final))
             statistics.withLock { $0.recordsOut += final.count }
             let finished = ContinuousClock.now
@@ -383,7 +415,13 @@ public final class StreamProcessor: Service, Sendable {
                 }
             }
         case .transactional(let producer):
-            try await runTransaction(producer: producer, consumer: consumer, records: records, offsets: offsets)
+            records += try await runTransaction(producer: producer, consumer: consumer, records: records, offsets: offsets)
+        }
+        metrics.batchCommitted(messages: batch.count, outputs: records, since: started)
+        for next in offsets {
+            if let offset = next.offset, let high = consumer.cachedWatermarks(topic: next.topic, partition: next.partition)?.high {
+                metrics.lag(next.withoutOffset, next: offset, highWatermark: high)
+            }
         }
         logger.debug(
             "\(configuration.consumer.groupId): batch of \(batch.count) messages in \(lanes.count) lanes: processed in \(processed - started), committed in \(ContinuousClock.now - processed)\(steps)"
@@ -391,10 +429,11 @@ public final class StreamProcessor: Service, Sendable {
         return outcome
     }
 
+    /// Runs the batch's transaction; returns the transform's final records it also produced.
     private func runTransaction(
         producer: KafkaTransactionalProducer, consumer: KafkaConsumer, records: [KafkaRecord],
         offsets: [TopicPartition]
-    ) async throws {
+    ) async throws -> [KafkaRecord] {
         do {
             try producer.beginTransaction()
             statistics.withLock { $0.transactionsBegun += 1 }
@@ -410,6 +449,7 @@ public final class StreamProcessor: Service, Sendable {
             try await configuration.beforeCommit?(offsets)
             try await retrying { try await producer.commitTransaction() }
             statistics.withLock { $0.transactionsCommitted += 1 }
+            return final
         } catch let error as KafkaError where error.kind == .fatal {
             throw error
         } catch {

@@ -48,6 +48,8 @@ public final class Dispatcher: StreamTransform {
         var pending: [(id: String, subscription: String)] = []
         /// `pending` for lookups: `<subscription>␟<id>`.
         var pendingKeys: Set<String> = []
+        /// Events of the batch in progress by connector and type, for the metrics.
+        var pendingTally: [EventMetrics.Key: Int] = [:]
         var partitionOf: [String: Int32] = [:]
         var duplicatesDropped = 0
         var invalid = 0
@@ -57,6 +59,7 @@ public final class Dispatcher: StreamTransform {
     private let schemas: RecordSchemas
     private let logger: Logger
     private let state: Mutex<State>
+    private let eventMetrics = EventMetrics()
 
     public init(configuration: Configuration, workspace: Workspace, logger: Logger) {
         self.configuration = configuration
@@ -115,23 +118,32 @@ public final class Dispatcher: StreamTransform {
                 return true
             }
             state.pending.append((event.id, event.subscriptionId))
+            state.pendingTally[.init(connector: event.connectorKey, type: event.type?.rawValue ?? "event"), default: 0] += 1
             return false
         }
+        logger.debug(isRepeat ? "dispatcher: repeat dropped" : "dispatcher: event emitted", metadata: [
+            "request.id": "\(event.requestId ?? "")", "subscription.id": "\(event.subscriptionId)", "connector": "\(event.connectorKey)",
+            "event.id": "\(event.id)", "kafka.partition": "\(message.partition)", "kafka.offset": "\(message.offset)",
+        ])
         return isRepeat ? [] : [output]
     }
 
     public func batchCommitted() async {
-        state.withLock { state in
+        let tally = state.withLock { state in
             for (id, subscription) in state.pending { state.window.insert(id, subscription: subscription) }
             state.pending.removeAll()
             state.pendingKeys.removeAll()
+            defer { state.pendingTally.removeAll() }
+            return state.pendingTally
         }
+        eventMetrics.committed(tally)
     }
 
     public func batchAborted() async {
         state.withLock {
             $0.pending.removeAll()
             $0.pendingKeys.removeAll()
+            $0.pendingTally.removeAll()
         }
     }
 

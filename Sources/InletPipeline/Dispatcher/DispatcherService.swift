@@ -1,26 +1,28 @@
 import InletConnectors
 import InletKafka
+import InletObservability
 import Logging
 import ServiceLifecycle
 
 /// The dispatcher role as a service: the `Dispatcher` loop over `records`.
 public struct DispatcherService: Service {
-    private let settings: WorkerSettings
-    private let dispatcher: Dispatcher
-    private let logger: Logger
+    private let processor: StreamProcessor
 
     public init(settings: WorkerSettings, routing: EventRouting, workspace: Workspace, logger: Logger) {
-        self.settings = settings
         var configuration = Dispatcher.Configuration(topics: settings.topics, routing: routing, client: settings.client)
         configuration.maxMessageBytes = settings.maxMessageBytes
-        dispatcher = Dispatcher(configuration: configuration, workspace: workspace, logger: logger)
-        self.logger = logger
+        let dispatcher = Dispatcher(configuration: configuration, workspace: workspace, logger: logger)
+        processor = StreamProcessor(
+            configuration: settings.processor(role: "dispatcher", inputs: [settings.topics.records]), transform: dispatcher, logger: logger
+        )
+    }
+
+    /// What `/health/ready` checks for this role: its loop running in its group.
+    public var readinessChecks: [ReadinessCheck] {
+        [ReadinessCheck(name: "dispatcher loop") { [processor] in processor.readinessProblem }]
     }
 
     public func run() async throws {
-        let processor = StreamProcessor(
-            configuration: settings.processor(role: "dispatcher", inputs: [settings.topics.records]), transform: dispatcher, logger: logger
-        )
         try await processor.run()
     }
 }

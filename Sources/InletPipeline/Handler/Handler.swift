@@ -282,6 +282,10 @@ public final class Handler: StreamTransform {
         if request.replyExpected, let response = result.response {
             outputs.append(Reply(requestId: request.requestId, response: response).kafkaRecord(topic: topics.replies))
         }
+        logger.debug("handler: webhook handled, \(result.events.count) events", metadata: [
+            "request.id": "\(request.requestId)", "subscription.id": "\(subscription.id)", "connector": "\(subscription.connectorKey)",
+            "kafka.partition": "\(message.partition)", "kafka.offset": "\(message.offset)",
+        ])
         return outputs
     }
 

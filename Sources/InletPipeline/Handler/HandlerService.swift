@@ -1,6 +1,7 @@
 import Foundation
 import InletConnectors
 import InletKafka
+import InletObservability
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -24,6 +25,8 @@ public struct HandlerService: Service {
     /// The tables per-customer app event subscriptions need.
     private let appEventSubscriptions: AppEventSubscriptionDirectory
     private let customers: CustomerDirectory
+    /// What readiness waits for besides the loops: the tables every input needs.
+    private let tables: [ReadinessCheck]
 
     public init(
         settings: WorkerSettings, publicURL: String, runtime: ConnectorRuntime, subscriptions: SubscriptionDirectory,
@@ -31,6 +34,10 @@ public struct HandlerService: Service {
         appAPIURL: String? = nil, logger: Logger
     ) {
         self.settings = settings
+        tables = [
+            .condition("subscriptions table", waiting: "loading from Kafka") { subscriptions.isLoaded },
+            .condition("connections table", waiting: "loading from Kafka") { connections.isLoaded },
+        ] + (connectorParameters.map { parameters in [.condition("connector parameters table", waiting: "loading from Kafka") { parameters.isLoaded }] } ?? [])
         let output = SharedProducer()
         let appEventSubscriptions = AppEventSubscriptionDirectory(topics: settings.topics, client: settings.client, logger: logger)
         let customers = CustomerDirectory(topics: settings.topics, client: settings.client, logger: logger)
@@ -83,6 +90,12 @@ public struct HandlerService: Service {
 
     /// What the global handler has routed.
     public var globalStatistics: GlobalHandler.Statistics { globalHandler.statistics }
+
+    /// What `/health/ready` checks for this role: its tables loaded, its three loops running
+    /// in their groups.
+    public var readinessChecks: [ReadinessCheck] {
+        tables + [processor, globalProcessor, appEventProcessor].map { loop in ReadinessCheck(name: "handler loop") { loop.readinessProblem } }
+    }
 
     /// The counters of the handler's consume-transform-produce loop.
     public var statistics: StreamProcessorStatistics { processor.currentStatistics }

@@ -156,6 +156,7 @@ public struct DeadLetter: TopicMessage {
             reason.message = String(decoding: Data(reason.message.utf8).prefix(8192), as: UTF8.self) + "… (cut)"
         }
         reason.details = reason.details.map(Self.capped)
+        DeadLetterMetrics.shared.made(stage: stage, code: reason.code)
         return DeadLetter(failedAt: failedAt, stage: stage, reason: reason, original: original, subscriptionId: subscriptionId, connectorKey: connectorKey)
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import InletConnectors
 import InletHTTP
 import InletKafka
+import InletObservability
 import InletPipeline
 import Logging
 import ServiceLifecycle
@@ -69,11 +70,16 @@ struct DevCommand: AsyncParsableCommand {
         let customers = services.customers()
         let appEventSubscriptions = services.appEventSubscriptions()
         let publicURL = services.publicURL
+        let handler = services.handler(subscriptions: subscriptions, connections: connections, connectorParameters: connectorParameters, scripts: scripts)
+        let dispatcher = services.dispatcher(routing: try role.routing(topics: topics))
+        // /health/ready on the ingress port covers every role of the process.
+        let readiness = Readiness()
+        readiness.add(handler.readinessChecks + dispatcher.readinessChecks)
         let server = services.ingress(
             configuration: ingressConfiguration, adminToken: adminToken, producer: producer, subscriptions: subscriptions,
             connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait,
             backlog: backlog, globalWebhooks: globalWebhooks, connectorParameters: connectorParameters, customers: customers,
-            appEventSubscriptions: appEventSubscriptions
+            appEventSubscriptions: appEventSubscriptions, readiness: readiness
         ) { port in
             let urls = await globalWebhooks.waitForTokens(of: workspace).map { "\($0.record.connectorKey)/\($0.record.key): \(publicURL)\($0.record.path)" }
             let banner = Self.banner(
@@ -85,9 +91,8 @@ struct DevCommand: AsyncParsableCommand {
             try await RoleServices.run(
                 [
                     subscriptions, connections, replies, backlog, globalWebhooks, connectorParameters, customers, appEventSubscriptions,
-                    services.handler(subscriptions: subscriptions, connections: connections, connectorParameters: connectorParameters, scripts: scripts),
-                    services.dispatcher(routing: try role.routing(topics: topics)), server,
-                ],
+                    handler, dispatcher, server,
+                ] + role.operationsServer(readiness: readiness, logger: logger),
                 logger: logger
             )
         } catch {

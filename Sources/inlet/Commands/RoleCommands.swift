@@ -3,6 +3,7 @@ import Foundation
 import InletConnectors
 import InletHTTP
 import InletKafka
+import InletObservability
 import InletPipeline
 import Logging
 
@@ -45,17 +46,19 @@ struct IngressCommand: AsyncParsableCommand {
         let connectorParameters = services.connectorParameters()
         let customers = services.customers()
         let appEventSubscriptions = services.appEventSubscriptions()
+        let readiness = Readiness()
         let server = services.ingress(
             configuration: configuration, adminToken: try RoleOptions.adminToken(allowGenerated: false), producer: producer,
             subscriptions: subscriptions, connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait,
             backlog: backlog, globalWebhooks: globalWebhooks, connectorParameters: connectorParameters, customers: customers,
-            appEventSubscriptions: appEventSubscriptions
+            appEventSubscriptions: appEventSubscriptions, readiness: readiness
         ) { port in
             FileHandle.standardOutput.write(Data("ingress listening on http://\(configuration.host):\(port)\n".utf8))
         }
         do {
             try await RoleServices.run(
-                [subscriptions, connections, replies, globalWebhooks, connectorParameters, customers, appEventSubscriptions, server] + (backlog.map { [$0] } ?? []), logger: logger)
+                [subscriptions, connections, replies, globalWebhooks, connectorParameters, customers, appEventSubscriptions, server] + (backlog.map { [$0] } ?? [])
+                    + role.operationsServer(readiness: readiness, logger: logger), logger: logger)
         } catch {
             await producer.shutdown()
             throw error
@@ -95,11 +98,11 @@ struct HandlerCommand: AsyncParsableCommand {
         let scripts = ScriptEngine(configuration: .init(timeLimit: scriptLimit), logger: logger)
         defer { scripts.shutdown() }
         let connectorParameters = services.connectorParameters()
+        let handler = services.handler(subscriptions: subscriptions, connections: connections, connectorParameters: connectorParameters, scripts: scripts)
+        let readiness = Readiness()
+        readiness.add(handler.readinessChecks)
         try await RoleServices.run(
-            [
-                subscriptions, connections, connectorParameters,
-                services.handler(subscriptions: subscriptions, connections: connections, connectorParameters: connectorParameters, scripts: scripts),
-            ],
+            [subscriptions, connections, connectorParameters, handler] + role.operationsServer(readiness: readiness, logger: logger),
             logger: logger
         )
     }
@@ -131,6 +134,9 @@ struct DispatcherCommand: AsyncParsableCommand {
             publicURL: "", vault: .ephemeral(), embeddedRetention: embedded.embeddedRetention, instanceId: role.resolvedInstanceId,
             logger: logger
         )
-        try await RoleServices.run([services.dispatcher(routing: try role.routing(topics: topics))], logger: logger)
+        let dispatcher = services.dispatcher(routing: try role.routing(topics: topics))
+        let readiness = Readiness()
+        readiness.add(dispatcher.readinessChecks)
+        try await RoleServices.run([dispatcher] + role.operationsServer(readiness: readiness, logger: logger), logger: logger)
     }
 }

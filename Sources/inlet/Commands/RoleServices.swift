@@ -2,6 +2,7 @@ import Foundation
 import InletConnectors
 import InletHTTP
 import InletKafka
+import InletObservability
 import InletPipeline
 import Logging
 import ServiceLifecycle
@@ -85,7 +86,7 @@ struct RoleServices {
         configuration: IngressConfiguration, adminToken: String, producer: KafkaProducer, subscriptions: SubscriptionDirectory,
         connections: ConnectionDirectory, replies: ReplyWaiter, scripts: ScriptEngine, adminWait: Duration, backlog: BacklogGuard?,
         globalWebhooks: GlobalWebhookDirectory, connectorParameters: ConnectorParametersDirectory, customers: CustomerDirectory,
-        appEventSubscriptions: AppEventSubscriptionDirectory,
+        appEventSubscriptions: AppEventSubscriptionDirectory, readiness: Readiness,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some Service {
         IngressServer(
@@ -103,7 +104,7 @@ struct RoleServices {
             globalWebhooks: globalWebhooks,
             connectorParameters: connectorParameters,
             logger: logger
-        ).application(onRunning: onRunning)
+        ).application(readiness: readiness, onRunning: onRunning)
     }
 
     /// Runs services until SIGINT/SIGTERM.

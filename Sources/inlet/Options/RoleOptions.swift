@@ -1,9 +1,12 @@
 import ArgumentParser
 import Foundation
 import InletConnectors
+import InletHTTP
 import InletKafka
+import InletObservability
 import InletPipeline
 import Logging
+import ServiceLifecycle
 
 /// Options of the worker roles (ingress with its admin API, handler, dispatcher).
 struct RoleOptions: ParsableArguments {
@@ -33,6 +36,21 @@ struct RoleOptions: ParsableArguments {
         discussion: "By default a connector's API client reaches only public addresses over https (plain http only to hosts in allowedHosts), checked after DNS resolution: connector code and customer parameters choose URLs, and must not reach the cloud's metadata service or internal services. For a local stand-in API in development, or connectors for self-hosted apps on your network."
     ))
     var allowPrivateNetworks = false
+
+    @Option(help: ArgumentHelp(
+        "Serve /health, /health/ready and /metrics on this port, without a token (env: INLET_METRICS_PORT).",
+        discussion: "For probes and Prometheus inside the cluster; ingress also answers them on its own port (/metrics there needs the admin token)."))
+    var metricsPort: Int?
+
+    var resolvedMetricsPort: Int? { metricsPort ?? Environment.int("INLET_METRICS_PORT") }
+
+    /// The operations listener of `--metrics-port`, when one is asked for.
+    func operationsServer(readiness: Readiness, logger: Logger) -> [any Service] {
+        guard let port = resolvedMetricsPort else { return [] }
+        return [OperationsServer(port: port, readiness: readiness, logger: logger) { bound in
+            FileHandle.standardOutput.write(Data("health and metrics on http://0.0.0.0:\(bound) (/health, /health/ready, /metrics)\n".utf8))
+        }]
+    }
 
     var resolvedAPIBaseOverride: String? { apiBaseOverride ?? Environment.string("INLET_API_BASE_OVERRIDE") }
 

@@ -6,6 +6,8 @@ import Synchronization
 /// standard output collected so tests can wait for lines such as the ingress address.
 final class RoleProcess: Sendable {
     let name: String
+    /// Where its standard error goes.
+    let logFile: URL
     private let process: Process
     private let outputText = Shared("")
 
@@ -25,6 +27,7 @@ final class RoleProcess: Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("inlet-\(name)-\(UUID().uuidString.prefix(6)).log")
+        logFile = log
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: log)
         pipe.fileHandleForReading.readabilityHandler = { [outputText] handle in
@@ -79,14 +82,14 @@ final class RoleProcessGroup: Sendable {
     private let processes = Shared<[RoleProcess]>([])
 
     /// `workspace`: the folder holding `connectors/`.
-    init(bootstrapServers: String, topics: InletTopics, apiBaseOverride: String?, workspace: URL, adminToken: String) {
-        environment = [
+    init(bootstrapServers: String, topics: InletTopics, apiBaseOverride: String?, workspace: URL, adminToken: String, extraEnvironment: [String: String] = [:]) {
+        environment = extraEnvironment.merging([
             "INLET_KAFKA_BOOTSTRAP_SERVERS": bootstrapServers, "INLET_TOPIC_PREFIX": topics.prefix,
             "INLET_TOPIC_PARTITIONS": String(topics.partitions), "INLET_SECRET_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
             "INLET_ADMIN_TOKEN": adminToken, "INLET_API_BASE_OVERRIDE": apiBaseOverride ?? "",
             "INLET_WORKSPACE": workspace.path, "INLET_PROCESSING_GUARANTEE": "at-least-once", "INLET_LOG_LEVEL": "warning",
             "INLET_PUBLIC_URL": "https://hooks.example.com", "INLET_KAFKA_FETCH_WAIT_MAX_MS": "10", "INLET_EMBEDDED_BROKER": "1",
-        ]
+        ]) { extra, _ in extra }
     }
 
     func start(_ name: String, _ arguments: [String]) throws -> RoleProcess {
