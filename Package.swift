@@ -145,6 +145,9 @@ let package = Package(
         ),
         .testTarget(name: "InletJSONTests", dependencies: ["InletJSON"]),
         .testTarget(
+            name: "InletObservabilityTests", dependencies: ["InletObservability", "InletJSON", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
             name: "InletConnectorsTests",
             dependencies: [
                 "InletConnectors",
@@ -157,6 +160,7 @@ let package = Package(
             name: "InletPipelineTests",
             dependencies: [
                 "InletPipeline", "InletHTTP", "InletKafka", "InletConnectors", "InletObservability",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import InletConnectors
 import InletHTTP
 import InletKafka
+import InletObservability
 import InletPipeline
 import Logging
 import Testing
@@ -147,17 +148,25 @@ struct IngressTests {
         await harness.stop()
     }
 
-    @Test("until its subscriptions are loaded, ingress answers webhooks and /health/ready with 503 + Retry-After, never 404; /health stays 200")
+    @Test("until its subscriptions are loaded, ingress answers webhooks and /health/ready with 503 + Retry-After (saying what it waits for), never 404; /health stays 200; another role's check of the process counts too")
     func notReadyUntilLoaded() async throws {
         let harness = try IngressHarness()
         try await harness.addSubscription(id: "sub-1", token: "tok-early")
-        try await harness.server().application().test(.live) { client in
+        let readiness = Readiness()
+        let handlerJoined = Shared(false)
+        readiness.add(.condition("handler loop", waiting: "no partitions assigned yet") { handlerJoined.value.withLock { $0 } })
+        try await harness.server().application(readiness: readiness).test(.live) { client in
             try await client.execute(uri: "/webhooks/tok-early", method: .post, body: ByteBuffer(string: "{}")) { response in
                 #expect(response.status == .serviceUnavailable)
                 #expect(response.headers[.retryAfter] == "1")
                 #expect(response.headers[.contentType] == "application/problem+json")
             }
-            try await client.execute(uri: "/health/ready", method: .get) { #expect($0.status == .serviceUnavailable) }
+            try await client.execute(uri: "/health/ready", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[.retryAfter] == "1")
+                let problem = try JSONValue(parsing: Data(buffer: response.body))
+                #expect(problem["waitingFor"] == ["handler loop: no partitions assigned yet", "subscriptions table: loading from Kafka"])
+            }
             try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
             #expect(try await harness.messageCount(harness.topics.ingress) == 0, "nothing was appended")
 
@@ -165,6 +174,12 @@ struct IngressTests {
                 tasks.addTask { try await harness.subscriptions.run() }
                 try await harness.subscriptions.waitUntilLoaded()
                 try await eventually { harness.subscriptions.subscription(forToken: "tok-early") != nil }
+                try await client.execute(uri: "/health/ready", method: .get) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    let waiting = try JSONValue(parsing: Data(buffer: response.body))["waitingFor"]
+                    #expect(waiting == ["handler loop: no partitions assigned yet"])
+                }
+                handlerJoined.value.withLock { $0 = true }
                 try await client.execute(uri: "/health/ready", method: .get) { #expect($0.status == .ok) }
                 try await client.execute(uri: "/webhooks/tok-early", method: .post, body: ByteBuffer(string: "{}")) { #expect($0.status == .ok) }
                 try await client.execute(uri: "/webhooks/nope", method: .post, body: ByteBuffer(string: "{}")) { #expect($0.status == .notFound) }
