@@ -22,6 +22,8 @@ struct AdminRoutes: Sendable {
     let connectorParameters: ConnectorParametersDirectory?
     var customers: CustomerDirectory? = nil
     var appEventSubscriptions: AppEventSubscriptionDirectory? = nil
+    /// The dead-letter topic (`/api/v1/dead-letters`), when this process may read it.
+    var deadLetters: DeadLetterStore? = nil
 
     func register(on router: Router<BasicRequestContext>) {
         let api = router.group("api/v1").add(middleware: BearerAuthMiddleware(token: configuration.token))
@@ -41,6 +43,12 @@ struct AdminRoutes: Sendable {
             CustomerRoutes(admin: self, customers: customers, tokens: CustomerTokens(vault: vault), topics: topics, producer: producer).register(on: api)
         }
         appEventSubscriptionRoutes?.register(on: api)
+        if let deadLetters {
+            DeadLetterRoutes(admin: self, store: deadLetters, producer: producer).register(on: api)
+        }
+        api.get("openapi.yml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
+        }
     }
 
     // MARK: - Connector parameters

@@ -18,12 +18,15 @@ public struct AdminSetup: Sendable {
     /// Per-customer app event subscriptions (`/api/v1/app-event-subscriptions`, and the
     /// customers' webhook URIs).
     public var appEventSubscriptions: AppEventSubscriptionDirectory?
+    /// The dead-letter topic, for `/api/v1/dead-letters`.
+    public var deadLetters: DeadLetterStore?
 
     public init(
         configuration: AdminConfiguration, workspace: Workspace, connections: ConnectionDirectory, vault: CredentialVault, customers: CustomerDirectory? = nil,
-        appEventSubscriptions: AppEventSubscriptionDirectory? = nil
+        appEventSubscriptions: AppEventSubscriptionDirectory? = nil, deadLetters: DeadLetterStore? = nil
     ) {
         self.appEventSubscriptions = appEventSubscriptions
+        self.deadLetters = deadLetters
         self.configuration = configuration
         self.workspace = workspace
         self.connections = connections
@@ -57,7 +60,8 @@ public struct IngressServer: Sendable {
             AdminRoutes(
                 configuration: $0.configuration, topics: topics, workspace: $0.workspace, producer: producer,
                 subscriptions: subscriptions, connections: $0.connections, vault: $0.vault, globalWebhooks: globalWebhooks,
-                connectorParameters: connectorParameters, customers: $0.customers, appEventSubscriptions: $0.appEventSubscriptions
+                connectorParameters: connectorParameters, customers: $0.customers, appEventSubscriptions: $0.appEventSubscriptions,
+                deadLetters: $0.deadLetters
             )
         }
         self.logger = logger
@@ -83,6 +87,22 @@ public struct IngressServer: Sendable {
     /// answers for `readiness` (every role of the process; ingress's own checks are added to
     /// it), or for ingress's checks alone.
     public func application(readiness: Readiness? = nil, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let router = router(readiness: readiness)
+        let connectionGuard = ConnectionGuard(maxConnections: configuration.maxConnections, headerTimeout: configuration.headerTimeout)
+        return Application(
+            router: router,
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [connectionGuard.handler()],
+                idleTimeout: ConnectionGuard.timeAmount(configuration.idleTimeout))),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "inlet"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+    }
+
+    /// Every route ingress serves (`router.routes` lists them; a test compares them with
+    /// schemas/openapi.yml).
+    public func router(readiness: Readiness? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: ProblemMiddleware())
@@ -96,15 +116,6 @@ public struct IngressServer: Sendable {
         }
         routes.register(on: router)
         admin?.register(on: router)
-        let connectionGuard = ConnectionGuard(maxConnections: configuration.maxConnections, headerTimeout: configuration.headerTimeout)
-        return Application(
-            router: router,
-            server: .http1(configuration: .init(
-                additionalChannelHandlers: [connectionGuard.handler()],
-                idleTimeout: ConnectionGuard.timeAmount(configuration.idleTimeout))),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "inlet"),
-            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
-            logger: logger
-        )
+        return router
     }
 }

@@ -93,7 +93,8 @@ struct RoleServices {
             configuration: configuration, topics: topics, producer: producer, subscriptions: subscriptions,
             admin: AdminSetup(
                 configuration: AdminConfiguration(token: adminToken, publicURL: publicURL, waitTimeout: adminWait), workspace: workspace,
-                connections: connections, vault: vault, customers: customers, appEventSubscriptions: appEventSubscriptions
+                connections: connections, vault: vault, customers: customers, appEventSubscriptions: appEventSubscriptions,
+                deadLetters: DeadLetterStore(topics: topics, client: client, logger: logger)
             ),
             replies: replies,
             handshakes: PendingHandshakes(

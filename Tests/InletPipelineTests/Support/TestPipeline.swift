@@ -99,6 +99,22 @@ final class TestPipeline: Sendable {
         }
     }
 
+    /// Ingress with every part of the admin API.
+    func server(replies: ReplyWaiter? = nil, recordFormat: RawRequestRecordFormat = .raw, backlog: BacklogGuard? = nil) -> IngressServer {
+        IngressServer(
+            configuration: IngressConfiguration(port: 0, recordFormat: recordFormat, appKey: appKey), topics: harness.topics, producer: harness.producer,
+            subscriptions: harness.subscriptions,
+            admin: AdminSetup(
+                configuration: AdminConfiguration(token: WebhookEndToEndTests.adminToken, publicURL: "https://hooks.example.com", waitTimeout: .seconds(90)),
+                workspace: workspace, connections: connections, vault: vault, customers: customers, appEventSubscriptions: appEventSubscriptions,
+                deadLetters: DeadLetterStore(topics: harness.topics, client: harness.client, logger: harness.logger)
+            ),
+            replies: replies,
+            handshakes: PendingHandshakes(runtime: runtime, connections: connections, vault: vault, logger: harness.logger),
+            backlog: backlog, globalWebhooks: globalWebhooks, connectorParameters: connectorParameters, logger: harness.logger
+        )
+    }
+
     /// Runs the stand-in API, tables, dispatcher, one handler and ingress around `body`.
     /// Without `replies`, ingress answers every webhook as soon as it is stored, instead of
     /// waiting for `handle`'s own response where a connector may give one.
@@ -121,17 +137,7 @@ final class TestPipeline: Sendable {
             startHandler()
             let replies = ReplyWaiter(topics: harness.topics, client: harness.client, logger: harness.logger)
             tasks.addTask { try await replies.run() }
-            let server = IngressServer(
-                configuration: IngressConfiguration(port: 0, recordFormat: recordFormat, appKey: appKey), topics: harness.topics, producer: harness.producer,
-                subscriptions: harness.subscriptions,
-                admin: AdminSetup(
-                    configuration: AdminConfiguration(token: WebhookEndToEndTests.adminToken, publicURL: "https://hooks.example.com", waitTimeout: .seconds(90)),
-                    workspace: workspace, connections: connections, vault: vault, customers: customers, appEventSubscriptions: appEventSubscriptions
-                ),
-                replies: withReplies ? replies : nil,
-                handshakes: PendingHandshakes(runtime: runtime, connections: connections, vault: vault, logger: harness.logger),
-                backlog: backlog, globalWebhooks: globalWebhooks, connectorParameters: connectorParameters, logger: harness.logger
-            )
+            let server = server(replies: withReplies ? replies : nil, recordFormat: recordFormat, backlog: backlog)
             try await server.application().test(.live) { client in
                 try await body(client)
             }
