@@ -22,9 +22,10 @@ struct OperationsRoutes: Sendable {
         }
     }
 
+    /// The metrics of ``InletMetrics/registry`` (empty until the process bootstrapped it: the
+    /// `inlet` command does, an application embedding Inlet's modules may use its own backend).
     static func metricsResponse() -> Response {
-        InletMetrics.bootstrap()
-        return Response(
+        Response(
             status: .ok, headers: [.contentType: InletMetrics.contentType],
             body: .init(byteBuffer: ByteBuffer(bytes: InletMetrics.exposition())))
     }

@@ -7,7 +7,8 @@ import Synchronization
 /// that index fields: `time` (RFC 3339, UTC, milliseconds), `level`, `logger` (the label, e.g.
 /// `inlet.handler`), `message`, then every metadata value as its own member (`request.id`,
 /// `subscription.id`, `connector`, `kafka.partition`, ...). Nested metadata stays nested;
-/// a metadata key that would overwrite one of the four fixed members is prefixed `meta.`.
+/// a metadata key that would overwrite one of the fixed members (or `error`, the logged
+/// error's description) is prefixed `meta.`.
 ///
 /// Each line is written with one `write(2)`, so lines from concurrent tasks never interleave.
 public struct JSONLogHandler: LogHandler {
@@ -42,7 +43,7 @@ public struct JSONLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let own = event.metadata { merged.merge(own) { _, new in new } }
-        let fixed: Set<String> = ["time", "level", "logger", "message"]
+        let fixed: Set<String> = ["time", "level", "logger", "message", "error"]
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
             members.append((fixed.contains(key) ? "meta." + key : key, Self.json(value)))
         }

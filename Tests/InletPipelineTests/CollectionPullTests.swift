@@ -217,6 +217,47 @@ struct CollectionPullTests {
         }
     }
 
+    @Test("full scan shared with backfill: the created subscription gets every existing record once, however the members' first pulls fall; the others get nothing for them; a later change comes once to its own")
+    func sharedScanBackfill() async throws {
+        let pipeline = try TestPipeline(workspace: try Self.workspace())
+        pipeline.stub.projects.withLock { $0 = [("p1", ["title": "One"]), ("p2", ["title": "Two"]), ("p3", ["title": "Three"])] }
+        try await pipeline.run { client in
+            let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", ["connectorKey": "tasks-api", "customerId": "acme", "credentials": [:]])
+            let connectionId = try #require(connection["id"]?.stringValue)
+            // The updated subscription first, on its own: the group's first scan does not want
+            // `created`; the created one joins later and still gets its backfill.
+            var ids: [String: String] = [:]
+            for events in [["updated"], ["created", "deleted"]] {
+                let request: JSONValue = [
+                    "connectionId": .string(connectionId), "collectionKey": "projects", "collectionEvents": .array(events.map { .string($0) }), "backfill": true,
+                ]
+                var answer: JSONValue = nil
+                try await eventually(timeout: .seconds(60)) {
+                    let (status, body) = try await helpers.admin(client, .post, "/api/v1/subscriptions", request)
+                    answer = body
+                    return status == .created || status == .ok
+                }
+                for made in answer["subscriptions"]?.arrayValue ?? [] {
+                    ids[try #require(made["target"]?["collectionEvent"]?.stringValue)] = try #require(made["id"]?.stringValue)
+                }
+                let first = try #require(ids[events[0]])
+                try await eventually(timeout: .seconds(60)) { try await lastPull(client, first) != nil }
+            }
+            try await eventually(timeout: .seconds(60)) { pipeline.events.withLock { $0.count } >= 3 }
+            let leader = try #require(ids.values.min())
+            _ = try await scanCount(client, leader, after: 3)
+            var seen = pipeline.events.withLock { $0 }.map { "\($0.data.recordId) \($0.type.split(separator: ".").last ?? "")" }
+            #expect(seen.sorted() == ["p1 created", "p2 created", "p3 created"])
+            #expect(Set(pipeline.events.withLock { $0 }.map(\.data.subscriptionId)) == [ids["created"]!])
+
+            pipeline.stub.projects.withLock { $0 = [("p1", ["title": "One, renamed"]), ("p2", ["title": "Two"])] }
+            try await eventually(timeout: .seconds(60)) { pipeline.events.withLock { $0.count } >= 5 }
+            _ = try await scanCount(client, leader, after: 2)
+            seen = pipeline.events.withLock { $0 }.map { "\($0.data.recordId) \($0.type.split(separator: ".").last ?? "")" }
+            #expect(seen.sorted() == ["p1 created", "p1 updated", "p2 created", "p3 created", "p3 deleted"])
+        }
+    }
+
     /// Waits until `id` has scanned `count` more times (each scan sets a new `lastFullSyncAt`);
     /// returns how many it counted.
     private func scanCount(_ client: any TestClientProtocol, _ id: String, after count: Int) async throws -> Int {

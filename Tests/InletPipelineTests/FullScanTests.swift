@@ -122,7 +122,8 @@ struct FullScanTests {
             if let scannedAt { record.pullState = .init(lastFullSyncAt: Date(timeIntervalSince1970: scannedAt)); record.pullState?.snapshot = [:] }
             return record
         }
-        let a = member("sub_a", .created, .archived, scannedAt: 30)
+        var a = member("sub_a", .created, .archived, scannedAt: 30)
+        a.archivedAt = Date(timeIntervalSince1970: 40)
         let b = member("sub_b", .updated, .active, scannedAt: 10)
         let c = member("sub_c", .deleted, .degraded)
         let other = member("sub_0", .created, .active, group: "scan_other")
@@ -130,6 +131,13 @@ struct FullScanTests {
         #expect(ScanGroup.members(of: c, among: all).map(\.id) == ["sub_a", "sub_b", "sub_c"])
         #expect(ScanGroup.leader(of: ScanGroup.members(of: c, among: all))?.id == "sub_b", "the archived one does not lead")
         #expect(ScanGroup.freshestSnapshot(among: ScanGroup.members(of: c, among: all))?.id == "sub_a", "the deleted leader's snapshot is the newest")
+        // Deleted before any of today's members existed: an earlier group of the same name, never continued.
+        var b2 = b
+        b2.createdAt = Date(timeIntervalSince1970: 50)
+        var c2 = c
+        c2.createdAt = Date(timeIntervalSince1970: 60)
+        #expect(ScanGroup.freshestSnapshot(among: ScanGroup.members(of: c2, among: [a, b2, c2]))?.id == "sub_b")
+        #expect(ScanGroup.freshestSnapshot(among: ScanGroup.members(of: c2, among: [a, c2])) == nil)
         // Written before groups existed: no group, alone.
         let old = member("sub_old", .created, .active, group: nil)
         #expect(ScanGroup.members(of: old, among: all + [old]).map(\.id) == ["sub_old"])

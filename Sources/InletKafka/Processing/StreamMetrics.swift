@@ -9,7 +9,7 @@ import Synchronization
 /// - `inlet_stream_batches_total{outcome}`: batches `committed` or `rolled_back`;
 /// - `inlet_stream_batch_duration_seconds`: from the batch's first message to its commit;
 /// - `inlet_consumer_lag{topic,partition}`: messages on the partition after the batch's last
-///   (from the consumer's cached high watermark);
+///   (from the consumer's cached high watermark); 0 once the partition is revoked;
 /// - `inlet_stream_messages_lost_total`: messages trimmed by retention before they were read.
 final class StreamMetrics: Sendable {
     private let group: String
@@ -53,6 +53,12 @@ final class StreamMetrics: Sendable {
             return made
         }
         gauge.record(max(0, highWatermark - offset))
+    }
+
+    /// Partitions this loop no longer owns: their lag is its new owner's to report.
+    func forget(_ partitions: Set<TopicPartition>) {
+        let gone = lags.withLock { lags in partitions.compactMap { lags.removeValue(forKey: $0) } }
+        for gauge in gone { gauge.record(0) }
     }
 
     private func output(_ topic: String) -> Counter {

@@ -59,13 +59,15 @@ public final class StreamProcessor: Service, Sendable {
 
     /// Why this loop is not ready, or `nil` when it is: it runs, the group has given it its
     /// share of the partitions (which may be none when there are more members than
-    /// partitions), and it polled Kafka lately (a poll at least every batch duration).
+    /// partitions), and it polled Kafka within max(60 s, `max.poll.interval.ms`).
     public var readinessProblem: String? {
         let state = membership.withLock { $0 }
         let group = configuration.consumer.groupId
         guard state.running else { return "consumer group \(group): the loop is not running" }
         guard state.joined else { return "consumer group \(group): no partitions assigned yet (joining the group)" }
-        let quiet = max(Duration.seconds(60), batchDuration * 2)
+        // A single slow input (a long full scan) may keep the loop from polling for a while;
+        // past max.poll.interval.ms the group has dropped it anyway.
+        let quiet = max(Duration.seconds(60), .milliseconds(configuration.consumer.maxPollIntervalMilliseconds))
         if let last = state.lastPoll, ContinuousClock.now - last > quiet {
             return "consumer group \(group): no poll for \(ContinuousClock.now - last) (a batch is stuck, or the broker is unreachable)"
         }
@@ -186,6 +188,7 @@ public final class StreamProcessor: Service, Sendable {
                     let revoked = Set(partitions.map(\.withoutOffset))
                     pending.removeAll { revoked.contains(TopicPartition(topic: $0.topic, partition: $0.partition)) }
                     revoked.forEach { continuity.stop($0) }
+                    metrics.forget(revoked)
                     // A deferral ends with the ownership (a new assignment starts unpaused).
                     let lanesLeft = Set(pending.map(\.partition))
                     for lane in deferred.keys where !lanesLeft.contains(lane) {

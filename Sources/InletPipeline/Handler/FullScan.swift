@@ -30,6 +30,8 @@ public struct FullScan: Sendable {
 
     public struct Outcome: Sendable {
         public var changes: [Change]
+        /// With `listAll`: every record, as `created` (a backfill for a member new to a group).
+        public var listed: [Change] = []
         public var snapshot: Snapshot
         public var pages: Int
         public var records: Int
@@ -67,7 +69,9 @@ public struct FullScan: Sendable {
 
     /// One scan for several kinds of change (the subscriptions of a ``ScanGroup``): the
     /// changes of every type in `wanted`, in the order the pages list them, deletions last.
-    public func run(previous: Snapshot?, wanted: Set<RecordChangeType>, fetch: (String?) async throws -> RecordPage) async throws -> Outcome {
+    public func run(
+        previous: Snapshot?, wanted: Set<RecordChangeType>, listAll: Bool = false, fetch: (String?) async throws -> RecordPage
+    ) async throws -> Outcome {
         let (created, updated, deleted) = (wanted.contains(.created), wanted.contains(.updated), wanted.contains(.deleted))
         var outcome = Outcome(changes: [], snapshot: [:], pages: 0, records: 0, skipped: 0)
         outcome.snapshot.reserveCapacity(previous?.count ?? 0)
@@ -84,6 +88,7 @@ public struct FullScan: Sendable {
                 }
                 let digest = Self.digest(of: record, omitting: omissions)
                 outcome.snapshot[id] = digest
+                if listAll { outcome.listed.append(Change(type: .created, record: record, id: id, digest: digest)) }
                 guard let previous else {
                     if backfill && created { outcome.changes.append(Change(type: .created, record: record, id: id, digest: digest)) }
                     continue

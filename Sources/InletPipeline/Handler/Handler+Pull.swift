@@ -153,31 +153,42 @@ extension Handler {
                 let members = scanGroupMembers(of: subscription).filter { pullStrategy(for: $0) == .fullScan }
                 if let leader = ScanGroup.leader(of: members), leader.id != subscription.id {
                     report.scannedBy = leader.id
-                    // The leader's newer snapshot supersedes this one's (which, kept, would make
-                    // changes it already reported look new when this one leads again).
-                    if progress.hasSnapshot, (leader.pullState?.lastFullSyncAt ?? .distantPast) > (progress.lastFullSyncAt ?? .distantPast) {
+                    // The leader's newer snapshot (durable: read from the table, not from a batch
+                    // in progress) supersedes this one's, which, kept, would make changes it
+                    // already reported look new when this one leads again.
+                    let durable = committedSubscription(leader.id)?.pullState?.lastFullSyncAt ?? .distantPast
+                    if progress.hasSnapshot, durable > (progress.lastFullSyncAt ?? .distantPast) {
                         outputs += dropScanSnapshot(&progress, subscriptionId: subscription.id)
                     }
                     break
                 }
                 let collection = runtime.workspace.connectors[subscription.connectorKey]?.dataCollections[key]
-                // The snapshot the last scan replaced is no longer named by the durable record.
-                if let replaced = progress.replacedSnapshot, let store = scanSnapshots {
-                    outputs += store.tombstones(of: replaced, subscriptionId: subscription.id)
-                    progress.replacedSnapshot = nil
+                // What the last scan replaced or adopted is no longer named by the durable record.
+                if let store = scanSnapshots {
+                    if let replaced = progress.replacedSnapshot { outputs += store.tombstones(of: replaced, subscriptionId: subscription.id) }
+                    if let adopted = progress.adoptedSnapshot { outputs += store.tombstones(of: adopted.snapshot, subscriptionId: adopted.subscriptionId) }
                 }
+                progress.replacedSnapshot = nil
+                progress.adoptedSnapshot = nil
                 // The group's freshest snapshot: this one's, or the last leader's.
                 let source = ScanGroup.freshestSnapshot(among: members).flatMap { $0.id == subscription.id ? nil : $0 }
                 let sourceProgress = source?.pullState ?? progress
                 var (previous, lost) = try await previousSnapshot(of: source ?? subscription, sourceProgress)
-                if previous == nil, lost == nil, let last = members.filter({ $0.pullState?.lastFullSyncAt != nil }).max(by: { $0.pullState!.lastFullSyncAt! < $1.pullState!.lastFullSyncAt! }) {
+                let scanned = ScanGroup.continuable(members).filter { $0.pullState?.lastFullSyncAt != nil }
+                if previous == nil, lost == nil, let last = scanned.max(by: { $0.pullState!.lastFullSyncAt! < $1.pullState!.lastFullSyncAt! }) {
                     lost = "the snapshot of the scan group's last full scan (by \(last.id)) is gone"
                 }
                 let receiving = members.filter(\.isReceiving)
+                // Members the group's scans have not served yet get only their baseline from this
+                // scan, as a subscription's first scan alone would; a `created` one asking for a
+                // backfill gets every record.
+                let served = Set((sourceProgress.servedMembers ?? []) + (progress.servedMembers ?? []))
+                let newcomers = previous == nil ? [] : Set(receiving.map(\.id)).subtracting(served)
+                let backfills = receiving.filter { newcomers.contains($0.id) && $0.config.backfill == true && $0.target.collectionEvent == .created }
                 // A backfill is for the group's first scan, never for one whose snapshot was lost.
                 let scan = FullScan(ignoredFields: (collection?.ignoredFields ?? []) + (subscription.config.ignoredFields ?? []), maxPages: Self.maxPagesPerScan,
                                     backfill: subscription.config.backfill == true && lost == nil)
-                let outcome = try await scan.run(previous: previous, wanted: Set(receiving.compactMap(\.target.collectionEvent))) { cursor in
+                let outcome = try await scan.run(previous: previous, wanted: Set(receiving.compactMap(\.target.collectionEvent)), listAll: !backfills.isEmpty) { cursor in
                     try await runtime.list(context, cursor: cursor)
                 }
                 // Ids from the change and the snapshot it was found against: a scan re-run after a
@@ -185,15 +196,24 @@ extension Handler {
                 // later (A→B→A) is a new event.
                 let against = sourceProgress.snapshotDigest ?? "none"
                 for found in outcome.changes {
-                    for member in receiving where member.target.collectionEvent == found.type {
+                    for member in receiving where member.target.collectionEvent == found.type && !newcomers.contains(member.id) {
                         outputs.append(recordEvent(ExtractedEvent(type: found.type.rawValue, record: found.record), index: 0, subscription: member, message: message,
                                                    occurredAt: started, requestId: nil, deliveryId: "scan:\(found.type.rawValue):\(against):\(FullScan.hex(found.digest))"))
                     }
                 }
+                for found in outcome.listed {
+                    for member in backfills {
+                        outputs.append(recordEvent(ExtractedEvent(type: found.type.rawValue, record: found.record), index: 0, subscription: member, message: message,
+                                                   occurredAt: started, requestId: nil, deliveryId: "backfill:\(FullScan.hex(found.digest))"))
+                    }
+                }
+                let known = Set(members.map(\.id))
+                progress.servedMembers = served.union(receiving.map(\.id)).intersection(known).sorted()
                 outputs += try await store(outcome.snapshot, of: subscription, in: &progress, rewrite: lost != nil)
-                // A deleted member kept its snapshot for the next leader, which has now made its own.
-                if let source, source.status == .archived, let store = scanSnapshots, let chunks = source.pullState?.snapshotChunks, let digest = source.pullState?.snapshotDigest {
-                    outputs += store.tombstones(of: .init(digest: digest, chunks: chunks), subscriptionId: source.id)
+                // A deleted member left its snapshot to the next leader, which has now made its own:
+                // its chunks go at the next pull, once this record is durable.
+                if let source, source.status == .archived, let chunks = source.pullState?.snapshotChunks, let digest = source.pullState?.snapshotDigest {
+                    progress.adoptedSnapshot = .init(subscriptionId: source.id, snapshot: .init(digest: digest, chunks: chunks))
                 }
                 progress.lastFullSyncAt = Date()
                 report.pages = outcome.pages
@@ -305,8 +325,11 @@ extension Handler {
         progress.snapshotChunks = nil
         progress.snapshotOffset = nil
         progress.replacedSnapshot = nil
+        let adopted = progress.adoptedSnapshot
+        progress.adoptedSnapshot = nil
         guard let store = scanSnapshots else { return [] }
         return chunked.flatMap { store.tombstones(of: $0, subscriptionId: subscriptionId) }
+            + (adopted.map { store.tombstones(of: $0.snapshot, subscriptionId: $0.subscriptionId) } ?? [])
     }
 
     /// When to pull next: at once while a backlog is being worked through; after a failure,

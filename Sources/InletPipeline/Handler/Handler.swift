@@ -515,8 +515,10 @@ public final class Handler: StreamTransform {
         guard var progress = subscription.pullState, let store = scanSnapshots else { return [] }
         var chunked = progress.replacedSnapshot.map { [$0] } ?? []
         if !keepingCurrent, let chunks = progress.snapshotChunks, let digest = progress.snapshotDigest { chunked.append(.init(digest: digest, chunks: chunks)) }
-        guard !chunked.isEmpty else { return [] }
+        let adopted = progress.adoptedSnapshot
+        guard !chunked.isEmpty || adopted != nil else { return [] }
         progress.replacedSnapshot = nil
+        progress.adoptedSnapshot = nil
         if !keepingCurrent {
             progress.snapshotChunks = nil
             progress.snapshotDigest = nil
@@ -524,6 +526,7 @@ public final class Handler: StreamTransform {
         }
         subscription.pullState = progress
         return chunked.flatMap { store.tombstones(of: $0, subscriptionId: subscription.id) }
+            + (adopted.map { store.tombstones(of: $0.snapshot, subscriptionId: $0.subscriptionId) } ?? [])
     }
 
     private func refresh(_ command: Command, message: KafkaMessage) async throws -> [KafkaRecord] {
@@ -710,6 +713,12 @@ public final class Handler: StreamTransform {
     /// The latest version of a subscription: this batch's, else this handler's, else the table's.
     func current(_ id: String) -> SubscriptionRecord? {
         state.withLock { $0.pending[id] ?? $0.owned[id] } ?? subscriptions[id]
+    }
+
+    /// A subscription as the `subscriptions` topic holds it (durable), without this handler's
+    /// changes in progress.
+    func committedSubscription(_ id: String) -> SubscriptionRecord? {
+        subscriptions[id]
     }
 
     /// The members of a full-scan subscription's ``ScanGroup``, each in its latest version.

@@ -37,11 +37,21 @@ public enum ScanGroup {
         members.filter(\.isReceiving).min { $0.id < $1.id }
     }
 
-    /// The member whose snapshot a scan continues from: the one that scanned last, among those
-    /// that still name a snapshot.
+    /// The member whose snapshot a scan continues from: the one that scanned last, among the
+    /// ``continuable(_:)`` members that still name a snapshot.
     static func freshestSnapshot(among members: [SubscriptionRecord]) -> SubscriptionRecord? {
-        members.filter { $0.pullState?.hasSnapshot == true }
+        continuable(members).filter { $0.pullState?.hasSnapshot == true }
             .max { ($0.pullState?.lastFullSyncAt ?? .distantPast, $1.id) < ($1.pullState?.lastFullSyncAt ?? .distantPast, $0.id) }
+    }
+
+    /// The members whose scans the group continues: those not deleted, and those deleted while
+    /// a member of today's group already existed (a leader deleted under its siblings). A
+    /// member deleted before any of today's members was created belongs to an earlier group of
+    /// the same name (the same request made again later), which starts afresh.
+    static func continuable(_ members: [SubscriptionRecord]) -> [SubscriptionRecord] {
+        let current = members.filter { $0.status != .archived }
+        guard let earliest = current.map(\.createdAt).min() else { return [] }
+        return members.filter { $0.status != .archived || ($0.archivedAt ?? .distantPast) >= earliest }
     }
 }
 

@@ -91,6 +91,17 @@ public struct SubscriptionRecord: TopicMessage {
         }
     }
 
+    /// A deleted scan-group member's chunked snapshot that another member adopted.
+    public struct AdoptedSnapshot: Codable, Sendable, Hashable {
+        public var subscriptionId: String
+        public var snapshot: ChunkedSnapshot
+
+        public init(subscriptionId: String, snapshot: ChunkedSnapshot) {
+            self.subscriptionId = subscriptionId
+            self.snapshot = snapshot
+        }
+    }
+
     /// pull-latest-records' high-water mark: the newest record time emitted, and the ids of
     /// the records at exactly that time (so equal timestamps are neither lost nor repeated).
     public struct HighWaterMark: Codable, Sendable, Hashable {
@@ -164,6 +175,13 @@ public struct SubscriptionRecord: TopicMessage {
         /// full-scan: the chunked snapshot the last scan replaced; its chunks get tombstones at
         /// the next pull, once the record naming the new one is durable.
         public var replacedSnapshot: ChunkedSnapshot?
+        /// full-scan shared by a scan group (the leader's): the members its scans have served.
+        /// A receiving member not among them is new to the group: its first scan is only its
+        /// baseline (or, asked for, its backfill), as a subscription's first scan alone is.
+        public var servedMembers: [String]?
+        /// full-scan: a deleted member's chunked snapshot this one continued from; its chunks
+        /// get tombstones at the next pull, once the record naming this one's is durable.
+        public var adoptedSnapshot: AdoptedSnapshot?
 
         public init(
             cursor: String? = nil,
