@@ -15,7 +15,7 @@ struct Inlet: AsyncParsableCommand {
         version: InletVersion.current,
         subcommands: [
             DevCommand.self, IngressCommand.self, HandlerCommand.self, DispatcherCommand.self, BrokerCommand.self,
-            ConnectorCommand.self, DeadLetterCommand.self, TopicsCommand.self, TailCommand.self, SchemaCommand.self, CustomersCommand.self,
+            ConnectorCommand.self, DeadLetterCommand.self, TopicsCommand.self, TailCommand.self, SchemaCommand.self, CustomersCommand.self, SubscriptionsCommand.self,
         ]
     )
 }

@@ -81,7 +81,15 @@ struct OperationsProcessTests {
                 #expect(try await get(http, base + "/metrics").status == 401)
                 #expect(try await metric(http, base, "inlet_http_requests_total", ["route": "/webhooks/{token}", "method": "POST", "status": "200"], token: MultiProcessTests.adminToken) == 1)
                 #expect(try await metric(http, base, "inlet_broker_append_duration_seconds_count", ["topic": topics.ingress], token: MultiProcessTests.adminToken) ?? 0 >= 1)
-                _ = subscriptionId
+                // The CLI shows the same subscription through the admin API.
+                let listed = try run(["subscriptions", "list", "--url", base, "--admin-token", MultiProcessTests.adminToken])
+                let row = try #require(listed.split(separator: "\n").first { $0.hasPrefix(subscriptionId) }, "\(listed)")
+                #expect(row.contains("active") && row.contains("github") && row.contains("issues") && row.contains("acme"), "\(row)")
+                let shown = try JSONValue(parsing: Data(try run(["subscriptions", "show", subscriptionId, "--url", base, "--admin-token", MultiProcessTests.adminToken]).utf8))
+                #expect(shown["id"]?.stringValue == subscriptionId)
+                #expect(shown["state"] == nil, "never the connector's state")
+                let refused = try run(["subscriptions", "show", "sub_nope", "--url", base, "--admin-token", MultiProcessTests.adminToken], expectFailure: true)
+                #expect(refused.contains("404"), "\(refused)")
 
                 // Logs: one JSON object per line, the request id at every stage.
                 try await eventually(timeout: .seconds(30)) {
@@ -103,6 +111,21 @@ struct OperationsProcessTests {
             await roles.stopAll()
             tasks.cancelAll()
         }
+    }
+
+    /// Runs `inlet <arguments>` to its end; its standard output (and error).
+    private func run(_ arguments: [String], expectFailure: Bool = false) throws -> String {
+        let process = Process()
+        process.executableURL = RoleProcess.binary
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect((process.terminationStatus != 0) == expectFailure, "inlet \(arguments.joined(separator: " ")): \(output)")
+        return output
     }
 
     private func get(_ http: HTTPClient, _ url: String, token: String? = nil) async throws -> (status: Int, body: String) {
