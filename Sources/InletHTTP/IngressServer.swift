@@ -116,6 +116,7 @@ public struct IngressServer: Sendable {
         }
         routes.register(on: router)
         admin?.register(on: router)
+        if admin != nil { ConsoleRoutes().register(on: router) }
         return router
     }
 }

@@ -322,6 +322,27 @@ paths:
           content:
             text/plain: {schema: {type: string}}
         '401': {$ref: '#/components/responses/Problem'}
+  /console:
+    get:
+      summary: The web console (sign in with the admin token, or open /console#token=<admin token>)
+      description: |
+        A page and its script and style (/console/console.js, /console/console.css), embedded in
+        the binary; it reads everything through this API with the token kept in session storage.
+      responses:
+        '200':
+          description: The page
+          content:
+            text/html: {schema: {type: string}}
+  /console/console.js:
+    get:
+      summary: The console's script
+      responses:
+        '200': {description: JavaScript, content: {text/javascript: {schema: {type: string}}}}
+  /console/console.css:
+    get:
+      summary: The console's style sheet
+      responses:
+        '200': {description: CSS, content: {text/css: {schema: {type: string}}}}
   /api/v1/openapi.yml:
     get:
       security: [{bearer: []}]

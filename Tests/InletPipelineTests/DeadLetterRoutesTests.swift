@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import HummingbirdTesting
 import InletJSON
 import InletPipeline
 import Testing
@@ -9,17 +10,23 @@ import Testing
 struct DeadLetterRoutesTests {
     let helpers = WebhookEndToEndTests()
 
+    /// A GitHub subscription, and a webhook for it with a wrong signature (its `handle` refuses
+    /// it: a dead letter); the subscription's id.
+    static func forgedWebhook(_ client: any TestClientProtocol, helpers: WebhookEndToEndTests, title: String) async throws -> String {
+        let subscription = try await helpers.createSubscription(
+            client, parameters: ["owner": "octo", "repo": "hello", "secret": .string(WebhookEndToEndTests.secret)])
+        let path = String(try #require(subscription["webhookUrl"]?.stringValue).dropFirst("https://hooks.example.com".count))
+        let base = "http://127.0.0.1:\(try #require(client.port))"
+        let forged = WebhookEndToEndTests.issueDelivery(action: "opened", number: 1, title: title)
+        #expect(try await TestPipeline.post(base, path, body: forged, headers: ["X-GitHub-Event": "issues", "X-Hub-Signature-256": "sha256=00"]).status == 200)
+        return try #require(subscription["id"]?.stringValue)
+    }
+
     @Test("a forged webhook's dead letter is listed with its reason and never its body; filters narrow; replaying it by id sends the original again, whose new dead letter names the first; bad requests are 4xx problems")
     func listAndReplay() async throws {
         let pipeline = try TestPipeline()
         try await pipeline.run(replies: false) { client in
-            let subscription = try await helpers.createSubscription(
-                client, parameters: ["owner": "octo", "repo": "hello", "secret": .string(WebhookEndToEndTests.secret)])
-            let subscriptionId = try #require(subscription["id"]?.stringValue)
-            let path = String(try #require(subscription["webhookUrl"]?.stringValue).dropFirst("https://hooks.example.com".count))
-            let base = "http://127.0.0.1:\(try #require(client.port))"
-            let forged = WebhookEndToEndTests.issueDelivery(action: "opened", number: 1, title: "secret-looking body")
-            #expect(try await TestPipeline.post(base, path, body: forged, headers: ["X-GitHub-Event": "issues", "X-Hub-Signature-256": "sha256=00"]).status == 200)
+            let subscriptionId = try await Self.forgedWebhook(client, helpers: helpers, title: "secret-looking body")
 
             var listed: JSONValue = nil
             try await eventually(timeout: .seconds(60)) {

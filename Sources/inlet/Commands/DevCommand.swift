@@ -119,6 +119,7 @@ struct DevCommand: AsyncParsableCommand {
           Kafka (embedded):  \(bootstrap)
           HTTP ingress:      http://\(host):\(port)   (webhooks: /webhooks/<token>, app events: /app-events/<type>)
           Admin API:         http://\(host):\(port)/api/v1   (Authorization: Bearer \(token))
+          Console:           http://\(host):\(port)/console#token=\(token)
           App events:        Authorization: Bearer \(appKey)
           Workspace:         \(workspace)\(global)
         \(tryIt)
