@@ -62,32 +62,37 @@ struct DeadLetterRoutes {
         let reason = body["reason"]?.stringValue
         let subscriptionId = body["subscriptionId"]?.stringValue
         let all = body["all"]?.boolValue == true
-        guard all || !(ids ?? []).isEmpty || reason != nil || subscriptionId != nil else {
+        if let ids, ids.isEmpty { throw admin.unprocessable("ids is empty: name the dead letters to replay, or leave ids out") }
+        guard all || ids != nil || reason != nil || subscriptionId != nil else {
             throw admin.unprocessable("say which dead letters to replay: ids, reason, subscriptionId, or all: true")
         }
-        let chosen = try await self.all().filter { letter in
+        // Superseded letters (replayed and failed again) are left out before filtering, so a
+        // failure whose latest letter has another reason is not sent again by the old one's.
+        let chosen = DeadLetterStore.latestFailures(try await self.all()).filter { letter in
             (ids.map { $0.contains(letter.id) } ?? true) && (reason.map { letter.reason.code.rawValue == $0 } ?? true)
                 && (subscriptionId.map { letter.subscriptionId == $0 } ?? true)
         }
-        return try await replay(DeadLetterStore.latestFailures(chosen))
+        return try await replay(chosen)
     }
 
-    /// Re-produces `letters`; answers which were replayed and which could not be.
+    /// Re-produces `letters`, each on its own: answers which were replayed and which could
+    /// not be (original gone, not a stage's input, or the broker did not take it), so a retry
+    /// can name exactly the failed ones.
     private func replay(_ letters: [DeadLetter]) async throws -> Response {
-        var records: [(DeadLetter, KafkaRecord)] = []
+        var replayed: [JSONValue] = []
         var failed: [JSONValue] = []
         for letter in letters {
             do {
-                records.append((letter, try await store.replayRecord(for: letter)))
+                let record = try await store.replayRecord(for: letter)
+                _ = try await producer.appendOrUnavailable(record)
+                replayed.append(["id": .string(letter.id), "topic": .string(record.topic)])
+            } catch let problem as ProblemDetails {
+                failed.append(["id": .string(letter.id), "error": .string(problem.detail)])
             } catch {
                 failed.append(["id": .string(letter.id), "error": .string("\(error)")])
             }
         }
-        for (_, record) in records { _ = try await producer.appendOrUnavailable(record) }
-        return .json([
-            "replayed": .array(records.map { letter, record in ["id": .string(letter.id), "topic": .string(record.topic)] }),
-            "failed": .array(failed),
-        ])
+        return .json(["replayed": .array(replayed), "failed": .array(failed)])
     }
 
     private func all() async throws -> [DeadLetter] {

@@ -71,7 +71,7 @@ public struct JSONWriter {
         switch value {
         case .null: append("null")
         case .bool(let flag): append(flag ? "true" : "false")
-        case .integer(let integer): append(String(integer))
+        case .integer(let integer): writeInteger(integer)
         case .number(let double): writeNumber(double)
         case .string(let text): writeString(text)
         case .array(let elements):
@@ -99,11 +99,26 @@ public struct JSONWriter {
                 bytes.append(UInt8(ascii: ":"))
                 write(member, omitting: nested)
             }
-            if sortedKeys {
+            if sortedKeys && members.count > 1 {
                 // By UTF-8 bytes, as JSONEncoder's `.sortedKeys` orders them (Swift's `<` compares
-                // canonical equivalents, which puts a decomposed "ä" after "b"). Sorting the pairs
-                // spares a lookup per key.
-                for (key, value) in members.sorted(by: { Self.precedes($0.key, $1.key) }) { member(key, value) }
+                // canonical equivalents, which puts a decomposed "ä" after "b"). The positions are
+                // sorted in a buffer on the stack: no array of copied pairs per object.
+                withUnsafeTemporaryAllocation(of: Dictionary<String, JSONValue>.Index.self, capacity: members.count) { positions in
+                    var count = 0
+                    var position = members.startIndex
+                    while position != members.endIndex {
+                        positions.initializeElement(at: count, to: position)
+                        count += 1
+                        members.formIndex(after: &position)
+                    }
+                    var sortable = positions
+                    sortable.sort { Self.precedes(members[$0].key, members[$1].key) }
+                    for position in positions {
+                        let (key, value) = members[position]
+                        member(key, value)
+                    }
+                    positions.deinitialize()
+                }
             } else {
                 for (key, value) in members { member(key, value) }
             }
@@ -174,6 +189,26 @@ public struct JSONWriter {
         } else {
             append("null")
         }
+    }
+
+    /// The decimal digits of `value`, as `String(value)` writes them, without making a string.
+    private mutating func writeInteger(_ value: Int64) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = 20
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
+    }
+
+    /// Empties the writer, keeping its storage for the next document.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
     }
 
     private mutating func append(_ text: String) {

@@ -67,6 +67,9 @@ struct JSONParserTests {
             "plain", .string("quote \" backslash \\ slash / " + controls + " é 😀 \u{7f} \u{2028}"),
             ["b": 1, "a": [1, "x", nil], "B": ["z": true, "y": [:]], "a10": 1, "a9": 2, "é": 3, "e": 4, "": 5, "_": 6],
             [[], [[]], [:], ["k": [:]]],
+            .integer(Int64.max), 9, 10, -1, 1_000_000_007,
+            // Many keys, in no order (sorted in place by the writer).
+            .object(Dictionary(uniqueKeysWithValues: (0..<200).map { ("key-\(($0 * 7919) % 200)-\(String(repeating: "x", count: $0 % 5))", JSONValue.integer(Int64($0) - 100)) })),
         ]
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

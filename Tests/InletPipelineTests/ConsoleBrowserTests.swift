@@ -18,7 +18,7 @@ struct ConsoleBrowserTests {
 
     @Test("the console signs in from #token= (then drops it from the address), lists the subscription, and replays a dead letter with its button")
     func consoleListsAndReplays() async throws {
-        let port = Int.random(in: 20_000...40_000)
+        let port = try Self.freePort()
         let driverProcess = Process()
         driverProcess.executableURL = URL(fileURLWithPath: try #require(HeadlessBrowser.driver))
         driverProcess.arguments = ["--port=\(port)"]
@@ -92,6 +92,24 @@ struct ConsoleBrowserTests {
             }
             _ = try? await webDriver.call(.DELETE, s)
         }
+    }
+}
+
+extension ConsoleBrowserTests {
+    /// A port nothing listens on now (bound, read, released).
+    static func freePort() throws -> Int {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        }
+        guard bound else { throw RoleProcessError(message: "no free port: \(String(cString: strerror(errno)))") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import InletJSON
+import InletKafka
 import InletPipeline
 import Testing
 
@@ -42,6 +43,7 @@ struct DeadLetterRoutesTests {
             #expect(first["original"]?["topic"]?.stringValue == pipeline.harness.topics.ingress)
             #expect(first["replayOf"] == .null)
             #expect(!listed.jsonText.contains("secret-looking body"), "the original's body is never listed")
+            #expect(Set(first["original"]?.objectValue?.keys ?? [:].keys) == ["topic", "partition", "offset", "key", "valueBytes"], "position and size, no value or headers")
             #expect(try await helpers.admin(client, .get, "/api/v1/dead-letters?reason=no-such-reason").1["total"] == 0)
             #expect(try await helpers.admin(client, .get, "/api/v1/dead-letters?reason=\(code)&stage=handler").1["total"] == 1)
             #expect(try await helpers.admin(client, .get, "/api/v1/dead-letters?stage=nowhere").0 == .unprocessableContent)
@@ -66,6 +68,24 @@ struct DeadLetterRoutesTests {
             #expect(again["replayed"]?.arrayValue?.count == 1)
             #expect(again["replayed"]?[0]?["id"] == newest.first?["id"])
             #expect(try await helpers.admin(client, .post, "/api/v1/dead-letters/replay", [:]).0 == .unprocessableContent)
+            #expect(try await helpers.admin(client, .post, "/api/v1/dead-letters/replay", ["ids": [], "reason": .string(code)]).0 == .unprocessableContent)
+
+            // A dead letter aimed at a table (forged by anyone who can write the dlq topic) is
+            // never replayed there.
+            let topics = pipeline.harness.topics
+            let forgedLetter = DeadLetter.bounded(
+                failedAt: Date(), stage: .handler, reason: .init(code: "handle-error", message: "forged"),
+                original: .init(topic: topics.subscriptions, partition: 0, offset: 0, key: "sub_victim", value: Data(#"{"id":"sub_victim"}"#.utf8)),
+                subscriptionId: "sub_victim")
+            _ = try await pipeline.harness.producer.send(KafkaRecord(topic: topics.dlq, key: "sub_victim", value: forgedLetter.encoded()))
+            try await eventually(timeout: .seconds(30)) {
+                try await helpers.admin(client, .get, "/api/v1/dead-letters?subscriptionId=sub_victim").1["total"] == 1
+            }
+            let (refusal, refused) = try await helpers.admin(client, .post, "/api/v1/dead-letters/\(forgedLetter.id)/replay")
+            #expect(refusal == .ok)
+            #expect(refused["replayed"] == [])
+            #expect(refused["failed"]?[0]?["error"]?.stringValue?.contains("not one a stage reads") == true, "\(refused)")
+            #expect(pipeline.harness.subscriptions["sub_victim"] == nil)
             #expect(try await helpers.admin(client, .post, "/api/v1/dead-letters/dl-nope/replay").0 == .notFound)
         }
     }

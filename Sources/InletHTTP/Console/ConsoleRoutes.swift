@@ -1,11 +1,12 @@
 import Hummingbird
 
 /// The web console at `/console`: a page, its script and style, embedded in the binary and
-/// loading nothing from elsewhere (`Content-Security-Policy: default-src 'self'`). The page
+/// loading nothing from elsewhere (`Content-Security-Policy`: only its own script, style and
+/// API). The page
 /// reads everything through the admin API with the admin token the operator signs in with.
 struct ConsoleRoutes {
     static let securityHeaders: HTTPFields = [
-        .contentSecurityPolicy: "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        .contentSecurityPolicy: "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         .init("X-Content-Type-Options")!: "nosniff",
         .init("Referrer-Policy")!: "no-referrer",
         .cacheControl: "no-store",

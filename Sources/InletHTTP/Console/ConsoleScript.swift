@@ -8,6 +8,8 @@ enum ConsoleScript {
 const storageKey = 'inlet.adminToken';
 const $ = (selector) => document.querySelector(selector);
 let previousCounters = null;
+// Dead letters replayed from this page (their buttons stay disabled across refreshes).
+const replayed = new Set();
 
 function token() { return sessionStorage.getItem(storageKey); }
 
@@ -67,6 +69,8 @@ async function loadSubscriptions() {
 
 async function loadDeadLetters() {
   const { deadLetters, total } = await api('/api/v1/dead-letters?limit=50');
+  // A letter whose original was replayed and failed again is superseded by the newer one.
+  const superseded = new Set(deadLetters.map((letter) => letter.replayOf).filter(Boolean));
   fill('dead-letters', deadLetters, (row, letter) => {
     row.dataset.id = letter.id;
     cell(row, letter.failedAt);
@@ -74,10 +78,12 @@ async function loadDeadLetters() {
     cell(row, `${letter.reason.code}: ${letter.reason.message}`);
     cell(row, letter.subscriptionId);
     cell(row, `${letter.original.topic}[${letter.original.partition}]@${letter.original.offset}`);
-    const td = cell(row, '');
+    const td = cell(row, superseded.has(letter.id) ? 'failed again (see the newer one)' : '');
+    if (superseded.has(letter.id)) return;
     const button = document.createElement('button');
-    button.textContent = 'Replay';
+    button.textContent = replayed.has(letter.id) ? 'Replayed' : 'Replay';
     button.className = 'replay';
+    button.disabled = replayed.has(letter.id);
     button.addEventListener('click', () => replay(letter.id, button));
     td.appendChild(button);
   });
@@ -87,12 +93,14 @@ async function loadDeadLetters() {
 async function replay(id, button) {
   button.disabled = true;
   try {
+    replayed.add(id);
     const result = await api(`/api/v1/dead-letters/${encodeURIComponent(id)}/replay`, { method: 'POST' });
     const failed = result.failed.map((f) => `${f.id}: ${f.error}`).join('; ');
     $('#replay-result').textContent = result.replayed.length > 0 ? `Replayed ${id} to ${result.replayed[0].topic}.` : `Not replayed: ${failed}`;
     setTimeout(() => loadDeadLetters().catch(show), 1000);
   } catch (error) {
     $('#replay-result').textContent = `Replay failed: ${error.message}`;
+    replayed.delete(id);
     button.disabled = false;
   }
 }
@@ -133,7 +141,8 @@ async function loadMetrics() {
   const lag = sumBy(samples, 'inlet_consumer_lag', 'group');
   const groups = Object.keys(counters.messages).sort();
   const seconds = previousCounters ? (now - previousCounters.at) / 1000 : 0;
-  const rate = (kind, group) => (seconds > 0 ? ((counters[kind][group] || 0) - (previousCounters[kind][group] || 0)) / seconds : 0).toFixed(1);
+  // Never negative (a restarted process starts its counters again).
+  const rate = (kind, group) => (seconds > 0 ? Math.max(0, (counters[kind][group] || 0) - (previousCounters[kind][group] || 0)) / seconds : 0).toFixed(1);
   fill('stages', groups, (row, group) => {
     cell(row, group); cell(row, rate('messages', group), 'number'); cell(row, rate('records', group), 'number'); cell(row, lag[group] || 0, 'number');
   });
@@ -144,12 +153,21 @@ async function loadMetrics() {
 
 function show(error) { $('#status').textContent = error.message === 'unauthorized' ? '' : `Error: ${error.message}`; }
 
+let refreshing = false;
+
 async function refresh() {
-  if (!token()) return;
+  if (!token() || refreshing) return;
+  refreshing = true;
   try {
     await Promise.all([loadSubscriptions(), loadDeadLetters(), loadTables(), loadMetrics()]);
     $('#status').textContent = `Updated ${new Date().toLocaleTimeString()}`;
-  } catch (error) { show(error); }
+  } catch (error) { show(error); } finally { refreshing = false; }
+}
+
+// The next refresh 2 s after the last one ended: slow answers never pile up.
+async function refreshForever() {
+  await refresh();
+  setTimeout(refreshForever, 2000);
 }
 
 function signIn(value) {
@@ -162,6 +180,7 @@ function signIn(value) {
 
 function signOut(message) {
   sessionStorage.removeItem(storageKey);
+  previousCounters = null;
   $('#content').hidden = true;
   $('#sign-out').hidden = true;
   $('#sign-in').hidden = false;
@@ -171,13 +190,16 @@ function signOut(message) {
 document.addEventListener('DOMContentLoaded', () => {
   // #token=<admin token>: taken once, then removed from the address bar and the history.
   if (location.hash.startsWith('#token=')) {
-    sessionStorage.setItem(storageKey, decodeURIComponent(location.hash.slice('#token='.length)));
+    const given = location.hash.slice('#token='.length);
+    let value = given;
+    try { value = decodeURIComponent(given); } catch (_) { /* not percent-encoded: as given */ }
+    sessionStorage.setItem(storageKey, value);
     history.replaceState(null, '', location.pathname + location.search);
   }
   $('#sign-in').addEventListener('submit', (event) => { event.preventDefault(); signIn($('#token').value); $('#token').value = ''; });
   $('#sign-out').addEventListener('click', () => signOut());
-  if (token()) signIn(token()); else signOut();
-  setInterval(refresh, 2000);
+  if (token()) { signIn(token()); } else { signOut(); }
+  setTimeout(refreshForever, 2000);
 });
 """#
 }

@@ -38,6 +38,9 @@ public struct DeadLetterStore: Sendable {
     /// dead letter (too large) is read from its topic; throws `DeadLetterStore.OriginalGone`
     /// when the topic no longer holds it.
     public func replayRecord(for letter: DeadLetter) async throws -> KafkaRecord {
+        // A dead letter names its own target: only the stages' inputs may be written to, so a
+        // forged letter cannot make a replay write a table (subscriptions, connections, ...).
+        guard Self.replayableTopics(topics).contains(letter.original.topic) else { throw NotReplayable(letter: letter) }
         var record = Self.replayRecord(for: letter)
         if letter.original.valueOmitted == true { record.value = try await originalValue(of: letter) }
         return record
@@ -58,6 +61,19 @@ public struct DeadLetterStore: Sendable {
         var headers = letter.original.headers.map { KafkaHeader(name: $0.key, value: $0.value) }
         headers.append(KafkaHeader(name: replayHeader, string: letter.id))
         return KafkaRecord(topic: letter.original.topic, key: letter.original.key, value: letter.original.value, headers: headers)
+    }
+
+    /// The topics a replay may write: what the stages read (ingress, commands, records).
+    public static func replayableTopics(_ topics: InletTopics) -> Set<String> {
+        [topics.ingress, topics.commands, topics.ingressGlobal, topics.ingressAppEvents, topics.records]
+    }
+
+    /// A dead letter whose original is on a topic no stage reads: not replayed.
+    public struct NotReplayable: Error, CustomStringConvertible {
+        public var letter: DeadLetter
+        public var description: String {
+            "dead letter \(letter.id): its original's topic \(letter.original.topic) is not one a stage reads; it is not replayed (was the dead letter written by Inlet?)"
+        }
     }
 
     /// The original of a dead letter is no longer on its topic (retention removed it).

@@ -76,6 +76,7 @@ public struct FullScan: Sendable {
         var outcome = Outcome(changes: [], snapshot: [:], pages: 0, records: 0, skipped: 0)
         outcome.snapshot.reserveCapacity(previous?.count ?? 0)
         var cursor: String?
+        var writer = JSONWriter(capacity: 1024)
         repeat {
             guard outcome.pages < maxPages else { throw TooManyPages(pages: maxPages) }
             let page = try await fetch(cursor)
@@ -86,7 +87,7 @@ public struct FullScan: Sendable {
                     outcome.skipped += 1
                     continue
                 }
-                let digest = Self.digest(of: record, omitting: omissions)
+                let digest = Self.digest(of: record, omitting: omissions, with: &writer)
                 outcome.snapshot[id] = digest
                 if listAll { outcome.listed.append(Change(type: .created, record: record, id: id, digest: digest)) }
                 guard let previous else {
@@ -123,6 +124,12 @@ public struct FullScan: Sendable {
     /// most of a scan's time.
     static func digest(of record: JSONValue, omitting omissions: [String: JSONWriter.Omission]) -> UInt64 {
         var writer = JSONWriter()
+        return digest(of: record, omitting: omissions, with: &writer)
+    }
+
+    /// As above, written with `writer` (emptied first; a scan reuses one for every record).
+    static func digest(of record: JSONValue, omitting omissions: [String: JSONWriter.Omission], with writer: inout JSONWriter) -> UInt64 {
+        writer.removeAll()
         if omissions.isEmpty {
             writer.write(record)
         } else if case .object(let members) = record, case .object = members["fields"] {

@@ -81,8 +81,8 @@ struct DeadLetterCommand: AsyncParsableCommand {
             for letter in chosen {
                 do {
                     replayable.append((letter, try await store.replayRecord(for: letter)))
-                } catch let gone as DeadLetterStore.OriginalGone {
-                    FileHandle.standardError.write(Data("inlet dlq replay: \(gone)\n".utf8))
+                } catch {
+                    FileHandle.standardError.write(Data("inlet dlq replay: \(error)\n".utf8))
                 }
             }
             let records = replayable.map(\.record)

@@ -21,27 +21,41 @@ struct SubscriptionsCommand: AsyncParsableCommand {
         @Option(help: "The admin token (env: INLET_ADMIN_TOKEN).")
         var adminToken: String?
 
-        /// `GET path` of the admin API, parsed; a problem answer becomes an error saying it.
-        func get(_ path: String) async throws -> JSONValue {
+        /// `GET path?query` of the admin API, parsed; a problem answer becomes an error saying it.
+        func get(_ path: [String], query: [(String, String)] = []) async throws -> JSONValue {
             guard let token = adminToken ?? Environment.string("INLET_ADMIN_TOKEN") else {
                 throw ValidationError("give the admin token: --admin-token or INLET_ADMIN_TOKEN (inlet dev prints it)")
             }
             let base = (url ?? Environment.string("INLET_ADMIN_URL") ?? "http://127.0.0.1:8080").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-            var request = HTTPClientRequest(url: base + path)
+            // Each path segment and query value encoded on its own: an id or a filter cannot
+            // leave its place in the URL.
+            var segment = CharacterSet.urlPathAllowed
+            segment.remove("/")
+            var components = URLComponents()
+            components.percentEncodedPath = "/" + path.map { $0.addingPercentEncoding(withAllowedCharacters: segment) ?? $0 }.joined(separator: "/")
+            if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
+            let target = base + (components.string ?? "")
+            var request = HTTPClientRequest(url: target)
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
             let response: HTTPClientResponse
             do {
                 response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
             } catch {
-                throw ValidationError("could not reach ingress at \(base) (\(error)); is it running? give its address with --url")
+                throw AdminAPIError(message: "could not reach ingress at \(base) (\(error)); is it running? give its address with --url")
             }
             let body = try await response.body.collect(upTo: 64 << 20)
             let value = (try? JSONValue(parsing: Data(buffer: body))) ?? .null
             guard response.status.code == 200 else {
-                throw ValidationError("\(base)\(path): \(response.status.code) \(value["detail"]?.stringValue ?? String(buffer: body))")
+                throw AdminAPIError(message: "\(target): \(response.status.code) \(value["detail"]?.stringValue ?? String(buffer: body))")
             }
             return value
         }
+    }
+
+    /// What the admin API answered instead (printed without the usage text).
+    struct AdminAPIError: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
     }
 
     struct List: AsyncParsableCommand {
@@ -62,11 +76,11 @@ struct SubscriptionsCommand: AsyncParsableCommand {
         var json = false
 
         func run() async throws {
-            var query: [String] = []
-            if let status { query.append("status=\(status)") }
-            if let customer { query.append("customerId=\(customer)") }
-            if let connector { query.append("connectorKey=\(connector)") }
-            let answer = try await connection.get("/api/v1/subscriptions" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+            var query: [(String, String)] = []
+            if let status { query.append(("status", status)) }
+            if let customer { query.append(("customerId", customer)) }
+            if let connector { query.append(("connectorKey", connector)) }
+            let answer = try await connection.get(["api", "v1", "subscriptions"], query: query)
             let subscriptions = answer["subscriptions"]?.arrayValue ?? []
             if json {
                 subscriptions.forEach { print($0.jsonText) }
@@ -86,9 +100,8 @@ struct SubscriptionsCommand: AsyncParsableCommand {
         var id: String
 
         func run() async throws {
-            let record = try await connection.get("/api/v1/subscriptions/\(id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id)")
-            let data = try JSONSerialization.data(withJSONObject: try JSONSerialization.jsonObject(with: Data(record.jsonText.utf8)), options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: data, as: UTF8.self))
+            let record = try await connection.get(["api", "v1", "subscriptions", id])
+            print(String(decoding: record.serialized(pretty: true), as: UTF8.self))
         }
     }
 
