@@ -73,6 +73,11 @@ struct OperationsProcessTests {
                     try await metric(http, dispatcherURL, "inlet_events_total", ["connector": "github", "type": "updated"]) == 1
                 }
                 #expect(try await metric(http, handlerURL, "inlet_method_calls_total", ["connector": "github", "method": "handle", "outcome": "ok"]) == 1)
+                // The subscription says when it was last active and how many events it made.
+                try await eventually(timeout: .seconds(30)) {
+                    let record = try await client.admin(.GET, "/api/v1/subscriptions/\(subscriptionId)", nil)
+                    return record["eventCount"] == 1 && record["lastActivityAt"]?.stringValue != nil
+                }
                 #expect(try await metric(http, handlerURL, "inlet_method_calls_total", ["connector": "github", "method": "subscribe", "outcome": "ok"]) == 1)
                 #expect(try await metric(http, handlerURL, "inlet_stream_messages_total", ["group": topics.prefix + "handler"]) ?? 0 >= 2, "the subscribe command and the webhook")
                 #expect(try await metric(http, handlerURL, "inlet_method_duration_seconds_count", ["connector": "github", "method": "handle"]) == 1)

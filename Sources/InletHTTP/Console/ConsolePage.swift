@@ -32,7 +32,7 @@ enum ConsolePage {
     </section>
     <section>
       <h2>Subscriptions</h2>
-      <table id="subscriptions"><thead><tr><th>id</th><th>status</th><th>connector</th><th>target</th><th>customer</th><th>last pull</th><th>last error</th></tr></thead><tbody></tbody></table>
+      <table id="subscriptions"><thead><tr><th>id</th><th>status</th><th>connector</th><th>target</th><th>customer</th><th>events</th><th>last activity</th><th>last pull</th><th>last error</th></tr></thead><tbody></tbody></table>
     </section>
     <section>
       <h2>Dead letters</h2>

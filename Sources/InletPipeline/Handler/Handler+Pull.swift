@@ -247,7 +247,9 @@ extension Handler {
             outputs = []
             logger.warning("handler: pull of \(subscription.id) failed (\(failures) in a row), backing off: \(error)")
         }
-        report.events = outputs.count
+        // Events only (a full scan's outputs also hold snapshot chunks and their tombstones).
+        report.events = outputs.filter { $0.topic == topics.records }.count
+        subscription.noteActivity(events: report.events)
         report.finishedAt = Date()
         progress.lastPull = report
         progress.lastPulledAt = report.finishedAt

@@ -101,7 +101,7 @@ public final class Handler: StreamTransform {
         self.logger = logger
     }
 
-    private var topics: InletTopics { configuration.topics }
+    var topics: InletTopics { configuration.topics }
 
     /// Where full-scan snapshots too large for their subscription record go.
     var scanSnapshots: ScanSnapshots? {
@@ -353,6 +353,7 @@ public final class Handler: StreamTransform {
         }
         succeeded(message, subscription: &subscription)
         if let newState = result.state { subscription.state = newState }
+        subscription.noteActivity(events: result.events.count)
         stage(subscription)
         return .handled(result)
     }

@@ -303,6 +303,12 @@ public struct SubscriptionRecord: TopicMessage {
     public var updatedAt: Date
     /// When the subscription was archived.
     public var archivedAt: Date?
+    /// When its handler last handled an input of it (a webhook, a routed global event, a
+    /// pull); `nil` before the first (and on records of earlier versions).
+    public var lastActivityAt: Date?
+    /// Record events its handler made from its inputs, before the dispatcher drops repeats
+    /// (a shared full scan's events count on the member that scanned).
+    public var eventCount: Int?
     /// The last input offset applied to this subscription, per input partition: key
     /// `"<topic>:<partition>"` (e.g. `"inlet.ingress:3"`), value the offset. The handler
     /// skips an input at or below it, so a replay never applies state twice.
@@ -448,6 +454,12 @@ public struct SubscriptionRecord: TopicMessage {
         return "sub_" + MessageDigest.id(parts).prefix(24)
     }
 
+    /// Records that an input was handled now, making `events` record events.
+    mutating func noteActivity(events: Int) {
+        lastActivityAt = Date()
+        eventCount = (eventCount ?? 0) + events
+    }
+
     /// The scan group of a full-scan subscription: what its id derives from, without the
     /// collection event, so the `created`, `updated` and `deleted` subscriptions of one request
     /// (or of separate requests alike in everything else) share it.
@@ -475,7 +487,7 @@ public struct SubscriptionRecord: TopicMessage {
         case id, status, connectionId, customerId, connectorKey, target, config, state, sealedState
         case webhookToken, webhookUri, globalWebhookKey, globalWebhookEventSelector
         case nextRefreshTimestamp, nextPullEventsTimestamp, pullUpdatesIntervalSeconds, fullSyncIntervalSeconds
-        case error, pullState, createdAt, updatedAt, archivedAt, appliedOffsets
+        case error, pullState, createdAt, updatedAt, archivedAt, appliedOffsets, lastActivityAt, eventCount
     }
 
     public init(from decoder: any Decoder) throws {
@@ -502,6 +514,8 @@ public struct SubscriptionRecord: TopicMessage {
         createdAt = try c.decode(Date.self, forKey: .createdAt)
         updatedAt = try c.decode(Date.self, forKey: .updatedAt)
         archivedAt = try c.decodeIfPresent(Date.self, forKey: .archivedAt)
+        lastActivityAt = try c.decodeIfPresent(Date.self, forKey: .lastActivityAt)
+        eventCount = try c.decodeIfPresent(Int.self, forKey: .eventCount)
         // Records written before offsets were tracked have none: nothing applied yet.
         appliedOffsets = try c.decodeIfPresent([String: Int64].self, forKey: .appliedOffsets) ?? [:]
     }
