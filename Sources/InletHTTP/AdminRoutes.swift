@@ -36,6 +36,7 @@ struct AdminRoutes: Sendable {
         api.get("subscriptions") { request, _ in listSubscriptions(request) }
         api.get("subscriptions/:id") { _, context in try subscription(context) }
         api.delete("subscriptions/:id") { _, context in try await deleteSubscription(context) }
+        api.patch("subscriptions/:id") { request, context in try await updateSubscription(request, context: context) }
         api.post("subscriptions/:id/pull") { _, context in try await pullSubscription(context) }
         api.get("global-webhooks") { _, _ in try listGlobalWebhooks() }
         api.put("connectors/:key/parameters") { request, context in try await putConnectorParameters(request, context: context) }
@@ -398,6 +399,69 @@ struct AdminRoutes: Sendable {
         var response = Response.json(.object(body), status: .accepted)
         response.headers[.location] = "/api/v1/subscriptions/\(id)"
         return response
+    }
+
+    /// `PATCH /api/v1/subscriptions/<id>`: new parameters or settings. A subscription is what
+    /// its request names (its id derives from it), so a change is a new subscription: it is
+    /// subscribed (a new hook registered at the app) and, once active, the old one is deleted
+    /// (its hook removed). The answer is the new subscription with `replaces: <old id>`;
+    /// `parameters`, when given, replace the old ones whole.
+    private func updateSubscription(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let id = context.parameters.get("id") ?? ""
+        let body = try await jsonBody(request, context: context)
+        let settable = ["parameters", "ignoredFields", "backfill", "pullUpdatesIntervalSeconds", "fullSyncIntervalSeconds"]
+        guard case .object(let members) = body else { throw unprocessable("the body must be an object with any of \(settable.joined(separator: ", "))") }
+        let unknown = Set(members.keys).subtracting(settable)
+        if !unknown.isEmpty {
+            throw unprocessable("unknown fields \(unknown.sorted().joined(separator: ", ")); a subscription's \(settable.joined(separator: ", ")) can be changed (for another connection or event, create another subscription)")
+        }
+        try? await subscriptions.sync(timeout: configuration.waitTimeout)
+        guard let existing = subscriptions[id] else { throw ProblemDetails(.notFound, detail: "no subscription '\(id)'") }
+        guard existing.isLive, existing.status != .error else {
+            throw ProblemDetails(.conflict, detail: "subscription '\(id)' is \(existing.status.rawValue); only a pending, active or degraded one can be changed (DELETE it, then subscribe anew)")
+        }
+        guard case .object(var made) = try creationRequest(of: existing) else { throw unprocessable("subscription '\(id)' cannot be changed: its parameters do not open with this process's keys") }
+        for (key, value) in members { made[key] = value.isNull ? nil : value }
+        let replacement = try await createSubscription(.object(made))
+        guard let newId = replacement.body["id"]?.stringValue else { return replacement.response }
+        if newId == id { return replacement.response }
+        var answer = replacement.body.objectValue ?? [:]
+        answer["replaces"] = .string(id)
+        guard replacement.status != .accepted else {
+            // Not active yet: the old one stays until it is, so no event is missed.
+            answer["detail"] = .string("the new subscription is still being subscribed; \(id) stays until then: PATCH again (or DELETE \(id)) once it is active")
+            var response = Response.json(.object(answer), status: .accepted)
+            response.headers[.location] = "/api/v1/subscriptions/\(newId)"
+            return response
+        }
+        let command = Command(type: .unsubscribe, subscriptionId: id, issuedAt: Date())
+        let stored = try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
+        let removed = try await outcome(of: id, created: false) {
+            $0.status == .archived || $0.hasApplied(topic: stored.topic, partition: Int(stored.partition), offset: stored.offset)
+        }
+        answer["replaced"] = removed.body
+        var response = Response.json(.object(answer), status: .ok)
+        response.headers[.location] = "/api/v1/subscriptions/\(newId)"
+        return response
+    }
+
+    /// The create request that made `record` (its parameters opened when sealed).
+    private func creationRequest(of record: SubscriptionRecord) throws -> JSONValue {
+        var body: [String: JSONValue] = ["connectionId": .string(record.connectionId)]
+        switch record.target {
+        case .event(let eventKey): body["eventKey"] = .string(eventKey)
+        case .collection(let key, let change):
+            body["collectionKey"] = .string(key)
+            body["collectionEvent"] = .string(change.rawValue)
+        case .appEvent: throw unprocessable("app event subscriptions are changed at /api/v1/app-event-subscriptions")
+        }
+        guard let parameters = try? record.config.openedParameters(vault, subscriptionId: record.id) else { return .null }
+        body["parameters"] = parameters
+        if let ignored = record.config.ignoredFields { body["ignoredFields"] = .array(ignored.map { .string($0) }) }
+        if let backfill = record.config.backfill { body["backfill"] = .bool(backfill) }
+        if let seconds = record.pullUpdatesIntervalSeconds { body["pullUpdatesIntervalSeconds"] = .integer(Int64(seconds)) }
+        if let seconds = record.fullSyncIntervalSeconds { body["fullSyncIntervalSeconds"] = .integer(Int64(seconds)) }
+        return .object(body)
     }
 
     private func deleteSubscription(_ context: BasicRequestContext) async throws -> Response {

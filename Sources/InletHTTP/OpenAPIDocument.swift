@@ -600,6 +600,38 @@ paths:
           content:
             application/json: {schema: {$ref: '#/components/schemas/Pending'}}
         '404': {$ref: '#/components/responses/Problem'}
+    patch:
+      security: [{bearer: []}]
+      summary: New parameters or settings (re-subscribes)
+      description: |
+        A subscription is what its request names (its id derives from it), so a change makes a
+        new subscription: it is subscribed (a new hook at the app), and once it is active the old
+        one is unsubscribed and archived. `parameters`, when given, replace the old ones whole
+        (validated like a new subscription's). Nothing changed: the same subscription, 200.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              properties:
+                parameters: {}
+                ignoredFields: {type: array, items: {type: string}}
+                backfill: {type: boolean}
+                pullUpdatesIntervalSeconds: {type: integer, minimum: 1}
+                fullSyncIntervalSeconds: {type: integer, minimum: 1}
+      responses:
+        '200':
+          description: The new subscription, with `replaces` (the old id) and `replaced` (the old one, archived)
+          content:
+            application/json: {schema: {$ref: '#/components/schemas/Subscription'}}
+        '202':
+          description: The new subscription is still being subscribed; the old one stays until it is active (Location names the new one)
+        '404': {$ref: '#/components/responses/Problem'}
+        '409': {$ref: '#/components/responses/Problem'}
+        '422': {$ref: '#/components/responses/Problem'}
+        '502': {$ref: '#/components/responses/Problem'}
   /api/v1/customers:
     post:
       security: [{bearer: []}]

@@ -1,0 +1,50 @@
+import Foundation
+import HTTPTypes
+import InletJSON
+import InletPipeline
+import Testing
+
+/// `PATCH /api/v1/subscriptions/<id>`: new parameters make a new subscription (a new hook at the
+/// app), and the old one is deleted once the new one is active.
+@Suite("Changing a subscription", .timeLimit(.minutes(5)))
+struct SubscriptionPatchTests {
+    let helpers = WebhookEndToEndTests()
+
+    @Test("new parameters: a new subscription and hook, the old one archived and its hook removed; its webhooks then 404 and the new URL's become events; unknown fields 422, unknown id 404, no change is the same subscription")
+    func patchParameters() async throws {
+        let pipeline = try TestPipeline()
+        try await pipeline.run(replies: false) { client in
+            let secret = JSONValue.string(WebhookEndToEndTests.secret)
+            let old = try await helpers.createSubscription(client, parameters: ["owner": "octo", "repo": "hello", "secret": secret])
+            let oldId = try #require(old["id"]?.stringValue)
+            let oldPath = String(try #require(old["webhookUrl"]?.stringValue).dropFirst("https://hooks.example.com".count))
+
+            #expect(try await helpers.admin(client, .patch, "/api/v1/subscriptions/\(oldId)", ["eventKey": "pulls"]).0 == .unprocessableContent)
+            #expect(try await helpers.admin(client, .patch, "/api/v1/subscriptions/sub_nope", ["parameters": [:]]).0 == .notFound)
+            #expect(try await helpers.admin(client, .patch, "/api/v1/subscriptions/\(oldId)", ["parameters": ["owner": "octo"]]).0 == .unprocessableContent,
+                    "new parameters are validated like a new subscription's")
+            let (same, unchanged) = try await helpers.admin(client, .patch, "/api/v1/subscriptions/\(oldId)", [:])
+            #expect(same == .ok)
+            #expect(unchanged["id"]?.stringValue == oldId)
+
+            let (status, answer) = try await helpers.admin(client, .patch, "/api/v1/subscriptions/\(oldId)", ["parameters": ["owner": "octo", "repo": "world", "secret": secret]])
+            #expect(status == .ok, "\(answer)")
+            let newId = try #require(answer["id"]?.stringValue)
+            #expect(newId != oldId)
+            #expect(answer["replaces"]?.stringValue == oldId)
+            #expect(answer["replaced"]?["status"] == "archived")
+            #expect(answer["config"]?["parameters"]?["repo"] == "world")
+            #expect(answer["config"]?["parameters"]?["secret"] == nil, "secrets are not shown")
+            #expect(pipeline.stub.received("POST", "/repos/octo/world/hooks").count == 1)
+            #expect(pipeline.stub.received("DELETE", "/repos/octo/hello/hooks/").count == 1)
+
+            let base = "http://127.0.0.1:\(try #require(client.port))"
+            let delivery = WebhookEndToEndTests.issueDelivery(action: "opened", number: 7, title: "After the change")
+            let headers = ["X-GitHub-Event": "issues", "X-Hub-Signature-256": WebhookEndToEndTests.signature(delivery)]
+            #expect(try await TestPipeline.post(base, oldPath, body: delivery, headers: headers).status == 404)
+            let newPath = String(try #require(answer["webhookUrl"]?.stringValue).dropFirst("https://hooks.example.com".count))
+            #expect(try await TestPipeline.post(base, newPath, body: delivery, headers: headers).status == 200)
+            try await eventually(timeout: .seconds(60)) { pipeline.events.withLock { $0.map(\.data.subscriptionId) } == [newId] }
+        }
+    }
+}
