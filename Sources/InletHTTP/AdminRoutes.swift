@@ -420,6 +420,16 @@ struct AdminRoutes: Sendable {
         guard existing.isLive, existing.status != .error else {
             throw ProblemDetails(.conflict, detail: "subscription '\(id)' is \(existing.status.rawValue); only a pending, active or degraded one can be changed (DELETE it, then subscribe anew)")
         }
+        // A pulled collection's new subscription starts from a baseline of its own: deleting
+        // the old one at once would lose what changed between the two. Not done silently.
+        if case .collection(let key, let change) = existing.target,
+            let event = workspace.connectors[existing.connectorKey]?.dataCollections[key]?.events[DataCollection.EventType(rawValue: change.rawValue) ?? .created],
+            event.implementationType != .webhook
+        {
+            throw ProblemDetails(
+                .conflict, title: "Not changed in place",
+                detail: "subscription '\(id)' pulls its events (\(event.implementationType.rawValue)); a new one would start from a baseline of its own and miss what changes meanwhile: create the new subscription, wait for its first pull (pullState.lastPull), then DELETE this one")
+        }
         guard case .object(var made) = try creationRequest(of: existing) else { throw unprocessable("subscription '\(id)' cannot be changed: its parameters do not open with this process's keys") }
         for (key, value) in members { made[key] = value.isNull ? nil : value }
         let replacement = try await createSubscription(.object(made))
@@ -429,15 +439,23 @@ struct AdminRoutes: Sendable {
         answer["replaces"] = .string(id)
         guard replacement.status != .accepted else {
             // Not active yet: the old one stays until it is, so no event is missed.
-            answer["detail"] = .string("the new subscription is still being subscribed; \(id) stays until then: PATCH again (or DELETE \(id)) once it is active")
+            answer["detail"] = .string("the new subscription is still being subscribed; \(id) stays (both receive events meanwhile): DELETE /api/v1/subscriptions/\(id) once the new one is active")
             var response = Response.json(.object(answer), status: .accepted)
             response.headers[.location] = "/api/v1/subscriptions/\(newId)"
             return response
         }
         let command = Command(type: .unsubscribe, subscriptionId: id, issuedAt: Date())
         let stored = try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
-        let removed = try await outcome(of: id, created: false) {
-            $0.status == .archived || $0.hasApplied(topic: stored.topic, partition: Int(stored.partition), offset: stored.offset)
+        let removed: SubscriptionOutcome
+        do {
+            removed = try await outcome(of: id, created: false) {
+                $0.status == .archived || $0.hasApplied(topic: stored.topic, partition: Int(stored.partition), offset: stored.offset)
+            }
+        } catch var problem as ProblemDetails {
+            // The new subscription is live: say so, or the client would lose track of it.
+            problem.detail += "; the new subscription \(newId) is active and the old one \(id) is still registered: fix the cause and DELETE /api/v1/subscriptions/\(id) again"
+            problem.extensions["replacement"] = replacement.body
+            throw problem
         }
         answer["replaced"] = removed.body
         var response = Response.json(.object(answer), status: .ok)

@@ -149,6 +149,12 @@ components:
         createdAt: {type: string, format: date-time}
         updatedAt: {type: string, format: date-time}
         archivedAt: {type: string, format: date-time}
+        pullState: {type: object, description: "Pulled collections: last pull (pages, records, events, error, scannedBy), schedule and marks; never the snapshot itself"}
+        nextPullEventsTimestamp: {type: integer, description: Epoch milliseconds}
+        lastActivityAt: {type: string, format: date-time, description: When its handler last handled an input of it}
+        eventCount: {type: integer, description: "Record events its handler made from its inputs, before repeats are dropped (a shared full scan's count on the member that scanned)"}
+        replaces: {type: string, description: "PATCH: the id of the subscription this one replaced"}
+        replaced: {type: object, description: "PATCH: the replaced subscription, archived"}
     Pending:
       type: object
       required: [id, status, poll]
@@ -608,6 +614,9 @@ paths:
         new subscription: it is subscribed (a new hook at the app), and once it is active the old
         one is unsubscribed and archived. `parameters`, when given, replace the old ones whole
         (validated like a new subscription's). Nothing changed: the same subscription, 200.
+        While both are registered, an event the app sends to both comes once per subscription.
+        A pulled collection subscription is not changed in place (409): its replacement would
+        start from a baseline of its own; create it, wait for its first pull, then delete the old one.
       requestBody:
         required: true
         content:

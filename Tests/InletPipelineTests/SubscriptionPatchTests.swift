@@ -37,6 +37,11 @@ struct SubscriptionPatchTests {
             #expect(answer["config"]?["parameters"]?["secret"] == nil, "secrets are not shown")
             #expect(pipeline.stub.received("POST", "/repos/octo/world/hooks").count == 1)
             #expect(pipeline.stub.received("DELETE", "/repos/octo/hello/hooks/").count == 1)
+            // The new hook first, then the old one removed: no moment without one.
+            let order = pipeline.stub.requests.withLock { $0 }.map { "\($0.method) \($0.path)" }
+            let registered = try #require(order.firstIndex(of: "POST /repos/octo/world/hooks"))
+            let removed = try #require(order.firstIndex { $0.hasPrefix("DELETE /repos/octo/hello/hooks/") })
+            #expect(registered < removed)
 
             let base = "http://127.0.0.1:\(try #require(client.port))"
             let delivery = WebhookEndToEndTests.issueDelivery(action: "opened", number: 7, title: "After the change")
@@ -45,6 +50,22 @@ struct SubscriptionPatchTests {
             let newPath = String(try #require(answer["webhookUrl"]?.stringValue).dropFirst("https://hooks.example.com".count))
             #expect(try await TestPipeline.post(base, newPath, body: delivery, headers: headers).status == 200)
             try await eventually(timeout: .seconds(60)) { pipeline.events.withLock { $0.map(\.data.subscriptionId) } == [newId] }
+        }
+    }
+
+    @Test("a pulled collection subscription is not changed in place (its replacement would start from its own baseline): 409 saying what to do")
+    func pulledSubscriptionsAreNotPatched() async throws {
+        let pipeline = try TestPipeline(workspace: try TestPipeline.fixtureWorkspace("pulls"))
+        try await pipeline.run { client in
+            let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", ["connectorKey": "tasks-api", "customerId": "acme", "credentials": [:]])
+            let subscription = try await helpers.subscribed(client, [
+                "connectionId": .string(try #require(connection["id"]?.stringValue)), "collectionKey": "projects", "collectionEvent": "created",
+            ])
+            let id = try #require(subscription["id"]?.stringValue)
+            let (status, problem) = try await helpers.admin(client, .patch, "/api/v1/subscriptions/\(id)", ["fullSyncIntervalSeconds": 60])
+            #expect(status == .conflict)
+            #expect(problem["detail"]?.stringValue?.contains("wait for its first pull") == true, "\(problem)")
+            #expect(try await helpers.admin(client, .get, "/api/v1/subscriptions/\(id)").1["status"] == "active", "the subscription is left as it was")
         }
     }
 }

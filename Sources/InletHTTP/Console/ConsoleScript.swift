@@ -61,7 +61,7 @@ async function loadSubscriptions() {
     cell(row, s.connectorKey);
     cell(row, targetText(s.target));
     cell(row, s.customerId);
-    cell(row, s.eventCount || 0, 'number');
+    cell(row, s.eventCount === undefined ? '' : s.eventCount, 'number');
     cell(row, s.lastActivityAt || '');
     const pull = s.pullState && s.pullState.lastPull;
     cell(row, pull && pull.finishedAt ? `${pull.finishedAt}: ${pull.events} events${pull.scannedBy ? ` (scanned by ${pull.scannedBy})` : ''}` : '');
