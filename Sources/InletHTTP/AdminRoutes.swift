@@ -420,15 +420,14 @@ struct AdminRoutes: Sendable {
         guard existing.isLive, existing.status != .error else {
             throw ProblemDetails(.conflict, detail: "subscription '\(id)' is \(existing.status.rawValue); only a pending, active or degraded one can be changed (DELETE it, then subscribe anew)")
         }
-        // A pulled collection's new subscription starts from a baseline of its own: deleting
-        // the old one at once would lose what changed between the two. Not done silently.
+        // A pulled collection's new subscription starts from a baseline of its own: the old one
+        // is deleted only after a pull of its own that began once that baseline was there.
+        var pulled: DataCollection.EventImplementationType?
         if case .collection(let key, let change) = existing.target,
             let event = workspace.connectors[existing.connectorKey]?.dataCollections[key]?.events[DataCollection.EventType(rawValue: change.rawValue) ?? .created],
             event.implementationType != .webhook
         {
-            throw ProblemDetails(
-                .conflict, title: "Not changed in place",
-                detail: "subscription '\(id)' pulls its events (\(event.implementationType.rawValue)); a new one would start from a baseline of its own and miss what changes meanwhile: create the new subscription, wait for its first pull (pullState.lastPull), then DELETE this one")
+            pulled = event.implementationType
         }
         guard case .object(var made) = try creationRequest(of: existing) else { throw unprocessable("subscription '\(id)' cannot be changed: its parameters do not open with this process's keys") }
         for (key, value) in members { made[key] = value.isNull ? nil : value }
@@ -440,6 +439,12 @@ struct AdminRoutes: Sendable {
         guard replacement.status != .accepted else {
             // Not active yet: the old one stays until it is, so no event is missed.
             answer["detail"] = .string("the new subscription is still being subscribed; \(id) stays (both receive events meanwhile): DELETE /api/v1/subscriptions/\(id) once the new one is active")
+            var response = Response.json(.object(answer), status: .accepted)
+            response.headers[.location] = "/api/v1/subscriptions/\(newId)"
+            return response
+        }
+        if let pulled, let waiting = try await handOverPulls(from: existing, to: newId, strategy: pulled) {
+            answer["detail"] = .string(waiting + "; \(id) stays (both receive events meanwhile): DELETE /api/v1/subscriptions/\(id) once it has")
             var response = Response.json(.object(answer), status: .accepted)
             response.headers[.location] = "/api/v1/subscriptions/\(newId)"
             return response
@@ -461,6 +466,33 @@ struct AdminRoutes: Sendable {
         var response = Response.json(.object(answer), status: .ok)
         response.headers[.location] = "/api/v1/subscriptions/\(newId)"
         return response
+    }
+
+    /// Before a pulled subscription is replaced: waits for the new one's first pull (its
+    /// baseline; a custom pull has it from `subscribe`), then has the old one pulled once more
+    /// (by its scan group's scanning member), so whatever changed before the new one's baseline
+    /// is reported by the old one and nothing is lost (a change in between may come from both).
+    /// `nil` when done; else what it still waits for (each wait is bounded).
+    private func handOverPulls(from old: SubscriptionRecord, to newId: String, strategy: DataCollection.EventImplementationType) async throws -> String? {
+        if strategy != .customPull {
+            let based = try await waitUntil(newId) { record in record.pullState?.lastPull.map { $0.finishedAt != nil && $0.error == nil } ?? false }
+            guard based else { return "the new subscription \(newId) has not finished its first pull yet" }
+        }
+        let scanner = ScanGroup.leader(of: ScanGroup.members(of: old, among: subscriptions.all())) ?? old
+        let command = Command(type: .pull, subscriptionId: scanner.id, issuedAt: Date())
+        let stored = try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: scanner.id, value: command.encoded()))
+        let pulled = try await waitUntil(scanner.id) { $0.hasApplied(topic: stored.topic, partition: Int(stored.partition), offset: stored.offset) }
+        return pulled ? nil : "the last pull of \(old.id) has not finished yet"
+    }
+
+    /// Waits (bounded by the admin wait) until the subscription `id` satisfies `done`.
+    private func waitUntil(_ id: String, _ done: (SubscriptionRecord) -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + configuration.waitTimeout
+        while ContinuousClock.now < deadline {
+            if let record = subscriptions[id], done(record) { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
     }
 
     /// The create request that made `record` (its parameters opened when sealed).

@@ -615,8 +615,10 @@ paths:
         one is unsubscribed and archived. `parameters`, when given, replace the old ones whole
         (validated like a new subscription's). Nothing changed: the same subscription, 200.
         While both are registered, an event the app sends to both comes once per subscription.
-        A pulled collection subscription is not changed in place (409): its replacement would
-        start from a baseline of its own; create it, wait for its first pull, then delete the old one.
+        A pulled collection subscription is removed only after the new one's first pull (its
+        baseline) and one more pull of the old one (by its scan group's scanning member), so a
+        change made before the new one's baseline is reported by the old one; while either wait
+        lasts beyond the admin wait, the answer is 202 and the old one stays.
       requestBody:
         required: true
         content:

@@ -53,19 +53,37 @@ struct SubscriptionPatchTests {
         }
     }
 
-    @Test("a pulled collection subscription is not changed in place (its replacement would start from its own baseline): 409 saying what to do")
-    func pulledSubscriptionsAreNotPatched() async throws {
+    @Test("a pulled collection subscription is replaced without losing a change: the old one pulls once more after the new one's baseline, then goes; later changes come from the new one")
+    func pulledSubscriptionHandover() async throws {
         let pipeline = try TestPipeline(workspace: try TestPipeline.fixtureWorkspace("pulls"))
+        pipeline.stub.projects.withLock { $0 = [("p1", ["title": "One"]), ("p2", ["title": "Two"])] }
         try await pipeline.run { client in
             let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", ["connectorKey": "tasks-api", "customerId": "acme", "credentials": [:]])
-            let subscription = try await helpers.subscribed(client, [
+            // Scans an hour apart: only the baseline, and the pulls the PATCH asks for, run.
+            let old = try await helpers.subscribed(client, [
                 "connectionId": .string(try #require(connection["id"]?.stringValue)), "collectionKey": "projects", "collectionEvent": "created",
+                "fullSyncIntervalSeconds": 3600,
             ])
-            let id = try #require(subscription["id"]?.stringValue)
-            let (status, problem) = try await helpers.admin(client, .patch, "/api/v1/subscriptions/\(id)", ["fullSyncIntervalSeconds": 60])
-            #expect(status == .conflict)
-            #expect(problem["detail"]?.stringValue?.contains("wait for its first pull") == true, "\(problem)")
-            #expect(try await helpers.admin(client, .get, "/api/v1/subscriptions/\(id)").1["status"] == "active", "the subscription is left as it was")
+            let oldId = try #require(old["id"]?.stringValue)
+            try await eventually(timeout: .seconds(60)) {
+                try await helpers.admin(client, .get, "/api/v1/subscriptions/\(oldId)").1["pullState"]?["lastPull"]?["finishedAt"] != nil
+            }
+            // Created after the old one's last scan: the new one's baseline will include it, so
+            // only the old one's last pull can report it.
+            pipeline.stub.projects.withLock { $0.append(("p3", ["title": "Three"])) }
+            let (status, answer) = try await helpers.admin(client, .patch, "/api/v1/subscriptions/\(oldId)", ["fullSyncIntervalSeconds": 3599])
+            #expect(status == .ok, "\(answer)")
+            let newId = try #require(answer["id"]?.stringValue)
+            #expect(newId != oldId)
+            #expect(answer["replaced"]?["status"] == "archived")
+            try await eventually(timeout: .seconds(60)) { pipeline.events.withLock { $0.count } >= 1 }
+            #expect(pipeline.events.withLock { $0 }.map { "\($0.data.recordId) \($0.data.subscriptionId)" } == ["p3 \(oldId)"])
+
+            pipeline.stub.projects.withLock { $0.append(("p4", ["title": "Four"])) }
+            #expect(try await helpers.admin(client, .post, "/api/v1/subscriptions/\(newId)/pull").0 == .accepted)
+            try await eventually(timeout: .seconds(60)) { pipeline.events.withLock { $0.count } >= 2 }
+            try await Task.sleep(for: .seconds(2))
+            #expect(pipeline.events.withLock { $0 }.map { "\($0.data.recordId) \($0.data.subscriptionId)" } == ["p3 \(oldId)", "p4 \(newId)"])
         }
     }
 }
