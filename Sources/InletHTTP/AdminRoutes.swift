@@ -444,7 +444,7 @@ struct AdminRoutes: Sendable {
             return response
         }
         if let pulled, let waiting = try await handOverPulls(from: existing, to: newId, strategy: pulled) {
-            answer["detail"] = .string(waiting + "; \(id) stays (both receive events meanwhile): DELETE /api/v1/subscriptions/\(id) once it has")
+            answer["detail"] = .string(waiting + "; \(id) stays (both receive events meanwhile): send the same PATCH again to finish the change")
             var response = Response.json(.object(answer), status: .accepted)
             response.headers[.location] = "/api/v1/subscriptions/\(newId)"
             return response
@@ -468,26 +468,58 @@ struct AdminRoutes: Sendable {
         return response
     }
 
-    /// Before a pulled subscription is replaced: waits for the new one's first pull (its
-    /// baseline; a custom pull has it from `subscribe`), then has the old one pulled once more
-    /// (by its scan group's scanning member), so whatever changed before the new one's baseline
-    /// is reported by the old one and nothing is lost (a change in between may come from both).
-    /// `nil` when done; else what it still waits for (each wait is bounded).
+    /// Before a pulled subscription is replaced: waits for the new one's baseline (its first
+    /// successful pull; for a full scan, the scan of its group that served it; a custom pull has
+    /// it from `subscribe`), then has the old one pulled once more by its scan group's scanning
+    /// member, to the end of any backlog. Whatever changed before the new one's baseline is then
+    /// reported by the old one (a change in between may come from both). `nil` when done; else
+    /// what it still waits for. All waits together stay within the admin wait.
     private func handOverPulls(from old: SubscriptionRecord, to newId: String, strategy: DataCollection.EventImplementationType) async throws -> String? {
-        if strategy != .customPull {
-            let based = try await waitUntil(newId) { record in record.pullState?.lastPull.map { $0.finishedAt != nil && $0.error == nil } ?? false }
-            guard based else { return "the new subscription \(newId) has not finished its first pull yet" }
+        let deadline = ContinuousClock.now + configuration.waitTimeout
+        switch strategy {
+        case .customPull, .webhook:
+            break
+        case .pullLatestRecords:
+            let based = try await waitUntil(newId, deadline) { $0.pullState?.lastPull?.finishedAt != nil && $0.pullState?.failures == nil }
+            guard based else { return "the new subscription \(newId) has not finished a first pull yet" }
+        case .fullScan:
+            // Its group's scanning member (itself, or the one an existing group already has).
+            guard let new = subscriptions[newId] else { return "the new subscription \(newId) is not read yet" }
+            let newScanner = ScanGroup.leader(of: ScanGroup.members(of: new, among: subscriptions.all())) ?? new
+            let served: (SubscriptionRecord) -> Bool = { $0.pullState?.servedMembers?.contains(newId) == true && $0.pullState?.failures == nil }
+            if newScanner.id != newId, !served(newScanner) {
+                try await requestPull(of: newScanner.id)
+            }
+            guard try await waitUntil(newScanner.id, deadline, served) else { return "the new subscription \(newId) has no baseline from a full scan yet" }
         }
         let scanner = ScanGroup.leader(of: ScanGroup.members(of: old, among: subscriptions.all())) ?? old
-        let command = Command(type: .pull, subscriptionId: scanner.id, issuedAt: Date())
-        let stored = try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: scanner.id, value: command.encoded()))
-        let pulled = try await waitUntil(scanner.id) { $0.hasApplied(topic: stored.topic, partition: Int(stored.partition), offset: stored.offset) }
-        return pulled ? nil : "the last pull of \(old.id) has not finished yet"
+        let stored = try await requestPull(of: scanner.id)
+        // Applied is not enough: the pull must have scanned (not deferred to another member),
+        // succeeded, and read to the end of its backlog (pull-latest-records reads 20 pages a
+        // run, and runs again at once while one is left).
+        let finished = try await waitUntil(scanner.id, deadline) { record in
+            record.hasApplied(topic: stored.topic, partition: Int(stored.partition), offset: stored.offset)
+                && (record.pullState?.failures != nil || record.pullState?.cursor == nil)
+        }
+        guard finished, let record = subscriptions[scanner.id] else { return "the last pull of \(old.id) has not finished yet" }
+        if let failures = record.pullState?.failures {
+            return "the last pull of \(old.id) failed (\(failures) in a row: \(record.pullState?.lastPull?.error ?? "no reason recorded"))"
+        }
+        if let other = record.pullState?.lastPull?.scannedBy {
+            return "the last pull of \(old.id) was left to \(other), whose scan has not run yet"
+        }
+        return nil
     }
 
-    /// Waits (bounded by the admin wait) until the subscription `id` satisfies `done`.
-    private func waitUntil(_ id: String, _ done: (SubscriptionRecord) -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + configuration.waitTimeout
+    /// Appends a `pull` command for `id` (run now, in order with its other inputs).
+    @discardableResult
+    private func requestPull(of id: String) async throws -> KafkaDeliveryReport {
+        let command = Command(type: .pull, subscriptionId: id, issuedAt: Date())
+        return try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
+    }
+
+    /// Waits (until `deadline`) until the subscription `id` satisfies `done`.
+    private func waitUntil(_ id: String, _ deadline: ContinuousClock.Instant, _ done: (SubscriptionRecord) -> Bool) async throws -> Bool {
         while ContinuousClock.now < deadline {
             if let record = subscriptions[id], done(record) { return true }
             try await Task.sleep(for: .milliseconds(50))
