@@ -70,7 +70,9 @@ struct ConsumerGroupTests {
             try await eventually("all 600 messages consumed") {
                 Set(members.flatMap { $0.received.withLock { $0 } }.compactMap(\.value)).count == 600
             }
-            #expect(members.allSatisfy { $0.assignment.withLock { $0.count } == 2 })
+            // On a loaded machine a member may still be between revocation and its new
+            // assignment when the last message arrives: the split settles shortly after.
+            try await eventually("every member owns two partitions") { members.allSatisfy { $0.assignment.withLock { $0.count } == 2 } }
             #expect(a.rebalances.withLock { $0 }.contains { if case .revoked = $0 { true } else { false } })
             tasks.cancelAll()
             try await tasks.waitForAll()
