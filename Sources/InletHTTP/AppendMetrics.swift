@@ -18,7 +18,7 @@ final class AppendMetrics: Sendable {
             timers[topic] = made
             return made
         }
-        timer.recordInterval(since: start)
+        timer.record(duration: ContinuousClock.now - start)
     }
 
     func failed(to topic: String) {

@@ -18,13 +18,13 @@ struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             let response = try await next(request, context)
             let metrics = cache.metrics(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: response.status.code)
             metrics.requests.increment()
-            metrics.duration.recordInterval(since: started)
+            metrics.duration.record(duration: ContinuousClock.now - started)
             return response
         } catch {
             let status = (error as? any HTTPResponseError)?.status.code ?? 500
             let metrics = cache.metrics(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: status)
             metrics.requests.increment()
-            metrics.duration.recordInterval(since: started)
+            metrics.duration.record(duration: ContinuousClock.now - started)
             throw error
         }
     }
@@ -56,13 +56,5 @@ private final class HTTPMetricsCache: Sendable {
             handles[key] = made
             return made
         }
-    }
-}
-
-extension Metrics.Timer {
-    /// Records the time since `start`.
-    func recordInterval(since start: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - start
-        recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
 }

@@ -180,16 +180,7 @@ struct CollectionPullTests {
             // Two requests, one with two record events and one with the third: one scan group.
             var ids: [String: String] = [:]
             for events in [["created", "deleted"], ["updated"]] {
-                let request: JSONValue = ["connectionId": .string(connectionId), "collectionKey": "projects", "collectionEvents": .array(events.map { .string($0) })]
-                var answer: JSONValue = nil
-                try await eventually(timeout: .seconds(60)) {
-                    let (status, body) = try await helpers.admin(client, .post, "/api/v1/subscriptions", request)
-                    answer = body
-                    return status == .created || status == .ok
-                }
-                for made in answer["subscriptions"]?.arrayValue ?? [] {
-                    ids[try #require(made["target"]?["collectionEvent"]?.stringValue)] = try #require(made["id"]?.stringValue)
-                }
+                ids.merge(try await subscribeToProjects(client, connectionId: connectionId, events: events)) { _, new in new }
             }
             #expect(ids.count == 3)
             for id in ids.values { try await eventually(timeout: .seconds(60)) { try await lastPull(client, id) != nil } }
@@ -228,18 +219,7 @@ struct CollectionPullTests {
             // `created`; the created one joins later and still gets its backfill.
             var ids: [String: String] = [:]
             for events in [["updated"], ["created", "deleted"]] {
-                let request: JSONValue = [
-                    "connectionId": .string(connectionId), "collectionKey": "projects", "collectionEvents": .array(events.map { .string($0) }), "backfill": true,
-                ]
-                var answer: JSONValue = nil
-                try await eventually(timeout: .seconds(60)) {
-                    let (status, body) = try await helpers.admin(client, .post, "/api/v1/subscriptions", request)
-                    answer = body
-                    return status == .created || status == .ok
-                }
-                for made in answer["subscriptions"]?.arrayValue ?? [] {
-                    ids[try #require(made["target"]?["collectionEvent"]?.stringValue)] = try #require(made["id"]?.stringValue)
-                }
+                ids.merge(try await subscribeToProjects(client, connectionId: connectionId, events: events, backfill: true)) { _, new in new }
                 let first = try #require(ids[events[0]])
                 try await eventually(timeout: .seconds(60)) { try await lastPull(client, first) != nil }
             }
@@ -256,6 +236,24 @@ struct CollectionPullTests {
             seen = pipeline.events.withLock { $0 }.map { "\($0.data.recordId) \($0.type.split(separator: ".").last ?? "")" }
             #expect(seen.sorted() == ["p1 created", "p1 updated", "p2 created", "p3 created", "p3 deleted"])
         }
+    }
+
+    /// Subscribes to the projects collection's `events` in one request (retried until it is
+    /// answered 201 or 200); record event → subscription id.
+    private func subscribeToProjects(_ client: any TestClientProtocol, connectionId: String, events: [String], backfill: Bool = false) async throws -> [String: String] {
+        var request: [String: JSONValue] = ["connectionId": .string(connectionId), "collectionKey": "projects", "collectionEvents": .array(events.map { .string($0) })]
+        if backfill { request["backfill"] = true }
+        var answer: JSONValue = nil
+        try await eventually(timeout: .seconds(60)) {
+            let (status, body) = try await helpers.admin(client, .post, "/api/v1/subscriptions", .object(request))
+            answer = body
+            return status == .created || status == .ok
+        }
+        var ids: [String: String] = [:]
+        for made in answer["subscriptions"]?.arrayValue ?? [] {
+            ids[try #require(made["target"]?["collectionEvent"]?.stringValue)] = try #require(made["id"]?.stringValue)
+        }
+        return ids
     }
 
     /// Waits until `id` has scanned `count` more times (each scan sets a new `lastFullSyncAt`);

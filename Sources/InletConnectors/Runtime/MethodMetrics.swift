@@ -17,7 +17,6 @@ final class MethodMetrics: Sendable {
     private let timers = Mutex<[Key: Metrics.Timer]>([:])
 
     func record(connector: String, method: String, outcome: String, since start: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - start
         let counter = counters.withLock { counters in
             let key = Key(connector: connector, method: method, outcome: outcome)
             if let found = counters[key] { return found }
@@ -33,6 +32,6 @@ final class MethodMetrics: Sendable {
             return made
         }
         counter.increment()
-        timer.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        timer.record(duration: ContinuousClock.now - start)
     }
 }

@@ -33,8 +33,7 @@ final class StreamMetrics: Sendable {
     func batchCommitted(messages count: Int, outputs records: [KafkaRecord], since started: ContinuousClock.Instant) {
         messages.increment(by: count)
         committed.increment()
-        let elapsed = ContinuousClock.now - started
-        duration.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        duration.record(duration: ContinuousClock.now - started)
         var byTopic: [String: Int] = [:]
         for record in records { byTopic[record.topic, default: 0] += 1 }
         for (topic, count) in byTopic { output(topic).increment(by: count) }
