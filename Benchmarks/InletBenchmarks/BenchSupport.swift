@@ -11,10 +11,11 @@ struct BenchmarkFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A logger that only reports critical problems, so the figures stay readable.
+/// A logger that only reports critical problems, so the figures stay readable
+/// (`BENCH_LOG_LEVEL=debug` shows, e.g., each stream batch's size and timings).
 func quietLogger(_ label: String) -> Logger {
     var logger = Logger(label: label)
-    logger.logLevel = .critical
+    logger.logLevel = ProcessInfo.processInfo.environment["BENCH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
     return logger
 }
 

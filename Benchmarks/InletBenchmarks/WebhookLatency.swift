@@ -183,7 +183,7 @@ private func deliver(to url: String, number: Int, secret: String) async throws -
 }
 
 /// POSTs `json` with a bearer token; the status and the parsed answer.
-private func post(_ url: String, bearer token: String, json: JSONValue) async throws -> (status: UInt, json: JSONValue) {
+func post(_ url: String, bearer token: String, json: JSONValue) async throws -> (status: UInt, json: JSONValue) {
     var request = HTTPClientRequest(url: url)
     request.method = .POST
     request.headers.add(name: "Authorization", value: "Bearer \(token)")
@@ -195,7 +195,7 @@ private func post(_ url: String, bearer token: String, json: JSONValue) async th
 }
 
 /// Polls `value` every `every` until it is non-nil; fails after `timeout`.
-private func waitFor<T>(
+func waitFor<T>(
     _ what: String, timeout: Duration = .seconds(10), every: Duration = .milliseconds(5), _ value: () -> T?
 ) async throws -> T {
     let deadline = ContinuousClock.now + timeout
@@ -229,7 +229,7 @@ private final class EventArrivals: Sendable {
 }
 
 /// A stand-in for api.github.com on 127.0.0.1: accepts hook registrations.
-private final class StubGitHub: Sendable {
+final class StubGitHub: Sendable {
     let port = Box<Int>()
 
     /// Runs the server until cancelled.
@@ -248,7 +248,7 @@ private final class StubGitHub: Sendable {
 }
 
 /// A value one task sets and another reads (a bound port).
-private final class Box<Value: Sendable>: Sendable {
+final class Box<Value: Sendable>: Sendable {
     private let storage = Mutex<Value?>(nil)
 
     var value: Value? {

@@ -7,6 +7,7 @@
 //   e2e [webhooks] [per-second]     webhook → `events` latency vs ingress-only latency (WebhookLatency.swift)
 //   all                             all three with their defaults (the default)
 //   bare-http [port]                a bare Hummingbird server, the baseline of ingress (BareHTTP.swift)
+//   stages [messages]               handler and dispatcher draining a backlog vs a pass-through loop (StageThroughput.swift)
 //   fullscan [records...]           full-scan snapshot and diff vs reading the pages (FullScanDiff.swift)
 //
 // Loopback only; every loop is bounded and every wait has a deadline.
@@ -26,6 +27,8 @@ do {
         try await runWebhookLatency(webhooks: numbers.first ?? 2_000, perSecond: numbers.dropFirst().first ?? 100)
     case "fullscan":
         try await runFullScanDiff(sizes: numbers.isEmpty ? [25_000, 100_000, 1_000_000] : numbers)
+    case "stages":
+        try await runStageThroughput(messages: numbers.first ?? 20_000)
     case "bare-http":
         try await runBareHTTP(port: numbers.first ?? 18081)
     case "all":
