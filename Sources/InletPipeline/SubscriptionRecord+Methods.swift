@@ -22,12 +22,18 @@ extension SubscriptionRecord {
     /// What a connector method of this subscription runs with, given the connection's
     /// credentials already opened.
     public func methodContext(connection: ConnectionRecord, credentials: JSONValue, vault: CredentialVault) throws -> MethodContext {
+        try methodContext(connection: connection, credentials: credentials, open: vault.open(_:for:))
+    }
+
+    /// What a connector method of this subscription runs with, given the connection's
+    /// credentials already opened, every other sealed value opened by `open`.
+    public func methodContext(connection: ConnectionRecord, credentials: JSONValue, open: SealedValueOpener) throws -> MethodContext {
         guard let owner = target.methodOwner else {
             throw ConnectorMethodError(code: "method-not-found", message: "app event subscriptions have no connector methods", file: "")
         }
         return MethodContext(
-            connectorKey: connectorKey, owner: owner, parameters: try config.openedParameters(vault, subscriptionId: id), state: try openedState(vault),
-            credentials: credentials, connectorParameters: try connection.openedConnectorParameters(vault),
+            connectorKey: connectorKey, owner: owner, parameters: try config.openedParameters(subscriptionId: id, open: open), state: try openedState(open: open),
+            credentials: credentials, connectorParameters: try connection.openedConnectorParameters(open: open),
             logMetadata: ["subscription": id, "customer": customerId]
         )
     }

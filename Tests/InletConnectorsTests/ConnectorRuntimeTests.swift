@@ -277,6 +277,16 @@ struct WebhookRequestTests {
         #expect(WebhookRequest.parseBody(Data(), contentType: "application/json") == [:])
         #expect(WebhookRequest.parseBody(Data(), contentType: "text/plain") == "")
         #expect(WebhookRequest.parseBody(Data([0xff, 0x00, 0xfe]), contentType: "application/octet-stream") == .string(Data([0xff, 0x00, 0xfe]).base64EncodedString()))
+        #expect(WebhookRequest.parseBody(Data(#"{"a":2}"#.utf8), contentType: " \tApplication/JSON \t; charset=utf-8") == ["a": 2])
+    }
+
+    @Test("the media type of a Content-Type: lowercased, without parameters or the spaces and tabs around it")
+    func mediaType() {
+        #expect(WebhookRequest.mediaTypeOf(" \tApplication/JSON \t; charset=utf-8") == "application/json")
+        #expect(WebhookRequest.mediaTypeOf("text/plain") == "text/plain")
+        #expect(WebhookRequest.mediaTypeOf("\t") == "")
+        #expect(WebhookRequest.mediaTypeOf("; charset=utf-8") == "")
+        #expect(WebhookRequest.mediaTypeOf("") == "")
     }
 
     @Test("headers are lower-cased and the content type comes from them when not given")

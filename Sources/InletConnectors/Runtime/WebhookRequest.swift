@@ -60,7 +60,7 @@ public struct WebhookRequest: Sendable, Hashable {
 
     /// Parses `body` by `contentType`; see the type's documentation for the rules.
     public static func parseBody(_ body: Data, contentType: String?) -> JSONValue {
-        let mediaType = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let mediaType = contentType.map(mediaTypeOf) ?? ""
         let isText = mediaType.hasPrefix("text/") || mediaType == "application/xml" || mediaType.hasSuffix("+xml")
         if body.isEmpty { return isText ? .string("") : .object([:]) }
         if isText { return .string(String(decoding: body, as: UTF8.self)) }
@@ -73,6 +73,14 @@ public struct WebhookRequest: Sendable, Hashable {
         if mediaType.isEmpty, let parsed = try? JSONValue(parsing: body) { return parsed }
         if let text = String(data: body, encoding: .utf8) { return .string(text) }
         return .string(body.base64EncodedString())
+    }
+
+    /// The media type of a `Content-Type` value, lowercased, without parameters or the
+    /// spaces and tabs around it (`" Application/JSON ; charset=utf-8"` → `application/json`).
+    static func mediaTypeOf(_ contentType: String) -> String {
+        let type = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }
+        let trimmed = type.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }.reversed().drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }.reversed()
+        return String(decoding: trimmed, as: UTF8.self).lowercased()
     }
 
     /// `a=1&b=x+y&a=2` → `{"a": ["1", "2"], "b": "x y"}`.

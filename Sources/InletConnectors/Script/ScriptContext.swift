@@ -33,6 +33,14 @@ final class ScriptContext {
     private struct CacheKey: Hashable {
         let fileName: String
         let source: String
+
+        /// The name and the source's length: hashing the whole source on every call cost
+        /// more than the call of a small method. Equality still compares the sources (at
+        /// once when both are the workspace's same string).
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(fileName)
+            hasher.combine(source.utf8.count)
+        }
     }
 
     private struct CacheEntry {
@@ -186,10 +194,9 @@ final class ScriptContext {
     private func compiledFunction(for request: ScriptCallRequest) -> Result<JSObjectRef, ScriptError> {
         let key = CacheKey(fileName: request.fileName, source: request.source)
         useCounter += 1
-        if var entry = compiled[key] {
-            entry.lastUse = useCounter
-            compiled[key] = entry
-            return .success(entry.function)
+        if let index = compiled.index(forKey: key) {
+            compiled.values[index].lastUse = useCounter
+            return .success(compiled.values[index].function)
         }
         let module: ScriptModule
         do {

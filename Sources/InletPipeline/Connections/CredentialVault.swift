@@ -217,6 +217,10 @@ public struct VaultError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
+/// Opens a sealed value of a binding: `CredentialVault.open(_:for:)`, or a caller's memo of it
+/// (the handler opens each value once per batch).
+public typealias SealedValueOpener = (EncryptedCredentials, SealBinding) throws -> JSONValue
+
 /// The record and field a sealed value belongs to: its AES-GCM associated data, so a value
 /// copied into another record (or another field) does not open.
 public enum SealBinding: Sendable, Hashable, CustomStringConvertible {

@@ -64,10 +64,11 @@ public final class Handler: StreamTransform {
         var pullRequested: [String: Int64] = [:]
         /// Subscriptions whose inputs fail transiently: since when, how often.
         var retries: [String: (since: ContinuousClock.Instant, attempts: Int)] = [:]
-        /// Credentials opened during this batch, by connection, with the sealed form they came
-        /// from: opening is a decryption and a JSON parse, once per input otherwise. Dropped
-        /// when the batch ends, so opened credentials do not outlive it.
-        var openedCredentials: [String: (sealed: EncryptedCredentials, value: JSONValue)] = [:]
+        /// Sealed values (credentials, parameters, state) opened during this batch, by record
+        /// and field, with the sealed form they came from: opening is a decryption and a JSON
+        /// parse, once per input otherwise. Dropped when the batch ends, so opened secrets do
+        /// not outlive it.
+        var opened: [SealBinding: (sealed: EncryptedCredentials, value: JSONValue)] = [:]
     }
 
     let configuration: Configuration
@@ -190,14 +191,14 @@ public final class Handler: StreamTransform {
         state.withLock { state in
             for (id, record) in state.pending { state.owned[id] = record }
             state.pending.removeAll()
-            state.openedCredentials.removeAll()
+            state.opened.removeAll()
         }
     }
 
     public func batchAborted() async {
         state.withLock { state in
             state.pending.removeAll()
-            state.openedCredentials.removeAll()
+            state.opened.removeAll()
         }
     }
 
@@ -663,7 +664,10 @@ public final class Handler: StreamTransform {
         guard let connection = connections[subscription.connectionId] else {
             throw ConnectorMethodError(code: "unknown-connection", message: "connection \(subscription.connectionId) does not exist (deleted?)", file: "")
         }
-        var context = try subscription.methodContext(connection: connection, credentials: openedCredentials(of: connection), vault: vault)
+        var context = try subscription.methodContext(
+            connection: connection, credentials: openedOncePerBatch(connection.credentials, .connectionCredentials(connectionId: connection.id)),
+            open: openedOncePerBatch
+        )
         context.connectionId = connection.id
         if writeConnection != nil {
             let connectionId = connection.id
@@ -703,11 +707,11 @@ public final class Handler: StreamTransform {
         }
     }
 
-    /// The connection's credentials, opened once per batch.
-    private func openedCredentials(of connection: ConnectionRecord) throws -> JSONValue {
-        if let opened = state.withLock({ $0.openedCredentials[connection.id] }), opened.sealed == connection.credentials { return opened.value }
-        let value = try connection.openedCredentials(vault)
-        state.withLock { $0.openedCredentials[connection.id] = (connection.credentials, value) }
+    /// A sealed value of `binding`, opened once per batch (again when the sealed form changed).
+    private func openedOncePerBatch(_ sealed: EncryptedCredentials, _ binding: SealBinding) throws -> JSONValue {
+        if let opened = state.withLock({ $0.opened[binding] }), opened.sealed == sealed { return opened.value }
+        let value = try vault.open(sealed, for: binding)
+        state.withLock { $0.opened[binding] = (sealed, value) }
         return value
     }
 

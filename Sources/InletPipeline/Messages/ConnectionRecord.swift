@@ -86,8 +86,13 @@ public struct ConnectionRecord: TopicMessage {
 
     /// The connector parameters, opened when sealed (else as written in clear text).
     public func openedConnectorParameters(_ vault: CredentialVault) throws -> JSONValue? {
+        try openedConnectorParameters(open: vault.open(_:for:))
+    }
+
+    /// The connector parameters, opened by `open` when sealed (else as written in clear text).
+    public func openedConnectorParameters(open: SealedValueOpener) throws -> JSONValue? {
         guard let sealedConnectorParameters else { return connectorParameters }
-        return try vault.open(sealedConnectorParameters, for: .connectionParameters(connectionId: id))
+        return try open(sealedConnectorParameters, .connectionParameters(connectionId: id))
     }
 
     public static let topics = ["connections"]

@@ -59,8 +59,13 @@ public struct SubscriptionRecord: TopicMessage {
 
         /// Every parameter: opened when sealed, else ``parameters``.
         public func openedParameters(_ vault: CredentialVault, subscriptionId: String) throws -> JSONValue {
+            try openedParameters(subscriptionId: subscriptionId, open: vault.open(_:for:))
+        }
+
+        /// Every parameter: opened by `open` when sealed, else ``parameters``.
+        public func openedParameters(subscriptionId: String, open: SealedValueOpener) throws -> JSONValue {
             guard let sealedParameters else { return parameters }
-            return try vault.open(sealedParameters, for: .subscriptionParameters(subscriptionId: subscriptionId))
+            return try open(sealedParameters, .subscriptionParameters(subscriptionId: subscriptionId))
         }
 
         /// This configuration as it goes onto a topic: with `vault.sealsRecords`, `redacted`
@@ -239,8 +244,13 @@ public struct SubscriptionRecord: TopicMessage {
 
     /// The connector's state, opened when sealed.
     public func openedState(_ vault: CredentialVault) throws -> JSONValue? {
+        try openedState(open: vault.open(_:for:))
+    }
+
+    /// The state, opened by `open` when sealed.
+    public func openedState(open: SealedValueOpener) throws -> JSONValue? {
         if let state { return state }
-        return try sealedState.map { try vault.open($0, for: .subscriptionState(subscriptionId: id)) }
+        return try sealedState.map { try open($0, .subscriptionState(subscriptionId: id)) }
     }
 
     /// This record as it goes onto the `subscriptions` topic: its state sealed (or, with
