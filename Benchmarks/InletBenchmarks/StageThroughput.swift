@@ -118,20 +118,21 @@ func runStageThroughput(messages: Int = 20_000, subscriptionCount: Int = 16) asy
         rows.append(try await drain("dispatcher", into: topics.events, expecting: messages, partitions: partitions, counter: counter) {
             DispatcherService(settings: settings, routing: EventRouting(topics: topics), workspace: workspace, logger: logger)
         })
+        // Printed (and flushed) before the shutdown, which is not measured.
+        print("stages: \(messages) messages drained per stage, \(subscriptionCount) subscriptions, \(topics.partitions) partitions, 1 embedded broker, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("| stage | messages/s | CPU µs per message | pass-through on the same input: messages/s | its CPU µs per message | ratio |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for (stage, baseline) in [(rows[1], rows[0]), (rows[3], rows[2])] {
+            print(String(format: "| %@ | %.0f | %.0f | %.0f | %.0f | %.2f |", stage.name as NSString, stage.perSecond, stage.cpuMicroseconds,
+                         baseline.perSecond, baseline.cpuMicroseconds, stage.perSecond / baseline.perSecond))
+        }
+        fflush(nil)
         tasks.cancelAll()
     }
     await counter.close()
     scripts.shutdown()
     await producer.shutdown()
     cluster.stop()
-
-    print("stages: \(messages) messages drained per stage, \(subscriptionCount) subscriptions, \(topics.partitions) partitions, 1 embedded broker, \(ProcessInfo.processInfo.activeProcessorCount) cores")
-    print("| stage | messages/s | CPU µs per message | pass-through on the same input: messages/s | its CPU µs per message | ratio |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for (stage, baseline) in [(rows[1], rows[0]), (rows[3], rows[2])] {
-        print(String(format: "| %@ | %.0f | %.0f | %.0f | %.0f | %.2f |", stage.name as NSString, stage.perSecond, stage.cpuMicroseconds,
-                     baseline.perSecond, baseline.cpuMicroseconds, stage.perSecond / baseline.perSecond))
-    }
 }
 
 /// One stage's drain: messages per second and the process's CPU per message.
