@@ -26,7 +26,8 @@ struct AdminRoutes: Sendable {
     var deadLetters: DeadLetterStore? = nil
 
     func register(on router: Router<BasicRequestContext>) {
-        let api = router.group("api/v1").add(middleware: BearerAuthMiddleware(token: configuration.token))
+        let audit = AdminAudit(producer: producer, topic: topics.audit, logger: Logger(label: "inlet.audit"))
+        let api = router.group("api/v1").add(middleware: AdminAuthMiddleware(tokens: configuration.tokens, audit: audit))
         api.post("connections") { request, context in try await createConnection(request, context: context) }
         api.get("connections") { request, _ in listConnections(request) }
         api.get("connections/:id") { _, context in try connection(context) }

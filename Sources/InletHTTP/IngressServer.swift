@@ -112,7 +112,7 @@ public struct IngressServer: Sendable {
         if let admin {
             // On the public port, metrics need the admin token (the operations port, when
             // there is one, serves them without).
-            router.group("metrics").add(middleware: BearerAuthMiddleware(token: admin.configuration.token)).get { _, _ in OperationsRoutes.metricsResponse() }
+            router.group("metrics").add(middleware: AdminAuthMiddleware(tokens: admin.configuration.tokens, audit: nil)).get { _, _ in OperationsRoutes.metricsResponse() }
         }
         routes.register(on: router)
         admin?.register(on: router)

@@ -9,7 +9,9 @@ info:
   version: 0.1.0
   description: |
     Served by `inlet ingress` (and `inlet dev`). The admin API under /api/v1 requires
-    `Authorization: Bearer <INLET_ADMIN_TOKEN>`. Every error is an RFC 9457 problem body
+    `Authorization: Bearer <token>`: INLET_ADMIN_TOKEN, or a line of INLET_ADMIN_TOKENS_FILE.
+    A token with the `read` scope may only GET; other methods answer 403. Every write is
+    recorded on the `audit` topic before it runs (503 when that record cannot be stored). Every error is an RFC 9457 problem body
     (`application/problem+json`: type, title, status, detail, and extra members such as `errors`).
 servers:
   - url: http://127.0.0.1:8080

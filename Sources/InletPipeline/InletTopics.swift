@@ -34,6 +34,8 @@ public struct InletTopics: Sendable, Hashable {
     public var appEvents: String { prefix + "app-events" }
     public var replies: String { prefix + "replies" }
     public var dlq: String { prefix + "dlq" }
+    /// Admin API writes: who, what, when (`AuditRecord`).
+    public var audit: String { prefix + "audit" }
 
     /// `min.insync.replicas` of every topic: one fewer than `replicationFactor` (2 of 3). A
     /// write acknowledged with `acks=all` is then on at least that many brokers, and one
@@ -56,7 +58,7 @@ public struct InletTopics: Sendable, Hashable {
             spec(subscriptions, compacted: true), spec(connections, compacted: true), spec(globalWebhooks, compacted: true),
             spec(connectorParameters, compacted: true), spec(customers, compacted: true), spec(scanSnapshots, compacted: true),
             spec(appEventSubscriptions, compacted: true),
-            spec(records), spec(events), spec(appEvents), spec(replies), spec(dlq),
+            spec(records), spec(events), spec(appEvents), spec(replies), spec(dlq), spec(audit),
         ]
     }
 

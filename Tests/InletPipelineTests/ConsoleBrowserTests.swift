@@ -62,7 +62,9 @@ struct ConsoleBrowserTests {
                 let button = try await webDriver.waitForElement(session: s, css: "#dead-letters tr[data-id='\(letterId)'] button.replay")
                 _ = try await webDriver.call(.POST, s + "/element/\(button)/click", [:])
                 let result = try await webDriver.waitForElement(session: s, css: "#replay-result")
-                try await eventually(timeout: .seconds(30)) {
+                // Generous: on a loaded machine the replay (reading the dead-letter topic, writing
+                // the audit trail and the original) once took longer than 30 s.
+                try await eventually(timeout: .seconds(90)) {
                     (try await webDriver.call(.GET, s + "/element/\(result)/text")["value"]?.stringValue ?? "").hasPrefix("Replayed \(letterId)")
                 }
                 try await eventually(timeout: .seconds(60)) {

@@ -145,7 +145,7 @@ struct MessagesCodecTests {
         let topics = TopicMessages.all.flatMap { $0.topics }
         #expect(Set(topics) == [
             "ingress", "ingress.global", "ingress.app-events", "commands", "subscriptions", "connections", "global-webhooks", "connector-parameters", "customers", "scan-snapshots", "app-event-subscriptions", "records",
-            "events", "app-events", "replies", "dlq",
+            "events", "app-events", "replies", "dlq", "audit",
         ])
     }
 }

@@ -155,9 +155,14 @@ enum MessageSamples {
         connectorKey: "github")
 
     /// One or more samples per message type, type-erased.
+    static let auditRecord = AuditRecord(
+        id: "9d7c1f0e-2b3a-4c5d-8e6f-0a1b2c3d4e5f", phase: .completed, at: later, actor: "deploy-bot", scope: "admin",
+        method: "POST", path: "/api/v1/subscriptions", status: 201
+    )
+
     static let all: [any TopicMessage] = [
         rawRequest, globalRawRequest, routedGlobalEvent, appEvent, command, subscription, connection, globalWebhookRecord, connectorParameters, customer, scanSnapshotChunk, appEventSubscription, recordEvent,
-        normalizedEvent, reply, deadLetter,
+        normalizedEvent, reply, deadLetter, auditRecord,
     ]
 }
 

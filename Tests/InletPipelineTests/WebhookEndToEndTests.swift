@@ -49,10 +49,12 @@ struct WebhookEndToEndTests {
         configuration: .init(timeout: .init(connect: .seconds(10), read: .seconds(150)))
     )
 
-    func admin(_ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, _ body: JSONValue? = nil) async throws -> (HTTPResponse.Status, JSONValue) {
+    func admin(
+        _ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, _ body: JSONValue? = nil, token: String = adminToken
+    ) async throws -> (HTTPResponse.Status, JSONValue) {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(try #require(client.port))" + uri)
         request.method = .init(rawValue: method.rawValue)
-        request.headers.add(name: "Authorization", value: "Bearer \(Self.adminToken)")
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Content-Type", value: "application/json")
         if let body { request.body = .bytes(ByteBuffer(data: body.serialized())) }
         let response = try await Self.adminClient.execute(request, timeout: .seconds(120))

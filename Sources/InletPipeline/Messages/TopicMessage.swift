@@ -50,5 +50,6 @@ public enum TopicMessages {
         NormalizedEvent.self,
         Reply.self,
         DeadLetter.self,
+        AuditRecord.self,
     ]
 }

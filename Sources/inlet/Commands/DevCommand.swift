@@ -53,7 +53,9 @@ struct DevCommand: AsyncParsableCommand {
             vault: try RoleOptions.vault(allowEphemeral: true, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride, networkAccess: role.networkAccess,
             embeddedRetention: .embeddedBroker, logger: logger
         )
-        let adminToken = try RoleOptions.adminToken(allowGenerated: true)
+        // Always one (generated when INLET_ADMIN_TOKEN is not set): the banner prints it.
+        let adminToken = RoleOptions.adminToken(allowGenerated: true) ?? ""
+        let adminTokens = try RoleOptions.adminTokens(token: adminToken, logger: logger)
         let producer = try services.ingressProducer()
         // The embedded broker trims by size and does not compact: this process re-publishes
         // the tables' records before they could be trimmed.
@@ -76,7 +78,7 @@ struct DevCommand: AsyncParsableCommand {
         let readiness = Readiness()
         readiness.add(handler.readinessChecks + dispatcher.readinessChecks)
         let server = services.ingress(
-            configuration: ingressConfiguration, adminToken: adminToken, producer: producer, subscriptions: subscriptions,
+            configuration: ingressConfiguration, adminTokens: adminTokens, producer: producer, subscriptions: subscriptions,
             connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait,
             backlog: backlog, globalWebhooks: globalWebhooks, connectorParameters: connectorParameters, customers: customers,
             appEventSubscriptions: appEventSubscriptions, readiness: readiness

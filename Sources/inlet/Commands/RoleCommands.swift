@@ -48,7 +48,7 @@ struct IngressCommand: AsyncParsableCommand {
         let appEventSubscriptions = services.appEventSubscriptions()
         let readiness = Readiness()
         let server = services.ingress(
-            configuration: configuration, adminToken: try RoleOptions.adminToken(allowGenerated: false), producer: producer,
+            configuration: configuration, adminTokens: try RoleOptions.adminTokens(token: RoleOptions.adminToken(allowGenerated: false), logger: logger), producer: producer,
             subscriptions: subscriptions, connections: connections, replies: replies, scripts: scripts, adminWait: ingress.adminWait,
             backlog: backlog, globalWebhooks: globalWebhooks, connectorParameters: connectorParameters, customers: customers,
             appEventSubscriptions: appEventSubscriptions, readiness: readiness

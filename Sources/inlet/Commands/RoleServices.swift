@@ -83,7 +83,7 @@ struct RoleServices {
     }
 
     func ingress(
-        configuration: IngressConfiguration, adminToken: String, producer: KafkaProducer, subscriptions: SubscriptionDirectory,
+        configuration: IngressConfiguration, adminTokens: AdminTokens, producer: KafkaProducer, subscriptions: SubscriptionDirectory,
         connections: ConnectionDirectory, replies: ReplyWaiter, scripts: ScriptEngine, adminWait: Duration, backlog: BacklogGuard?,
         globalWebhooks: GlobalWebhookDirectory, connectorParameters: ConnectorParametersDirectory, customers: CustomerDirectory,
         appEventSubscriptions: AppEventSubscriptionDirectory, readiness: Readiness,
@@ -92,7 +92,7 @@ struct RoleServices {
         IngressServer(
             configuration: configuration, topics: topics, producer: producer, subscriptions: subscriptions,
             admin: AdminSetup(
-                configuration: AdminConfiguration(token: adminToken, publicURL: publicURL, waitTimeout: adminWait), workspace: workspace,
+                configuration: AdminConfiguration(tokens: adminTokens, publicURL: publicURL, waitTimeout: adminWait), workspace: workspace,
                 connections: connections, vault: vault, customers: customers, appEventSubscriptions: appEventSubscriptions,
                 deadLetters: DeadLetterStore(topics: topics, client: client, logger: logger)
             ),

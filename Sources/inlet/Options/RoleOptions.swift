@@ -157,13 +157,26 @@ struct RoleOptions: ParsableArguments {
         return .ephemeral()
     }
 
-    /// The admin API token from `INLET_ADMIN_TOKEN`; `inlet dev` may generate one.
-    static func adminToken(allowGenerated: Bool) throws -> String {
+    /// The admin API token from `INLET_ADMIN_TOKEN`; `inlet dev` generates one when it is not set.
+    static func adminToken(allowGenerated: Bool) -> String? {
         if let token = Environment.string("INLET_ADMIN_TOKEN") { return token }
-        guard allowGenerated else {
-            throw ValidationError("set INLET_ADMIN_TOKEN: the admin API (/api/v1) requires `Authorization: Bearer <token>`")
+        return allowGenerated ? "dev-" + UUID().uuidString.lowercased().prefix(13) : nil
+    }
+
+    /// The admin tokens in force: `token` (INLET_ADMIN_TOKEN, named `admin`, admin scope) and the
+    /// lines of `INLET_ADMIN_TOKENS_FILE` (`<name> <scope> <secret>`, read again when it changes).
+    static func adminTokens(token: String?, logger: Logger) throws -> AdminTokens {
+        let file = Environment.string("INLET_ADMIN_TOKENS_FILE").map { URL(fileURLWithPath: $0) }
+        guard token != nil || file != nil else {
+            throw ValidationError("set INLET_ADMIN_TOKEN, or INLET_ADMIN_TOKENS_FILE (lines `<name> <read|admin> <secret>`): the admin API (/api/v1) requires `Authorization: Bearer <token>`")
         }
-        return "dev-" + UUID().uuidString.lowercased().prefix(13)
+        do {
+            return try AdminTokens(
+                fixed: token.map { [AdminToken(name: "admin", scope: .admin, secret: $0)] } ?? [], file: file,
+                logger: Logger(label: "inlet.admin-tokens"))
+        } catch {
+            throw ValidationError("\(error)")
+        }
     }
 }
 

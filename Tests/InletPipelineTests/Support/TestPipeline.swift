@@ -35,9 +35,14 @@ final class TestPipeline: Sendable {
     /// - Parameter workspace: the repository's own connectors/ unless given.
     /// The app key ingress takes app events with.
     let appKey: String?
+    /// The admin tokens; `nil`: `WebhookEndToEndTests.adminToken` alone.
+    let adminTokens: AdminTokens?
 
-    init(workspace: Workspace? = nil, appKey: String? = nil, settings configure: (inout WorkerSettings) -> Void = { _ in }) throws {
+    init(
+        workspace: Workspace? = nil, appKey: String? = nil, adminTokens: AdminTokens? = nil, settings configure: (inout WorkerSettings) -> Void = { _ in }
+    ) throws {
         self.appKey = appKey
+        self.adminTokens = adminTokens
         harness = try IngressHarness()
         self.workspace = try workspace ?? WebhookEndToEndTests.workspace()
         connections = ConnectionDirectory(topics: harness.topics, client: harness.client, logger: harness.logger)
@@ -105,7 +110,8 @@ final class TestPipeline: Sendable {
             configuration: IngressConfiguration(port: 0, recordFormat: recordFormat, appKey: appKey), topics: harness.topics, producer: harness.producer,
             subscriptions: harness.subscriptions,
             admin: AdminSetup(
-                configuration: AdminConfiguration(token: WebhookEndToEndTests.adminToken, publicURL: "https://hooks.example.com", waitTimeout: .seconds(90)),
+                configuration: AdminConfiguration(
+                    tokens: adminTokens ?? AdminTokens(single: WebhookEndToEndTests.adminToken), publicURL: "https://hooks.example.com", waitTimeout: .seconds(90)),
                 workspace: workspace, connections: connections, vault: vault, customers: customers, appEventSubscriptions: appEventSubscriptions,
                 deadLetters: DeadLetterStore(topics: harness.topics, client: harness.client, logger: harness.logger)
             ),

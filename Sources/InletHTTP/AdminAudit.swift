@@ -1,0 +1,53 @@
+import Foundation
+import InletKafka
+import InletPipeline
+import Logging
+
+/// The audit trail of the admin API: every write (any method but `GET` and `HEAD`) as two
+/// `AuditRecord`s on the `audit` topic, who (the token's name), what (method and path; never
+/// the body, which may hold credentials) and when.
+///
+/// The `requested` record is acknowledged by the broker before the write runs; when it cannot
+/// be stored the write is refused with 503 and nothing is done. The `completed` record, with the
+/// answer's status, follows; a failure to store it is logged (the write has happened).
+struct AdminAudit: Sendable {
+    /// One write being audited.
+    struct Write: Sendable {
+        let id: String
+        let token: AdminToken
+        let method: String
+        let path: String
+    }
+
+    let producer: KafkaProducer
+    let topic: String
+    let logger: Logger
+
+    func requested(_ write: Write) async throws {
+        do {
+            _ = try await producer.send(record(write, phase: .requested, status: nil))
+        } catch {
+            throw ProblemDetails(
+                .serviceUnavailable, title: "Audit trail unavailable",
+                detail: "the audit record of this write could not be stored on \(topic) (\(error)); nothing was done, retry later",
+                headers: [.retryAfter: "5"]
+            )
+        }
+    }
+
+    func completed(_ write: Write, status: Int) async {
+        do {
+            _ = try await producer.send(record(write, phase: .completed, status: status))
+        } catch {
+            logger.error("audit: the completion of admin write \(write.id) (\(write.method) \(write.path) by '\(write.token.name)', status \(status)) could not be stored on \(topic): \(error)")
+        }
+    }
+
+    private func record(_ write: Write, phase: AuditRecord.Phase, status: Int?) -> KafkaRecord {
+        let record = AuditRecord(
+            id: write.id, phase: phase, at: Date(), actor: write.token.name, scope: write.token.scope.rawValue, method: write.method, path: write.path,
+            status: status
+        )
+        return KafkaRecord(topic: topic, key: record.kafkaKey, value: record.encoded())
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import InletConnectors
+import Logging
+import Synchronization
+
+/// What an admin token may do.
+public enum AdminScope: String, Sendable, Hashable, CaseIterable {
+    /// `GET` and `HEAD` only: reading subscriptions, connections, dead letters, metrics.
+    case read
+    /// Everything.
+    case admin
+
+    /// Whether a request with `method` is allowed.
+    func allows(method: String) -> Bool {
+        self == .admin || method == "GET" || method == "HEAD"
+    }
+}
+
+/// One admin token: a name (for the audit trail), its scope and the secret sent as
+/// `Authorization: Bearer <secret>`.
+public struct AdminToken: Sendable, Hashable {
+    public var name: String
+    public var scope: AdminScope
+    public var secret: String
+
+    public init(name: String, scope: AdminScope, secret: String) {
+        self.name = name
+        self.scope = scope
+        self.secret = secret
+    }
+}
+
+/// The admin tokens in force: fixed ones (`INLET_ADMIN_TOKEN`, named `admin`) and those of a
+/// tokens file (`INLET_ADMIN_TOKENS_FILE`), which is read again when it changes, so tokens are
+/// added, rotated and revoked without a restart (e.g. a Kubernetes Secret mounted as a file).
+///
+/// The file holds one token per line, `<name> <scope> <secret>`, scope `read` or `admin`;
+/// blank lines and lines starting with `#` are skipped. A file that no longer parses keeps the
+/// tokens read last and logs the problem (file and line), so a typo locks nobody out; one that
+/// can no longer be read revokes its tokens.
+public final class AdminTokens: Sendable {
+    private struct State {
+        var fromFile: [AdminToken] = []
+        /// The file's text when read last (compared, not its modification time: a Kubernetes
+        /// Secret volume swaps a symbolic link and leaves the file's own link unchanged).
+        var text: String?
+        var checkedAt: ContinuousClock.Instant?
+    }
+
+    private let fixed: [AdminToken]
+    private let file: URL?
+    private let recheck: Duration
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    /// `file` is checked for changes at most once per `recheck`.
+    public init(fixed: [AdminToken], file: URL? = nil, recheck: Duration = .seconds(2), logger: Logger = Logger(label: "inlet.admin-tokens")) throws {
+        self.fixed = fixed
+        self.file = file
+        self.recheck = recheck
+        self.logger = logger
+        if let file {
+            // The first read must succeed: a wrong path or a bad line stops the start.
+            let text: String
+            do {
+                text = try String(contentsOf: file, encoding: .utf8)
+            } catch {
+                throw AdminTokensError(message: "\(file.path): the admin tokens file cannot be read (\(error.localizedDescription))")
+            }
+            let tokens = try Self.parse(text, file: file.path)
+            state.withLock {
+                $0.fromFile = tokens
+                $0.text = text
+                $0.checkedAt = .now
+            }
+        }
+        let all = fixed + state.withLock { $0.fromFile }
+        guard !all.isEmpty else {
+            throw AdminTokensError(message: "no admin token: set INLET_ADMIN_TOKEN, or INLET_ADMIN_TOKENS_FILE with at least one `<name> <scope> <secret>` line")
+        }
+        try Self.checkUnique(all, file: file?.path)
+    }
+
+    /// One fixed token named `admin` with the `admin` scope (`INLET_ADMIN_TOKEN`).
+    public convenience init(single secret: String) {
+        // Cannot fail: one token, no file.
+        try! self.init(fixed: [AdminToken(name: "admin", scope: .admin, secret: secret)])
+    }
+
+    /// The token whose secret is `presented` (compared in constant time with every token).
+    public func token(presented: Substring) -> AdminToken? {
+        var found: AdminToken?
+        for token in fixed + fileTokens() where ConstantTime.equal(presented.utf8, token.secret.utf8) {
+            found = found ?? token
+        }
+        return found
+    }
+
+    /// The tokens of the file, read again when it changed since the last check.
+    private func fileTokens() -> [AdminToken] {
+        guard let file else { return [] }
+        let due = state.withLock { state -> Bool in
+            if let checked = state.checkedAt, ContinuousClock.now - checked < recheck { return false }
+            state.checkedAt = .now
+            return true
+        }
+        if due { reload(file) }
+        return state.withLock { $0.fromFile }
+    }
+
+    private func reload(_ file: URL) {
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else {
+            let had = state.withLock { state in
+                defer {
+                    state.fromFile = []
+                    state.text = nil
+                }
+                return !state.fromFile.isEmpty
+            }
+            if had { logger.error("\(file.path): the admin tokens file cannot be read; its tokens are revoked until it can") }
+            return
+        }
+        guard state.withLock({ $0.text != text }) else { return }
+        do {
+            let tokens = try Self.parse(text, file: file.path)
+            try Self.checkUnique(fixed + tokens, file: file.path)
+            state.withLock {
+                $0.fromFile = tokens
+                $0.text = text
+            }
+            logger.info("\(file.path): \(tokens.count) admin tokens in force (\(tokens.map(\.name).joined(separator: ", ")))")
+        } catch {
+            logger.error("\(error); the tokens read before stay in force until the file is fixed")
+            state.withLock { $0.text = text }
+        }
+    }
+
+    /// Tokens from the text of a tokens file; an error names the file and line.
+    static func parse(_ text: String, file: String) throws -> [AdminToken] {
+        var tokens: [AdminToken] = []
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard let first = fields.first, !first.hasPrefix("#") else { continue }
+            let place = "\(file):\(index + 1)"
+            guard fields.count == 3 else {
+                throw AdminTokensError(message: "\(place): expected `<name> <scope> <secret>` (3 fields), found \(fields.count)")
+            }
+            guard let scope = AdminScope(rawValue: String(fields[1])) else {
+                throw AdminTokensError(message: "\(place): scope '\(fields[1])' is not one of \(AdminScope.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard fields[2].utf8.count >= 16 else {
+                throw AdminTokensError(message: "\(place): the secret of '\(fields[0])' is shorter than 16 characters; use e.g. `openssl rand -hex 24`")
+            }
+            tokens.append(AdminToken(name: String(fields[0]), scope: scope, secret: String(fields[2])))
+        }
+        return tokens
+    }
+
+    /// Names identify a token in the audit trail, and a secret must name one token.
+    private static func checkUnique(_ tokens: [AdminToken], file: String?) throws {
+        let place = file.map { "\($0): " } ?? ""
+        var names = Set<String>()
+        var secrets = Set<String>()
+        for token in tokens {
+            guard names.insert(token.name).inserted else { throw AdminTokensError(message: "\(place)the admin token name '\(token.name)' is used twice") }
+            guard secrets.insert(token.secret).inserted else { throw AdminTokensError(message: "\(place)admin tokens '\(token.name)' and another have the same secret") }
+        }
+    }
+}
+
+/// A tokens file or setting that cannot be used; the message names the file and line.
+public struct AdminTokensError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+}

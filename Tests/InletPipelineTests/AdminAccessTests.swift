@@ -1,0 +1,123 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+@testable import InletHTTP
+import InletJSON
+import InletKafka
+import InletPipeline
+import Testing
+
+/// Several admin tokens with scopes, rotated through a file without a restart, and the audit
+/// trail of every admin write.
+@Suite("Admin access", .timeLimit(.minutes(5)))
+struct AdminAccessTests {
+    static let readSecret = "read-secret-0123456789abcdef"
+    static let rotatedReadSecret = "read-secret-rotated-0123456789"
+    static let deployerSecret = "deployer-secret-0123456789abcdef"
+
+    let helpers = WebhookEndToEndTests()
+
+    /// `method uri` with `Authorization: Bearer <secret>`: the status and the parsed answer.
+    func call(_ client: any TestClientProtocol, _ secret: String, _ method: HTTPRequest.Method, _ uri: String, _ body: JSONValue? = nil) async throws -> (HTTPResponse.Status, JSONValue) {
+        try await helpers.admin(client, method, uri, body, token: secret)
+    }
+
+    @Test("a tokens file: one token per line with its scope; comments and blank lines skipped; mistakes name the file and line")
+    func parsing() throws {
+        let tokens = try AdminTokens.parse("# ops\n\nops read \(Self.readSecret)\n  deployer\tadmin  \(Self.deployerSecret)\r\n", file: "tokens")
+        #expect(tokens == [
+            AdminToken(name: "ops", scope: .read, secret: Self.readSecret), AdminToken(name: "deployer", scope: .admin, secret: Self.deployerSecret),
+        ])
+        #expect(throws: AdminTokensError.self) { try AdminTokens.parse("ops read\n", file: "tokens") }
+        let errors: [(String, String)] = [
+            ("ops read", "tokens:1: expected `<name> <scope> <secret>` (3 fields), found 2"),
+            ("\nops write \(Self.readSecret)", "tokens:2: scope 'write' is not one of read, admin"),
+            ("ops read short", "tokens:1: the secret of 'ops' is shorter than 16 characters"),
+        ]
+        for (text, message) in errors {
+            do {
+                _ = try AdminTokens.parse(text, file: "tokens")
+                Issue.record("\(text) was accepted")
+            } catch {
+                #expect("\(error)".hasPrefix(message), "\(error)")
+            }
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("inlet-tokens-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try "a read \(Self.readSecret)\na admin \(Self.deployerSecret)\n".write(to: file, atomically: true, encoding: .utf8)
+        #expect(throws: AdminTokensError.self, "a name used twice") { try AdminTokens(fixed: [], file: file) }
+        #expect(throws: AdminTokensError.self, "no token at all") { try AdminTokens(fixed: []) }
+        #expect(throws: AdminTokensError.self, "a file that does not exist") { try AdminTokens(fixed: [], file: file.appendingPathExtension("missing")) }
+    }
+
+    @Test("a read token may GET but gets 403 for writes; tokens added, rotated and revoked in the file work without a restart; every write is audited before and after it runs, never with its body")
+    func scopesRotationAndAudit() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("inlet-tokens-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try "# name scope secret\nops read \(Self.readSecret)\n".write(to: file, atomically: true, encoding: .utf8)
+        let tokens = try AdminTokens(
+            fixed: [AdminToken(name: "admin", scope: .admin, secret: WebhookEndToEndTests.adminToken)], file: file, recheck: .milliseconds(50))
+        let pipeline = try TestPipeline(adminTokens: tokens)
+        try await pipeline.run(replies: false) { client in
+            // Read scope: reads pass, writes are refused before anything happens.
+            #expect(try await call(client, Self.readSecret, .get, "/api/v1/subscriptions").0 == .ok)
+            let (refused, problem) = try await call(client, Self.readSecret, .post, "/api/v1/connections", [
+                "connectorKey": "github", "customerId": "acme", "credentials": ["access_token": "gh-token"],
+            ])
+            #expect(refused == .forbidden)
+            #expect(problem["detail"]?.stringValue?.contains("'ops' has the read scope") == true)
+            #expect(try await call(client, "not-a-token-at-all-0123", .get, "/api/v1/subscriptions").0 == .unauthorized)
+
+            // An admin write, audited.
+            let (created, connection) = try await helpers.admin(client, .post, "/api/v1/connections", [
+                "connectorKey": "github", "customerId": "acme", "credentials": ["access_token": "audited-secret-credential"],
+            ])
+            #expect(created == .created)
+            let connectionId = try #require(connection["id"]?.stringValue)
+
+            // Rotation: ops gets a new secret, a deployer token appears; the old secret stops working.
+            try "ops read \(Self.rotatedReadSecret)\ndeployer admin \(Self.deployerSecret)\n".write(to: file, atomically: true, encoding: .utf8)
+            try await eventually(timeout: .seconds(10)) {
+                try await call(client, Self.readSecret, .get, "/api/v1/subscriptions").0 == .unauthorized
+            }
+            #expect(try await call(client, Self.rotatedReadSecret, .get, "/api/v1/connections/\(connectionId)").0 == .ok)
+            #expect(try await call(client, Self.deployerSecret, .delete, "/api/v1/connections/\(connectionId)").0 == .noContent)
+
+            // A file that no longer parses keeps the tokens read before; a removed line revokes.
+            try "deployer admin\n".write(to: file, atomically: true, encoding: .utf8)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await call(client, Self.deployerSecret, .get, "/api/v1/subscriptions").0 == .ok)
+            try "ops read \(Self.rotatedReadSecret)\n".write(to: file, atomically: true, encoding: .utf8)
+            try await eventually(timeout: .seconds(10)) {
+                try await call(client, Self.deployerSecret, .get, "/api/v1/subscriptions").0 == .unauthorized
+            }
+
+            // The audit trail: the two writes, each requested then completed; nothing for reads or
+            // refused requests; no body.
+            let reader = try KafkaConsumer(
+                assigning: (0..<Int32(pipeline.harness.topics.partitions)).map { TopicPartition(topic: pipeline.harness.topics.audit, partition: $0, offset: 0) },
+                configuration: KafkaConsumerConfiguration(client: pipeline.harness.client, groupId: "audit-reader"), logger: pipeline.harness.logger)
+            var records: [(AuditRecord, Data)] = []
+            let deadline = ContinuousClock.now + .seconds(30)
+            while records.count < 4, ContinuousClock.now < deadline {
+                for case .message(let message) in try await reader.poll(timeout: .milliseconds(200)) {
+                    records.append((try AuditRecord.decoded(from: try #require(message.value)), try #require(message.value)))
+                }
+            }
+            await reader.close()
+            #expect(records.count == 4)
+            #expect(!records.contains { String(decoding: $0.1, as: UTF8.self).contains("audited-secret-credential") })
+            let writes = Dictionary(grouping: records.map(\.0), by: \.id)
+            #expect(writes.count == 2)
+            let byActor = Dictionary(uniqueKeysWithValues: writes.values.map { ($0[0].actor, $0) })
+            let create = try #require(byActor["admin"])
+            #expect(create.map(\.phase).sorted { $0.rawValue > $1.rawValue } == [.requested, .completed])
+            #expect(create.allSatisfy { $0.method == "POST" && $0.path == "/api/v1/connections" && $0.scope == "admin" })
+            #expect(create.first { $0.phase == .completed }?.status == 201)
+            #expect(create.first { $0.phase == .requested }?.status == nil)
+            let delete = try #require(byActor["deployer"])
+            #expect(delete.allSatisfy { $0.method == "DELETE" && $0.path.hasPrefix("/api/v1/connections/") })
+            #expect(delete.first { $0.phase == .completed }?.status == 204)
+        }
+    }
+}
