@@ -156,9 +156,11 @@ private func drain<S: Service>(
     var first: (at: ContinuousClock.Instant, count: Int64, cpu: Double)?
     var finished: (at: ContinuousClock.Instant, cpu: Double)?
     while ContinuousClock.now < deadline {
+        // Stamped before the count, so nothing counted happened after its stamp.
+        let (sampledAt, sampledCPU) = (ContinuousClock.now, processCPUSeconds())
         var total: Int64 = 0
         for partition in 0..<partitions { total += try await counter.watermarks(topic: topic, partition: partition).high }
-        if first == nil, total > 0 { first = (.now, total, processCPUSeconds()) }
+        if first == nil, total > 0 { first = (sampledAt, total, sampledCPU) }
         if total >= expecting {
             finished = (.now, processCPUSeconds())
             break

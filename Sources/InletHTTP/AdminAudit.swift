@@ -25,7 +25,8 @@ struct AdminAudit: Sendable {
 
     func requested(_ write: Write) async throws {
         do {
-            _ = try await producer.send(record(write, phase: .requested, status: nil))
+            // A full local queue is answered at once, as for webhooks.
+            _ = try await producer.send(record(write, phase: .requested, status: nil), whenQueueFull: .fail)
         } catch {
             throw ProblemDetails(
                 .serviceUnavailable, title: "Audit trail unavailable",

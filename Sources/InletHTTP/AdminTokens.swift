@@ -35,9 +35,11 @@ public struct AdminToken: Sendable, Hashable {
 /// added, rotated and revoked without a restart (e.g. a Kubernetes Secret mounted as a file).
 ///
 /// The file holds one token per line, `<name> <scope> <secret>`, scope `read` or `admin`;
-/// blank lines and lines starting with `#` are skipped. A file that no longer parses keeps the
-/// tokens read last and logs the problem (file and line), so a typo locks nobody out; one that
-/// can no longer be read revokes its tokens.
+/// blank lines and lines starting with `#` are skipped. When a changed file has a mistake, the
+/// problem is logged (file and line) and only the tokens read before whose lines are still in
+/// it, unchanged, stay in force: a line removed to revoke a token revokes it even in the same
+/// edit as a typo, and new lines wait for the fix. A file that can no longer be read revokes
+/// its tokens. The name `admin` is `INLET_ADMIN_TOKEN`'s.
 public final class AdminTokens: Sendable {
     private struct State {
         var fromFile: [AdminToken] = []
@@ -130,30 +132,48 @@ public final class AdminTokens: Sendable {
             }
             logger.info("\(file.path): \(tokens.count) admin tokens in force (\(tokens.map(\.name).joined(separator: ", ")))")
         } catch {
-            logger.error("\(error); the tokens read before stay in force until the file is fixed")
-            state.withLock { $0.text = text }
+            // Only what is still written as before stays: never a token whose line is gone.
+            let kept = Set(Self.validLines(text))
+            let remaining = state.withLock { state in
+                state.fromFile = state.fromFile.filter { kept.contains($0) }
+                state.text = text
+                return state.fromFile.map(\.name)
+            }
+            logger.error("\(error); until the file is fixed only these tokens read before stay in force: \(remaining.isEmpty ? "none" : remaining.joined(separator: ", "))")
         }
     }
 
-    /// Tokens from the text of a tokens file; an error names the file and line.
+    /// Tokens from the text of a tokens file; an error names the file and line (never a
+    /// field's text, which may be a secret in the wrong place).
     static func parse(_ text: String, file: String) throws -> [AdminToken] {
-        var tokens: [AdminToken] = []
-        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard let first = fields.first, !first.hasPrefix("#") else { continue }
-            let place = "\(file):\(index + 1)"
-            guard fields.count == 3 else {
-                throw AdminTokensError(message: "\(place): expected `<name> <scope> <secret>` (3 fields), found \(fields.count)")
-            }
-            guard let scope = AdminScope(rawValue: String(fields[1])) else {
-                throw AdminTokensError(message: "\(place): scope '\(fields[1])' is not one of \(AdminScope.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            guard fields[2].utf8.count >= 16 else {
-                throw AdminTokensError(message: "\(place): the secret of '\(fields[0])' is shorter than 16 characters; use e.g. `openssl rand -hex 24`")
-            }
-            tokens.append(AdminToken(name: String(fields[0]), scope: scope, secret: String(fields[2])))
+        try lines(text).compactMap { index, line in
+            try token(line, place: "\(file):\(index + 1)")
         }
-        return tokens
+    }
+
+    /// The tokens of the lines without mistakes.
+    static func validLines(_ text: String) -> [AdminToken] {
+        lines(text).compactMap { _, line in try? token(line, place: "") }
+    }
+
+    private static func lines(_ text: String) -> [(Int, Substring)] {
+        Array(text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated())
+    }
+
+    /// The token of one line; `nil` for a blank line or a comment.
+    private static func token(_ line: Substring, place: String) throws -> AdminToken? {
+        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard let first = fields.first, !first.hasPrefix("#") else { return nil }
+        guard fields.count == 3 else {
+            throw AdminTokensError(message: "\(place): expected `<name> <scope> <secret>` (3 fields), found \(fields.count)")
+        }
+        guard let scope = AdminScope(rawValue: String(fields[1])) else {
+            throw AdminTokensError(message: "\(place): the second field (the scope) is not one of \(AdminScope.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard fields[2].utf8.count >= 16 else {
+            throw AdminTokensError(message: "\(place): the secret of '\(fields[0])' is shorter than 16 characters; use e.g. `openssl rand -hex 24`")
+        }
+        return AdminToken(name: String(fields[0]), scope: scope, secret: String(fields[2]))
     }
 
     /// Names identify a token in the audit trail, and a secret must name one token.

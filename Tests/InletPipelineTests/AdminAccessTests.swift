@@ -31,7 +31,8 @@ struct AdminAccessTests {
         #expect(throws: AdminTokensError.self) { try AdminTokens.parse("ops read\n", file: "tokens") }
         let errors: [(String, String)] = [
             ("ops read", "tokens:1: expected `<name> <scope> <secret>` (3 fields), found 2"),
-            ("\nops write \(Self.readSecret)", "tokens:2: scope 'write' is not one of read, admin"),
+            ("\nops write \(Self.readSecret)", "tokens:2: the second field (the scope) is not one of read, admin"),
+            ("ops \(Self.readSecret) read", "tokens:1: the second field (the scope) is not one of read, admin"),
             ("ops read short", "tokens:1: the secret of 'ops' is shorter than 16 characters"),
         ]
         for (text, message) in errors {
@@ -40,6 +41,7 @@ struct AdminAccessTests {
                 Issue.record("\(text) was accepted")
             } catch {
                 #expect("\(error)".hasPrefix(message), "\(error)")
+            #expect(!"\(error)".contains(Self.readSecret), "a secret in the wrong place is never repeated")
             }
         }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("inlet-tokens-\(UUID())")
@@ -83,14 +85,19 @@ struct AdminAccessTests {
             #expect(try await call(client, Self.rotatedReadSecret, .get, "/api/v1/connections/\(connectionId)").0 == .ok)
             #expect(try await call(client, Self.deployerSecret, .delete, "/api/v1/connections/\(connectionId)").0 == .noContent)
 
-            // A file that no longer parses keeps the tokens read before; a removed line revokes.
-            try "deployer admin\n".write(to: file, atomically: true, encoding: .utf8)
-            try await Task.sleep(for: .milliseconds(200))
+            // A file with a mistake keeps only the tokens whose lines are unchanged: a line removed
+            // in the same edit as a typo is revoked all the same, and new lines wait for the fix.
+            let newSecret = "new-secret-0123456789abcdef"
+            try "ops read \(Self.rotatedReadSecret)\ndeployer admin \(Self.deployerSecret)\nnew-one admin \(newSecret)\nbroken line\n"
+                .write(to: file, atomically: true, encoding: .utf8)
+            try await Task.sleep(for: .milliseconds(300))
             #expect(try await call(client, Self.deployerSecret, .get, "/api/v1/subscriptions").0 == .ok)
-            try "ops read \(Self.rotatedReadSecret)\n".write(to: file, atomically: true, encoding: .utf8)
+            #expect(try await call(client, newSecret, .get, "/api/v1/subscriptions").0 == .unauthorized)
+            try "ops read \(Self.rotatedReadSecret)\nbroken line\n".write(to: file, atomically: true, encoding: .utf8)
             try await eventually(timeout: .seconds(10)) {
                 try await call(client, Self.deployerSecret, .get, "/api/v1/subscriptions").0 == .unauthorized
             }
+            #expect(try await call(client, Self.rotatedReadSecret, .get, "/api/v1/subscriptions").0 == .ok)
 
             // The audit trail: the two writes, each requested then completed; nothing for reads or
             // refused requests; no body.

@@ -12,7 +12,7 @@ struct IngressCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingress",
         abstract: "Run the HTTP ingress (webhooks, app events) and the admin API (/api/v1).",
-        discussion: "Needs INLET_ADMIN_TOKEN and INLET_SECRET_KEY. Every request is answered only after the broker acknowledged it."
+        discussion: "Needs INLET_ADMIN_TOKEN (or INLET_ADMIN_TOKENS_FILE) and INLET_SECRET_KEY. Every request is answered only after the broker acknowledged it."
     )
 
     @OptionGroup var kafka: KafkaOptions

@@ -172,8 +172,7 @@ struct RoleOptions: ParsableArguments {
         }
         do {
             return try AdminTokens(
-                fixed: token.map { [AdminToken(name: "admin", scope: .admin, secret: $0)] } ?? [], file: file,
-                logger: Logger(label: "inlet.admin-tokens"))
+                fixed: token.map { [AdminToken(name: "admin", scope: .admin, secret: $0)] } ?? [], file: file, logger: logger)
         } catch {
             throw ValidationError("\(error)")
         }
