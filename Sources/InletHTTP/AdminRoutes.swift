@@ -550,14 +550,22 @@ struct AdminRoutes: Sendable {
     private func deleteSubscription(_ context: BasicRequestContext) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
         guard let record = subscriptions[id] else { throw ProblemDetails(.notFound, detail: "no subscription '\(id)'") }
-        if record.status == .archived { return .json(present(record)) }
-        let command = Command(type: .unsubscribe, subscriptionId: id, issuedAt: Date())
-        let stored = try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
+        return try await unsubscribe(record).response
+    }
+
+    /// Asks the handler that owns `record` to unsubscribe (the connector removes its hook at
+    /// the external app) and archive it, and waits (bounded) for the outcome: the archived
+    /// subscription, 202 while it is pending, a 502 problem when the connector's `unsubscribe`
+    /// failed.
+    func unsubscribe(_ record: SubscriptionRecord) async throws -> SubscriptionOutcome {
+        if record.status == .archived { return SubscriptionOutcome(status: .ok, body: present(record)) }
+        let command = Command(type: .unsubscribe, subscriptionId: record.id, issuedAt: Date())
+        let stored = try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: record.id, value: command.encoded()))
         // Done once the handler applied this command: archived, or in error (the hook may still
         // be registered at the app; the reason says what to do).
-        return try await outcome(of: id, created: false) {
+        return try await outcome(of: record.id, created: false) {
             $0.status == .archived || $0.hasApplied(topic: stored.topic, partition: Int(stored.partition), offset: stored.offset)
-        }.response
+        }
     }
 
     /// What a subscription request came to: the answer's status and body.

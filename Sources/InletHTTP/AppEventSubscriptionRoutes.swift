@@ -49,17 +49,24 @@ struct AppEventSubscriptionRoutes: Sendable {
 
     private func delete(_ context: BasicRequestContext) async throws -> Response {
         let record = try await existing(context)
-        guard record.status != .archived else { return .json(present(record)) }
+        guard let done = try await remove(record) else { return pending(record.customerId, record.appEventKey) }
+        return .json(present(done))
+    }
+
+    /// Unsubscribes `record` (your app's `unsubscribeRequest`) and waits (bounded) until it is
+    /// archived; `nil` while pending, a 502 problem when your app's API refused it.
+    func remove(_ record: AppEventSubscriptionRecord) async throws -> AppEventSubscriptionRecord? {
+        guard record.status != .archived else { return record }
         let asked = try await send(.unsubscribe, customerId: record.customerId, type: record.appEventKey)
         guard let done = try await outcome(record.customerId, record.appEventKey, of: asked, orOnce: { $0.status == .archived }) else {
-            return pending(record.customerId, record.appEventKey)
+            return nil
         }
         if done.status == .error {
             throw ProblemDetails(.badGateway, title: "Unsubscribe request failed",
                                  detail: "your app's API did not accept the unsubscribe request of \(done.appEventKey) for \(done.customerId): \(done.unsubscribe?.error ?? "HTTP \(done.unsubscribe?.status ?? 0)"); the subscription still receives events; fix it and delete it again",
                                  extensions: ["appEventSubscription": present(done)])
         }
-        return .json(present(done))
+        return done
     }
 
     /// Appends the control message; returns its request id.

@@ -51,10 +51,44 @@ struct CustomerRoutes: Sendable {
         return .json(present(record))
     }
 
+    /// `DELETE /api/v1/customers/<id>`: the customer and everything Inlet keeps for them. Their
+    /// subscriptions are unsubscribed (each connector removes its hook at the external app) and
+    /// archived, their app event subscriptions unsubscribed at your app, then their connections
+    /// (sealed credentials and all) and the customer record are deleted, in that order. Each
+    /// unsubscribe is waited for up to the admin wait: while one is pending the answer is 202
+    /// and nothing further is deleted (send the same DELETE again to go on); when one fails, a
+    /// 502 problem names it. Answers 404 only when nothing at all is kept for the id.
     private func delete(_ context: BasicRequestContext) async throws -> Response {
-        let record = try await existing(context)
-        try await producer.appendOrUnavailable(KafkaRecord(topic: topics.customers, key: record.id, value: nil))
-        try await customers.sync(timeout: .seconds(10))
+        let id = context.parameters.get("id") ?? ""
+        try? await customers.sync(timeout: .seconds(10))
+        let record = customers[id]
+        let subscriptions = admin.subscriptions.all().filter { $0.customerId == id && $0.isLive }.sorted { $0.id < $1.id }
+        let appEventSubscriptions = (admin.appEventSubscriptions?.all() ?? []).filter { $0.customerId == id && $0.status != .archived }
+        let connections = admin.connections.all().filter { $0.customerId == id }.sorted { $0.id < $1.id }
+        guard record != nil || !subscriptions.isEmpty || !appEventSubscriptions.isEmpty || !connections.isEmpty else {
+            throw ProblemDetails(.notFound, title: "Unknown customer", detail: "no customer '\(id)', and no connection or subscription of theirs")
+        }
+        func pending(_ what: String) -> Response {
+            .json([
+                "customerId": .string(id), "status": "pending",
+                "detail": .string("\(what) is still being unsubscribed; send the same DELETE again to finish deleting the customer's data"),
+            ], status: .accepted)
+        }
+        for subscription in subscriptions {
+            if try await admin.unsubscribe(subscription).status == .accepted { return pending("subscription \(subscription.id)") }
+        }
+        if let routes = admin.appEventSubscriptionRoutes {
+            for subscription in appEventSubscriptions {
+                if try await routes.remove(subscription) == nil { return pending("app event subscription \(subscription.id)") }
+            }
+        }
+        for connection in connections {
+            try await producer.appendOrUnavailable(KafkaRecord(topic: topics.connections, key: connection.id, value: nil))
+        }
+        if record != nil {
+            try await producer.appendOrUnavailable(KafkaRecord(topic: topics.customers, key: id, value: nil))
+            try await customers.sync(timeout: .seconds(10))
+        }
         return Response(status: .noContent)
     }
 

@@ -685,10 +685,28 @@ paths:
         '404': {$ref: '#/components/responses/Problem'}
     delete:
       security: [{bearer: []}]
-      summary: Delete (its tokens stop working)
+      summary: Delete the customer and everything Inlet keeps for them (its tokens stop working)
+      description: |
+        The customer's subscriptions are unsubscribed (each connector removes its hook at the
+        external app) and archived, their app event subscriptions unsubscribed at your app, then
+        their connections (credentials and all) and the customer record are deleted. Each
+        unsubscribe is waited for up to the admin wait; while one is pending the answer is 202 and
+        nothing further is deleted: send the same DELETE again to go on. 404 only when nothing at
+        all is kept for the id.
       responses:
-        '204': {description: Deleted}
+        '204': {description: Deleted, with everything of theirs}
+        '202':
+          description: An unsubscribe is still pending; send the same DELETE again
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  customerId: {type: string}
+                  status: {const: pending}
+                  detail: {type: string}
         '404': {$ref: '#/components/responses/Problem'}
+        '502': {$ref: '#/components/responses/Problem'}
   /api/v1/customers/{id}/token:
     parameters:
       - {name: id, in: path, required: true, schema: {type: string}}
