@@ -11,6 +11,11 @@ public struct InletTopics: Sendable, Hashable {
     public var partitions: Int
     /// Replicas of every topic; above 1 it also sets `minInSyncReplicas`.
     public var replicationFactor: Int
+    /// How long `dlq` keeps a dead letter (`retention.ms` when the topic is created): long
+    /// enough to look into a failure and replay it. Default 30 days.
+    public var deadLetterRetention: Duration = .seconds(30 * 24 * 3600)
+    /// How long `audit` keeps the admin API's audit trail (`retention.ms`). Default 365 days.
+    public var auditRetention: Duration = .seconds(365 * 24 * 3600)
 
     public init(prefix: String = "inlet.", partitions: Int = 8, replicationFactor: Int = 1) {
         self.prefix = prefix
@@ -48,9 +53,10 @@ public struct InletTopics: Sendable, Hashable {
     /// `min.insync.replicas` when replicated).
     public var all: [KafkaTopicSpec] {
         let durability: [String: String] = minInSyncReplicas.map { ["min.insync.replicas": String($0)] } ?? [:]
-        func spec(_ name: String, compacted: Bool = false) -> KafkaTopicSpec {
+        func spec(_ name: String, compacted: Bool = false, retention: Duration? = nil) -> KafkaTopicSpec {
             var configs = durability
             if compacted { configs["cleanup.policy"] = "compact" }
+            if let retention { configs["retention.ms"] = String(retention.components.seconds * 1000) }
             return KafkaTopicSpec(name: name, partitions: partitions, replicationFactor: replicationFactor, configs: configs)
         }
         return [
@@ -58,7 +64,8 @@ public struct InletTopics: Sendable, Hashable {
             spec(subscriptions, compacted: true), spec(connections, compacted: true), spec(globalWebhooks, compacted: true),
             spec(connectorParameters, compacted: true), spec(customers, compacted: true), spec(scanSnapshots, compacted: true),
             spec(appEventSubscriptions, compacted: true),
-            spec(records), spec(events), spec(appEvents), spec(replies), spec(dlq), spec(audit),
+            spec(records), spec(events), spec(appEvents), spec(replies),
+            spec(dlq, retention: deadLetterRetention), spec(audit, retention: auditRetention),
         ]
     }
 

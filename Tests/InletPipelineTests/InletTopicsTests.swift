@@ -12,6 +12,16 @@ struct InletTopicsTests {
         #expect(InletTopics(partitions: 8, replicationFactor: 1).all.allSatisfy { $0.configs["min.insync.replicas"] == nil })
     }
 
+    @Test("the dead-letter topic keeps 30 days and the audit trail 365 by default, as configured otherwise; other topics keep the cluster's default")
+    func retention() {
+        var topics = InletTopics(partitions: 8)
+        let retention = { (all: [KafkaTopicSpec]) in Dictionary(uniqueKeysWithValues: all.compactMap { spec in spec.configs["retention.ms"].map { (spec.name, $0) } }) }
+        #expect(retention(topics.all) == [topics.dlq: "2592000000", topics.audit: "31536000000"])
+        topics.deadLetterRetention = .seconds(7 * 24 * 3600)
+        topics.auditRetention = .seconds(2 * 365 * 24 * 3600)
+        #expect(retention(topics.all) == [topics.dlq: "604800000", topics.audit: "63072000000"])
+    }
+
     @Test("on the embedded broker the two tables get four times the partitions, everything else the same")
     func embedded() {
         let topics = InletTopics(partitions: 8)

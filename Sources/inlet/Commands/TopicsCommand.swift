@@ -11,7 +11,7 @@ struct TopicsCommand: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create every topic Inlet uses (existing topics are left as they are).",
+            abstract: "Create every topic Inlet uses (existing topics are left as they are: change their configs with your cluster's tools).",
             discussion: "The embedded broker of `inlet dev` creates its topics itself; this is for real clusters."
         )
 
@@ -23,12 +23,23 @@ struct TopicsCommand: AsyncParsableCommand {
         @Option(help: "Replicas per topic (env: INLET_TOPIC_REPLICATION_FACTOR; default 3). Above 1, topics get min.insync.replicas = replication factor - 1.")
         var replicationFactor: Int?
 
+        @Option(help: "Days the dead-letter topic keeps a dead letter (its retention.ms; default 30).")
+        var dlqRetentionDays: Int = 30
+
+        @Option(help: "Days the audit topic keeps the admin API's audit trail (its retention.ms; default 365).")
+        var auditRetentionDays: Int = 365
+
         func run() async throws {
             LoggingSetup.bootstrap(level: .warning)
-            let topics = kafka.topics(partitions: partitions, replicationFactor: replicationFactor, defaultReplicationFactor: 3)
+            var topics = kafka.topics(partitions: partitions, replicationFactor: replicationFactor, defaultReplicationFactor: 3)
             guard topics.replicationFactor >= 1 else {
                 throw ValidationError("the replication factor must be at least 1 (got \(topics.replicationFactor))")
             }
+            guard dlqRetentionDays >= 1, auditRetentionDays >= 1 else {
+                throw ValidationError("--dlq-retention-days and --audit-retention-days must be at least 1")
+            }
+            topics.deadLetterRetention = .seconds(dlqRetentionDays * 24 * 3600)
+            topics.auditRetention = .seconds(auditRetentionDays * 24 * 3600)
             let admin = KafkaAdmin(configuration: try kafka.client(), logger: Logger(label: "inlet.topics"))
             let outcomes = try await admin.createTopics(topics.all)
             for spec in topics.all {
