@@ -58,13 +58,17 @@ struct CustomerRoutes: Sendable {
     /// unsubscribe is waited for up to the admin wait: while one is pending the answer is 202
     /// and nothing further is deleted (send the same DELETE again to go on); when one fails, a
     /// 502 problem names it. Answers 404 only when nothing at all is kept for the id.
+    ///
+    /// Every table is read up to its end first (503 when that fails): a subscription made
+    /// through another replica moments ago must not lose its connection while its hook is still
+    /// registered at the app.
     private func delete(_ context: BasicRequestContext) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
-        try? await customers.sync(timeout: .seconds(10))
+        try await caughtUp()
         let record = customers[id]
-        let subscriptions = admin.subscriptions.all().filter { $0.customerId == id && $0.isLive }.sorted { $0.id < $1.id }
-        let appEventSubscriptions = (admin.appEventSubscriptions?.all() ?? []).filter { $0.customerId == id && $0.status != .archived }
         let connections = admin.connections.all().filter { $0.customerId == id }.sorted { $0.id < $1.id }
+        let appEventSubscriptions = (admin.appEventSubscriptions?.all() ?? []).filter { $0.customerId == id && $0.status != .archived }
+        let subscriptions = liveSubscriptions(of: id, connections: connections)
         guard record != nil || !subscriptions.isEmpty || !appEventSubscriptions.isEmpty || !connections.isEmpty else {
             throw ProblemDetails(.notFound, title: "Unknown customer", detail: "no customer '\(id)', and no connection or subscription of theirs")
         }
@@ -82,14 +86,43 @@ struct CustomerRoutes: Sendable {
                 if try await routes.remove(subscription) == nil { return pending("app event subscription \(subscription.id)") }
             }
         }
+        // A subscription made meanwhile (through another replica) is unsubscribed by the next
+        // DELETE; its connection stays until then.
+        try await caughtUp()
+        if let newer = liveSubscriptions(of: id, connections: connections).first {
+            return pending("subscription \(newer.id), made while the others were deleted,")
+        }
         for connection in connections {
             try await producer.appendOrUnavailable(KafkaRecord(topic: topics.connections, key: connection.id, value: nil))
         }
-        if record != nil {
-            try await producer.appendOrUnavailable(KafkaRecord(topic: topics.customers, key: id, value: nil))
-            try await customers.sync(timeout: .seconds(10))
-        }
+        // Written even when this replica has no record of the customer: a tombstone for an
+        // absent key changes nothing.
+        try await producer.appendOrUnavailable(KafkaRecord(topic: topics.customers, key: id, value: nil))
+        try await customers.sync(timeout: .seconds(10))
         return Response(status: .noContent)
+    }
+
+    /// The customer's subscriptions not yet archived: theirs by id, or through one of their
+    /// connections.
+    private func liveSubscriptions(of customerId: String, connections: [ConnectionRecord]) -> [SubscriptionRecord] {
+        let connectionIds = Set(connections.map(\.id))
+        return admin.subscriptions.all().filter { ($0.customerId == customerId || connectionIds.contains($0.connectionId)) && $0.isLive }.sorted { $0.id < $1.id }
+    }
+
+    /// Reads the customers, connections, subscriptions and app event subscriptions tables up to
+    /// their ends; a 503 problem when one cannot be.
+    private func caughtUp() async throws {
+        do {
+            try await customers.sync(timeout: .seconds(10))
+            try await admin.connections.sync(timeout: .seconds(10))
+            try await admin.subscriptions.sync(timeout: .seconds(10))
+            try await admin.appEventSubscriptions?.sync(timeout: .seconds(10))
+        } catch {
+            throw ProblemDetails(
+                .serviceUnavailable, title: "Not caught up",
+                detail: "could not read the latest customers, connections and subscriptions from Kafka (\(error)); nothing was deleted, retry",
+                headers: [.retryAfter: "5"])
+        }
     }
 
     /// A token for the customer, valid `expiresInSeconds` (default and most: a day).

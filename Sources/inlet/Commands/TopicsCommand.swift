@@ -35,8 +35,8 @@ struct TopicsCommand: AsyncParsableCommand {
             guard topics.replicationFactor >= 1 else {
                 throw ValidationError("the replication factor must be at least 1 (got \(topics.replicationFactor))")
             }
-            guard dlqRetentionDays >= 1, auditRetentionDays >= 1 else {
-                throw ValidationError("--dlq-retention-days and --audit-retention-days must be at least 1")
+            for (option, days) in [("--dlq-retention-days", dlqRetentionDays), ("--audit-retention-days", auditRetentionDays)] where !(1...36_500).contains(days) {
+                throw ValidationError("\(option) must be from 1 to 36500 (got \(days)); to keep a topic for ever, set its retention.ms to -1 with your cluster's tools")
             }
             topics.deadLetterRetention = .seconds(dlqRetentionDays * 24 * 3600)
             topics.auditRetention = .seconds(auditRetentionDays * 24 * 3600)
