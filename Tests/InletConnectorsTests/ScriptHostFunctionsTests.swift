@@ -42,6 +42,9 @@ struct ScriptHostFunctionsTests {
               createHash('sha1').update('abc').digest('hex'),
               createHash('sha256').update('abc').digest('base64'),
               createHmac('sha1', Buffer.from('key')).update(Buffer.from('The quick brown fox jumps over the lazy dog')).digest('hex'),
+              createHash('sha256').update('abc').digest().toString('hex') === createHash('sha256').update('abc').digest('hex'),
+              Buffer.isBuffer(createHash('sha256').update('abc').digest()),
+              createHash('sha1').update('abc').digest('base64url'),
             ]
             """, engine: engine)
         #expect(result == [
@@ -50,7 +53,13 @@ struct ScriptHostFunctionsTests {
             "a9993e364706816aba3e25717850c26c9cd0d89d",
             "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=",
             "de7c9b85b8b78aa6bc8a7a36f70a90701c9db4d9",
+            true,
+            true,
+            "qZk-NkcGgWq6PiVxeFDCbJzQ2J0",
         ])
+        // An encoding the buffer does not know is refused, as `buffer.toString` refuses it.
+        let error = await scriptError(engine, "export default function () { return createHash('sha1').update('abc').digest('utf16') }")
+        #expect(error?.message.contains("Unknown encoding: utf16") == true, "\(String(describing: error))")
     }
 
     @Test("an unknown digest algorithm throws a clear error")

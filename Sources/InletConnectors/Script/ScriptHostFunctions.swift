@@ -194,8 +194,9 @@ enum ScriptHostFunctions {
           return this;
         }
         digest(encoding) {
-          const bytes = Buffer.wrap(native.digest(this.algorithm, this.key, this.chunks));
-          return encoding === undefined ? bytes : bytes.toString(encoding);
+          // With an encoding the text comes back at once (one call into Swift, no buffer).
+          if (encoding !== undefined) return native.digest(this.algorithm, this.key, this.chunks, String(encoding));
+          return Buffer.wrap(native.digest(this.algorithm, this.key, this.chunks));
         }
       }
       define('createHash', (algorithm) => new Hash(algorithm, undefined));
@@ -348,6 +349,10 @@ extension ScriptContext {
             }
             guard let digest = ScriptHostFunctions.digest(algorithm: algorithm, key: key, chunks: chunks) else {
                 throw .error("Digest method not supported: \(algorithm)")
+            }
+            // `digest(encoding)`: the text, as `buffer.toString(encoding)` would make it.
+            if let encoding = arguments[argument: 3] {
+                return ScriptValueBridge.makeValue(ctx, ScriptHostFunctions.encode(digest, try Self.encoding(ctx, encoding)))
             }
             return ScriptValueBridge.makeUint8Array(ctx, digest)
         }
