@@ -8,6 +8,7 @@
 //            acknowledgement of the raw request).
 //
 //   swift run -c release InletBenchmarks e2e [webhooks] [per-second]
+//   BENCH_FETCH_WAIT=5 swift run -c release InletBenchmarks e2e ...   (only the run with that fetch.wait.max.ms)
 //
 // Everything runs here, on loopback: the embedded broker, the subscription and connection
 // directories, handler, dispatcher, the ingress HTTP server with the admin API, and a stand-in
@@ -32,8 +33,8 @@ import Synchronization
 /// data arrives meanwhile (a real broker answers as soon as there is data), so with the
 /// defaults every consumer hop (ingress → handler → dispatcher → reader) can add up to 500 ms.
 func runWebhookLatency(webhooks: Int = 2_000, perSecond: Int = 100) async throws {
-    try await runWebhookLatency(webhooks: webhooks, perSecond: perSecond, warmUp: 20, fetchWaitMilliseconds: nil)
-    try await runWebhookLatency(webhooks: webhooks, perSecond: perSecond, warmUp: 50, fetchWaitMilliseconds: 10)
+    if ProcessInfo.processInfo.environment["BENCH_FETCH_WAIT"] == nil { try await runWebhookLatency(webhooks: webhooks, perSecond: perSecond, warmUp: 20, fetchWaitMilliseconds: nil) }
+    try await runWebhookLatency(webhooks: webhooks, perSecond: perSecond, warmUp: 50, fetchWaitMilliseconds: ProcessInfo.processInfo.environment["BENCH_FETCH_WAIT"].flatMap { Int($0) } ?? 10)
 }
 
 /// Runs the webhook latency benchmark once: `webhooks` deliveries at `perSecond`, after
