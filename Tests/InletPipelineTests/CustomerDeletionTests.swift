@@ -29,10 +29,14 @@ struct CustomerDeletionTests {
             ])
             let globexId = try #require(globex["id"]?.stringValue)
             let hooksRemovedBefore = pipeline.stub.received("DELETE", "/repos/").count
+            #expect(pipeline.harness.subscriptions[acmeId]?.config.sealedParameters != nil, "the hook secret is sealed while live")
 
             #expect(try await helpers.admin(client, .delete, "/api/v1/customers/acme").0 == .noContent)
 
             #expect(try await helpers.admin(client, .get, "/api/v1/subscriptions/\(acmeId)").1["status"] == "archived")
+            // Archived, it keeps no secret: no state, no sealed parameters.
+            let archived = try #require(pipeline.harness.subscriptions[acmeId])
+            #expect(archived.state == nil && archived.sealedState == nil && archived.config.sealedParameters == nil)
             #expect(pipeline.stub.received("DELETE", "/repos/octo/hello/hooks/").count == 1, "the hook was removed at the app")
             #expect(pipeline.stub.received("DELETE", "/repos/").count == hooksRemovedBefore + 1, "and no other")
             try await eventually(timeout: .seconds(30)) {

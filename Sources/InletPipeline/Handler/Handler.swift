@@ -494,6 +494,12 @@ public final class Handler: StreamTransform {
         subscription.archivedAt = Date()
         subscription.updatedAt = Date()
         subscription.nextRefreshTimestamp = nil
+        // Archived, it runs no method again (subscribing anew starts from a fresh record): its
+        // state and secret parameters (a hook's secret, tokens the connector kept) are dropped
+        // instead of staying sealed on the table for ever. The readable parameters stay.
+        subscription.state = nil
+        subscription.sealedState = nil
+        subscription.config.sealedParameters = nil
         // A member of a scan group leaves its snapshot to the next leader, which removes it
         // once it has made its own.
         let group = scanGroupMembers(of: subscription).filter { $0.id != subscription.id }
