@@ -25,7 +25,7 @@ struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
                 detail: "the admin token '\(token.name)' has the read scope: it may only GET; \(method) needs a token with the admin scope"
             )
         }
-        guard let audit, method != "GET", method != "HEAD" else { return try await next(request, context) }
+        guard let audit, !AdminScope.reads(method) else { return try await next(request, context) }
         let write = AdminAudit.Write(id: RandomUUID.make(), token: token, method: method, path: request.uri.path)
         try await audit.requested(write)
         do {

@@ -150,7 +150,7 @@ struct AdminRoutes: Sendable {
         do {
             try await connections.sync(timeout: configuration.waitTimeout)
         } catch {
-            throw ProblemDetails(.serviceUnavailable, title: "Not caught up", detail: "could not read the latest connections from Kafka (\(error)); retry", headers: [.retryAfter: "5"])
+            throw ProblemDetails.notCaughtUp(reading: "connections", error)
         }
         guard let existing = connections[id] else { throw ProblemDetails(.notFound, detail: "no connection '\(id)'") }
         let connector = workspace.connectors[existing.connectorKey]
@@ -450,13 +450,9 @@ struct AdminRoutes: Sendable {
             response.headers[.location] = "/api/v1/subscriptions/\(newId)"
             return response
         }
-        let command = Command(type: .unsubscribe, subscriptionId: id, issuedAt: Date())
-        let stored = try await producer.appendOrUnavailable(KafkaRecord(topic: topics.commands, key: id, value: command.encoded()))
         let removed: SubscriptionOutcome
         do {
-            removed = try await outcome(of: id, created: false) {
-                $0.status == .archived || $0.hasApplied(topic: stored.topic, partition: Int(stored.partition), offset: stored.offset)
-            }
+            removed = try await unsubscribe(existing)
         } catch var problem as ProblemDetails {
             // The new subscription is live: say so, or the client would lose track of it.
             problem.detail += "; the new subscription \(newId) is active and the old one \(id) is still registered: fix the cause and DELETE /api/v1/subscriptions/\(id) again"

@@ -12,7 +12,13 @@ public enum AdminScope: String, Sendable, Hashable, CaseIterable {
 
     /// Whether a request with `method` is allowed.
     func allows(method: String) -> Bool {
-        self == .admin || method == "GET" || method == "HEAD"
+        self == .admin || Self.reads(method)
+    }
+
+    /// Whether `method` only reads (`GET`, `HEAD`): what a `read` token may do, and what the
+    /// audit trail leaves out.
+    static func reads(_ method: String) -> Bool {
+        method == "GET" || method == "HEAD"
     }
 }
 
@@ -27,6 +33,11 @@ public struct AdminToken: Sendable, Hashable {
         self.name = name
         self.scope = scope
         self.secret = secret
+    }
+
+    /// `INLET_ADMIN_TOKEN`'s token: named `admin`, with the admin scope.
+    public static func environment(secret: String) -> AdminToken {
+        AdminToken(name: "admin", scope: .admin, secret: secret)
     }
 }
 
@@ -78,7 +89,7 @@ public final class AdminTokens: Sendable {
         }
         let all = fixed + state.withLock { $0.fromFile }
         guard !all.isEmpty else {
-            throw AdminTokensError(message: "no admin token: set INLET_ADMIN_TOKEN, or INLET_ADMIN_TOKENS_FILE with at least one `<name> <scope> <secret>` line")
+            throw AdminTokensError(message: "no admin token: set INLET_ADMIN_TOKEN, or INLET_ADMIN_TOKENS_FILE with at least one `<name> <read|admin> <secret>` line: the admin API (/api/v1) requires `Authorization: Bearer <token>`")
         }
         try Self.checkUnique(all, file: file?.path)
     }
@@ -86,7 +97,7 @@ public final class AdminTokens: Sendable {
     /// One fixed token named `admin` with the `admin` scope (`INLET_ADMIN_TOKEN`).
     public convenience init(single secret: String) {
         // Cannot fail: one token, no file.
-        try! self.init(fixed: [AdminToken(name: "admin", scope: .admin, secret: secret)])
+        try! self.init(fixed: [.environment(secret: secret)])
     }
 
     /// The token whose secret is `presented` (compared in constant time with every token).

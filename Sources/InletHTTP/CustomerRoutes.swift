@@ -118,10 +118,7 @@ struct CustomerRoutes: Sendable {
             try await admin.subscriptions.sync(timeout: .seconds(10))
             try await admin.appEventSubscriptions?.sync(timeout: .seconds(10))
         } catch {
-            throw ProblemDetails(
-                .serviceUnavailable, title: "Not caught up",
-                detail: "could not read the latest customers, connections and subscriptions from Kafka (\(error)); nothing was deleted, retry",
-                headers: [.retryAfter: "5"])
+            throw ProblemDetails.notCaughtUp(reading: "customers, connections and subscriptions", error, then: "nothing was deleted, retry")
         }
     }
 

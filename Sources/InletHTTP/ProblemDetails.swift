@@ -65,6 +65,16 @@ extension Response {
     }
 }
 
+extension ProblemDetails {
+    /// 503 for tables this replica could not read up to their end (`what` names them), so it
+    /// would answer from a stale copy; `then` says what the client should do.
+    static func notCaughtUp(reading what: String, _ error: any Error, then: String = "retry") -> ProblemDetails {
+        ProblemDetails(
+            .serviceUnavailable, title: "Not caught up", detail: "could not read the latest \(what) from Kafka (\(error)); \(then)",
+            headers: [.retryAfter: "5"])
+    }
+}
+
 extension KafkaProducer {
     /// Appends `record` and waits for the broker's acknowledgement; when none comes, a 503
     /// with `Retry-After` saying nothing was stored. The one place HTTP turns a failed append

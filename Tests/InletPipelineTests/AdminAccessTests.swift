@@ -58,7 +58,7 @@ struct AdminAccessTests {
         defer { try? FileManager.default.removeItem(at: file) }
         try "# name scope secret\nops read \(Self.readSecret)\n".write(to: file, atomically: true, encoding: .utf8)
         let tokens = try AdminTokens(
-            fixed: [AdminToken(name: "admin", scope: .admin, secret: WebhookEndToEndTests.adminToken)], file: file, recheck: .milliseconds(50))
+            fixed: [.environment(secret: WebhookEndToEndTests.adminToken)], file: file, recheck: .milliseconds(50))
         let pipeline = try TestPipeline(adminTokens: tokens)
         try await pipeline.run(replies: false) { client in
             // Read scope: reads pass, writes are refused before anything happens.

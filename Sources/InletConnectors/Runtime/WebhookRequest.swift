@@ -78,8 +78,9 @@ public struct WebhookRequest: Sendable, Hashable {
     /// The media type of a `Content-Type` value, lowercased, without parameters or the
     /// spaces and tabs around it (`" Application/JSON ; charset=utf-8"` → `application/json`).
     static func mediaTypeOf(_ contentType: String) -> String {
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
         let type = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }
-        let trimmed = type.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }.reversed().drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }.reversed()
+        let trimmed = type.drop(while: isSpace).reversed().drop(while: isSpace).reversed()
         return String(decoding: trimmed, as: UTF8.self).lowercased()
     }
 

@@ -167,12 +167,9 @@ struct RoleOptions: ParsableArguments {
     /// lines of `INLET_ADMIN_TOKENS_FILE` (`<name> <scope> <secret>`, read again when it changes).
     static func adminTokens(token: String?, logger: Logger) throws -> AdminTokens {
         let file = Environment.string("INLET_ADMIN_TOKENS_FILE").map { URL(fileURLWithPath: $0) }
-        guard token != nil || file != nil else {
-            throw ValidationError("set INLET_ADMIN_TOKEN, or INLET_ADMIN_TOKENS_FILE (lines `<name> <read|admin> <secret>`): the admin API (/api/v1) requires `Authorization: Bearer <token>`")
-        }
         do {
-            return try AdminTokens(
-                fixed: token.map { [AdminToken(name: "admin", scope: .admin, secret: $0)] } ?? [], file: file, logger: logger)
+            // Refuses neither being set, with what to set.
+            return try AdminTokens(fixed: token.map { [.environment(secret: $0)] } ?? [], file: file, logger: logger)
         } catch {
             throw ValidationError("\(error)")
         }
