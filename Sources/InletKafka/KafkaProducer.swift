@@ -93,6 +93,40 @@ public final class KafkaProducer: Sendable {
         return await batch.outcomes()
     }
 
+    /// Learns the partitions and leaders of `topics` before the first message to them, so
+    /// that message does not wait for a metadata request (the first appends after a start
+    /// otherwise took 250–600 ms). Only topics the cluster already has are prepared: asking
+    /// for an unknown topic by name would make brokers that auto-create topics create it.
+    /// Returns the topics that were prepared; a broker that does not answer in `timeout` is
+    /// not an error (the first message then asks, as it would have).
+    @discardableResult
+    public func prepare(topics: [String], timeout: Duration = .seconds(5)) async -> [String] {
+        let milliseconds = Int32(clamping: timeout.components.seconds * 1000)
+        let existing: [String: Int]
+        do {
+            existing = try await client.partitionCounts(timeoutMilliseconds: milliseconds)
+        } catch {
+            logger.warning("producer: could not read the cluster's topics before the first message (\(error)); the first messages may wait for it")
+            return []
+        }
+        let wanted = topics.filter { existing[$0] != nil }
+        for topic in wanted {
+            let error = await client.blocking { [client] () -> rd_kafka_resp_err_t in
+                // The local topic outlives this handle: librdkafka keeps it for later messages.
+                guard let handle = rd_kafka_topic_new(client.handle, topic, nil) else { return RD_KAFKA_RESP_ERR__INVALID_ARG }
+                defer { rd_kafka_topic_destroy(handle) }
+                var metadata: UnsafePointer<rd_kafka_metadata>?
+                let error = rd_kafka_metadata(client.handle, 0, handle, &metadata, milliseconds)
+                if let metadata { rd_kafka_metadata_destroy(metadata) }
+                return error
+            }
+            if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+                logger.warning("producer: no metadata for topic '\(topic)' before the first message (\(String(cString: rd_kafka_err2str(error))))")
+            }
+        }
+        return wanted
+    }
+
     /// Waits until every message produced so far is delivered (or the timeout passes).
     public func flush(timeout: Duration = .seconds(30)) async throws {
         let milliseconds = Int32(timeout.components.seconds * 1000)

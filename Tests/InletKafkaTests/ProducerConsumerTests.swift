@@ -57,6 +57,24 @@ struct ProducerConsumerTests {
         await producer.shutdown()
     }
 
+    @Test("prepare reads the metadata of existing topics only, and creates none")
+    func prepare() async throws {
+        let test = try TestCluster()
+        defer { test.cluster.stop() }
+        let topic = try test.topic("prepared", partitions: 3)
+        let unknown = "never-created-\(topic)"
+        let producer = try KafkaProducer(configuration: test.producerConfiguration, logger: test.logger)
+        let prepared = await producer.prepare(topics: [topic, unknown])
+        #expect(prepared == [topic])
+        // The embedded broker creates a topic asked for by name: prepare must not have asked.
+        let probe = try KafkaProducer(configuration: test.producerConfiguration, logger: test.logger)
+        #expect(await probe.prepare(topics: [unknown]).isEmpty)
+        await probe.shutdown()
+        let report = try await producer.send(KafkaRecord(topic: topic, key: "k", value: Data("v".utf8)))
+        #expect(report.offset == 0)
+        await producer.shutdown()
+    }
+
     @Test("a rejected configuration property is named with librdkafka's reason")
     func configurationError() throws {
         var client = KafkaClientConfiguration(bootstrapServers: ["127.0.0.1:1"])

@@ -68,20 +68,25 @@ final class RDKafkaClient: @unchecked Sendable {
     /// one topic by name makes some brokers, the embedded one included, create it);
     /// `nil` when the topic does not exist.
     func partitionCount(topic: String, timeoutMilliseconds: Int32 = 10_000) async throws -> Int? {
-        try await blocking { [self] () -> Result<Int?, KafkaError> in
+        try await partitionCounts(timeoutMilliseconds: timeoutMilliseconds)[topic]
+    }
+
+    /// Every topic of the cluster with its number of partitions (one metadata request for all
+    /// topics; a topic whose metadata has an error is left out).
+    func partitionCounts(timeoutMilliseconds: Int32 = 10_000) async throws -> [String: Int] {
+        try await blocking { [self] () -> Result<[String: Int], KafkaError> in
             var metadata: UnsafePointer<rd_kafka_metadata>?
             let error = rd_kafka_metadata(self.handle, 1, nil, &metadata, timeoutMilliseconds)
             guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-                return .failure(KafkaError(kind: .admin, error: error, context: "metadata for topic '\(topic)'"))
+                return .failure(KafkaError(kind: .admin, error: error, context: "metadata for all topics"))
             }
             defer { rd_kafka_metadata_destroy(metadata) }
+            var counts: [String: Int] = [:]
             for index in 0..<Int(metadata.pointee.topic_cnt) {
-                let topicMetadata = metadata.pointee.topics[index]
-                guard String(cString: topicMetadata.topic) == topic else { continue }
-                if topicMetadata.err != RD_KAFKA_RESP_ERR_NO_ERROR || topicMetadata.partition_cnt == 0 { return .success(nil) }
-                return .success(Int(topicMetadata.partition_cnt))
+                let topic = metadata.pointee.topics[index]
+                if topic.err == RD_KAFKA_RESP_ERR_NO_ERROR, topic.partition_cnt > 0 { counts[String(cString: topic.topic)] = Int(topic.partition_cnt) }
             }
-            return .success(nil)
+            return .success(counts)
         }.get()
     }
 

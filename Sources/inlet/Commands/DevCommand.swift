@@ -56,7 +56,7 @@ struct DevCommand: AsyncParsableCommand {
         // Always one (generated when INLET_ADMIN_TOKEN is not set): the banner prints it.
         let adminToken = RoleOptions.adminToken(allowGenerated: true) ?? ""
         let adminTokens = try RoleOptions.adminTokens(token: adminToken, logger: logger)
-        let producer = try services.ingressProducer()
+        let producer = try await services.ingressProducer()
         // The embedded broker trims by size and does not compact: this process re-publishes
         // the tables' records before they could be trimmed.
         let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger, republishing: .embeddedBroker)

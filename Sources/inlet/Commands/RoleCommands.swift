@@ -32,7 +32,7 @@ struct IngressCommand: AsyncParsableCommand {
             vault: try RoleOptions.vault(allowEphemeral: false, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride, networkAccess: role.networkAccess,
             embeddedRetention: embedded.embeddedRetention, logger: logger
         )
-        let producer = try services.ingressProducer()
+        let producer = try await services.ingressProducer()
         // Against `inlet broker`, ingress re-publishes the tables' records before the broker
         // could trim them (it writes connections; the handler writes subscriptions).
         let retention = embedded.embeddedRetention

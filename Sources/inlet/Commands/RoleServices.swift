@@ -61,10 +61,14 @@ struct RoleServices {
         DispatcherService(settings: settings, routing: routing, workspace: workspace, logger: logger)
     }
 
-    func ingressProducer() throws -> KafkaProducer {
-        try KafkaProducer(
+    /// Ingress's producer, with the ingress topics' metadata already read so the first
+    /// webhooks after a start do not wait for it.
+    func ingressProducer() async throws -> KafkaProducer {
+        let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(client: client, lingerMilliseconds: 1, deliveryTimeoutMilliseconds: 10_000), logger: logger
         )
+        await producer.prepare(topics: [topics.ingress, topics.ingressGlobal, topics.ingressAppEvents])
+        return producer
     }
 
     /// The backpressure of ingress against the embedded broker's size-based retention: the
