@@ -107,13 +107,13 @@ func runStageThroughput(messages: Int = 20_000, subscriptionCount: Int = 16) asy
 
         let partitions = Int32(topics.partitions)
         rows.append(try await drain("pass-through over `ingress`", into: copies[0], expecting: messages, partitions: partitions, counter: counter) {
-            StreamProcessor(configuration: settings.processor(role: "copy-ingress", inputs: [topics.ingress]), transform: CopyTransform(to: copies[0]), logger: logger)
+            StreamProcessor(configuration: settings.processor(role: "copy-ingress", inputs: [topics.ingress], outputs: [copies[0]]), transform: CopyTransform(to: copies[0]), logger: logger)
         })
         rows.append(try await drain("handler (GitHub handle.js)", into: topics.records, expecting: messages, partitions: partitions, counter: counter) {
             makeHandler()
         })
         rows.append(try await drain("pass-through over `records`", into: copies[1], expecting: messages, partitions: partitions, counter: counter) {
-            StreamProcessor(configuration: settings.processor(role: "copy-records", inputs: [topics.records]), transform: CopyTransform(to: copies[1]), logger: logger)
+            StreamProcessor(configuration: settings.processor(role: "copy-records", inputs: [topics.records], outputs: [copies[1]]), transform: CopyTransform(to: copies[1]), logger: logger)
         })
         rows.append(try await drain("dispatcher", into: topics.events, expecting: messages, partitions: partitions, counter: counter) {
             DispatcherService(settings: settings, routing: EventRouting(topics: topics), workspace: workspace, logger: logger)

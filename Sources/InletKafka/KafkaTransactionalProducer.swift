@@ -35,6 +35,12 @@ public final class KafkaTransactionalProducer: Sendable {
         }
     }
 
+    /// Reads the metadata of `topics` ahead of the first message (`KafkaProducer.prepare`).
+    @discardableResult
+    public func prepare(topics: [String]) async -> [String] {
+        await producer.prepare(topics: topics)
+    }
+
     /// Starts a transaction. Everything sent until commit/abort belongs to it.
     public func beginTransaction() throws {
         if let error = rd_kafka_begin_transaction(producer.client.handle) {

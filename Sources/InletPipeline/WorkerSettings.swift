@@ -54,8 +54,9 @@ public struct WorkerSettings: Sendable {
     /// The consumer group of a role: `<prefix><role>`.
     public func groupId(role: String) -> String { "\(topics.prefix)\(role)" }
 
-    /// The loop configuration for a role's consumer group (`<prefix><role>`).
-    public func processor(role: String, inputs: [String]) -> StreamProcessorConfiguration {
+    /// The loop configuration for a role's consumer group (`<prefix><role>`), reading
+    /// `inputs` and writing (at least) `outputs`.
+    public func processor(role: String, inputs: [String], outputs: [String]) -> StreamProcessorConfiguration {
         var configuration = StreamProcessorConfiguration(
             consumer: KafkaConsumerConfiguration(
                 client: client, groupId: groupId(role: role),
@@ -69,6 +70,7 @@ public struct WorkerSettings: Sendable {
             transactionalIdPrefix: "\(topics.prefix)\(role)"
         )
         configuration.instanceId = instanceId
+        configuration.outputTopics = outputs
         return configuration
     }
 

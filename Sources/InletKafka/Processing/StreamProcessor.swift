@@ -532,7 +532,9 @@ public final class StreamProcessor: Service, Sendable {
     private func makeOutput() async throws -> Output {
         switch configuration.guarantee {
         case .atLeastOnce:
-            return .plain(try KafkaProducer(configuration: configuration.producer, logger: logger))
+            let producer = try KafkaProducer(configuration: configuration.producer, logger: logger)
+            await producer.prepare(topics: configuration.outputTopics)
+            return .plain(producer)
         case .exactlyOnce:
             let id = Self.transactionalId(
                 prefix: configuration.transactionalIdPrefix, groupId: configuration.consumer.groupId, instanceId: configuration.instanceId
@@ -542,7 +544,9 @@ public final class StreamProcessor: Service, Sendable {
                     "no instance id (inlet: --instance-id or INLET_INSTANCE_ID): transactional ids get a random suffix (\(id)), so a restarted instance cannot fence a crashed predecessor, whose open transaction then blocks read_committed readers until the transaction timeout"
                 )
             }
-            return .transactional(try await KafkaTransactionalProducer(configuration: configuration.producer, transactionalId: id, logger: logger))
+            let producer = try await KafkaTransactionalProducer(configuration: configuration.producer, transactionalId: id, logger: logger)
+            await producer.prepare(topics: configuration.outputTopics)
+            return .transactional(producer)
         }
     }
 

@@ -4,6 +4,9 @@ public struct StreamProcessorConfiguration: Sendable {
     public var producer: KafkaProducerConfiguration
     /// Input topics.
     public var topics: [String]
+    /// Topics the loop writes to, when known in advance: their metadata is read when the
+    /// producer is made, so the first batch after a start does not wait for it.
+    public var outputTopics: [String] = []
     public var guarantee: ProcessingGuarantee
     /// At most this many input messages per batch (one commit or transaction per batch).
     public var maxBatchSize: Int

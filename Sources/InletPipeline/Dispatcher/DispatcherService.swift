@@ -13,7 +13,9 @@ public struct DispatcherService: Service {
         configuration.maxMessageBytes = settings.maxMessageBytes
         let dispatcher = Dispatcher(configuration: configuration, workspace: workspace, logger: logger)
         processor = StreamProcessor(
-            configuration: settings.processor(role: "dispatcher", inputs: [settings.topics.records]), transform: dispatcher, logger: logger
+            configuration: settings.processor(
+                role: "dispatcher", inputs: [settings.topics.records],
+                outputs: [routing.defaultTopic, routing.appEventsTopic, settings.topics.dlq] + routing.connectorTopics.values.sorted()), transform: dispatcher, logger: logger
         )
     }
 

@@ -66,7 +66,9 @@ public struct HandlerService: Service {
         // On the embedded broker: wait while the dispatcher lags so far behind on `records`
         // that more output could be trimmed before it is read.
         let backlog = settings.outputBacklog([settings.topics.records], readers: ["dispatcher"], logger: logger)
-        var configuration = settings.processor(role: "handler", inputs: [settings.topics.ingress, settings.topics.commands])
+        var configuration = settings.processor(
+            role: "handler", inputs: [settings.topics.ingress, settings.topics.commands],
+            outputs: [settings.topics.records, settings.topics.replies, settings.topics.dlq])
         configuration.outputBacklog = backlog
         configuration.laneExecutor = runtime.methodExecutor
         self.backlog = backlog
@@ -74,14 +76,16 @@ public struct HandlerService: Service {
         globalHandler = GlobalHandler(
             topics: settings.topics, runtime: runtime, subscriptions: subscriptions, connectorParameters: connectorParameters,
             maxMessageBytes: settings.maxMessageBytes, logger: logger)
-        var global = settings.processor(role: "global-handler", inputs: [settings.topics.ingressGlobal])
+        var global = settings.processor(
+            role: "global-handler", inputs: [settings.topics.ingressGlobal], outputs: [settings.topics.ingress, settings.topics.replies, settings.topics.dlq])
         // Routed events go to `ingress`, which this process's own handler loop reads.
         globalBacklog = settings.outputBacklog([settings.topics.ingress], readers: ["handler"], logger: logger)
         global.outputBacklog = globalBacklog
         global.laneExecutor = runtime.methodExecutor
         globalProcessor = StreamProcessor(configuration: global, transform: globalHandler, logger: logger)
         appEventProcessor = StreamProcessor(
-            configuration: settings.processor(role: "app-events", inputs: [settings.topics.ingressAppEvents]),
+            configuration: settings.processor(
+                role: "app-events", inputs: [settings.topics.ingressAppEvents], outputs: [settings.topics.appEvents, settings.topics.dlq]),
             transform: AppEventProcessor(
                 topics: settings.topics, workspace: runtime.workspace, client: settings.client,
                 subscriptions: .init(directory: appEventSubscriptions, customers: customers, subscriber: AppEventSubscriber(appAPIURL: appAPIURL), publicURL: publicURL),
