@@ -38,6 +38,7 @@ func githubSignature(_ body: some DataProtocol, secret: String) -> String {
 }
 
 /// An `issues` delivery as GitHub sends it, for issue `number` of octo/hello.
-func issueDelivery(action: String, number: Int, title: String) -> String {
-    #"{"action":"\#(action)","issue":{"number":\#(number),"title":"\#(title)","state":"open","html_url":"https://github.com/octo/hello/issues/\#(number)","user":{"login":"octocat"},"labels":[],"assignees":[],"created_at":"2026-11-25T10:00:00Z","updated_at":"2026-11-25T10:00:00Z"},"repository":{"full_name":"octo/hello"}}"#
+func issueDelivery(action: String, number: Int, title: String, body: String? = nil) -> String {
+    let issueBody = body.map { #","body":"\#($0)""# } ?? ""
+    return #"{"action":"\#(action)","issue":{"number":\#(number),"title":"\#(title)","state":"open","html_url":"https://github.com/octo/hello/issues/\#(number)","user":{"login":"octocat"},"labels":[],"assignees":[],"created_at":"2026-11-25T10:00:00Z","updated_at":"2026-11-25T10:00:00Z"\#(issueBody)},"repository":{"full_name":"octo/hello"}}"#
 }

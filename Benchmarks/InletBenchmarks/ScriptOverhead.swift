@@ -95,6 +95,19 @@ func runScriptOverhead(calls: Int = 20_000, warmUp: Int = 500, callers: Int = 8)
         try await concurrently(callers: callers, total: calls, on: engine.executor) { _ = try await runtime.handle(context, request: request) }
     }
 
+    // The same with a ~13.5 KB body (the ingress benchmark's delivery): what crossing into
+    // JavaScript costs grows with the body.
+    let largeBody = Data(issueDelivery(action: "opened", number: 7, title: "Found a bug", body: String(repeating: "I'm having a problem with this. ", count: 400)).utf8)
+    let largeRequest = WebhookRequest(
+        method: "POST", path: "/webhooks/bench",
+        headers: ["Content-Type": "application/json", "X-GitHub-Event": "issues", "X-Hub-Signature-256": githubSignature(largeBody, secret: secret)],
+        rawBody: largeBody
+    )
+    try await concurrently(callers: callers, total: warmUp, on: engine.executor) { _ = try await runtime.handle(context, request: largeRequest) }
+    let largeInPlaceSequential = try await measureSeconds {
+        try await Task(executorPreference: engine.executor) { for _ in 0..<calls { _ = try await runtime.handle(context, request: largeRequest) } }.value
+    }
+
     // MARK: Report
 
     func micros(_ seconds: Double) -> Double { seconds / Double(calls) * 1e6 }
@@ -104,6 +117,7 @@ func runScriptOverhead(calls: Int = 20_000, warmUp: Int = 500, callers: Int = 8)
     print(String(format: "  JS handle, in place (executor)       sequential %8.2f µs/call   %d callers %8.2f µs/call", micros(scriptInPlaceSequential), callers, micros(scriptInPlaceConcurrent)))
     print(String(format: "  ConnectorRuntime.handle github/issues sequential %8.2f µs/call   %d callers %8.2f µs/call", micros(githubSequential), callers, micros(githubConcurrent)))
     print(String(format: "  github handle, in place (executor)   sequential %8.2f µs/call   %d callers %8.2f µs/call", micros(githubInPlaceSequential), callers, micros(githubInPlaceConcurrent)))
+    print(String(format: "  github handle, %5d B body, in place sequential %8.2f µs/call", largeBody.count, micros(largeInPlaceSequential)))
     print(String(format: "  ratio JS / mapping:              sequential %.0f×, %d callers %.0f×", scriptSequential / mappingSequential, callers, scriptConcurrent / mappingConcurrent))
     print(String(format: "  ratio github handle / trivial JS: sequential %.2f×, %d callers %.2f×", githubSequential / scriptSequential, callers, githubConcurrent / scriptConcurrent))
 }

@@ -122,6 +122,51 @@ struct ConnectorRuntimeTests {
         #expect(result.state == nil)
     }
 
+    @Test("body is data under another name: one object in JavaScript, in a mapping the same value; a payload is also data and body")
+    func bodyIsData() async throws {
+        let runtime = try RuntimeFixtures.acme([
+            "subscribe.js": RuntimeFixtures.noopSubscribe, "unsubscribe.js": RuntimeFixtures.noopUnsubscribe,
+            "handle.js": """
+                export default async function handle({ data, body, payload }) {
+                  data.touched = true
+                  return { events: [{ record: { id: 'b', same: data === body, seen: body.touched === true, payloadToo: payload === undefined || payload === data, n: body.n } }] }
+                }
+                """,
+        ])
+        let request = WebhookRequest(method: "POST", path: "/", headers: ["content-type": "application/json"], rawBody: Data(#"{"n":3}"#.utf8))
+        let handled = try await runtime.handle(thing, request: request)
+        #expect(handled.events.first?.record == ["id": "b", "same": true, "seen": true, "payloadToo": true, "n": 3])
+        let fromPayload = try await runtime.handlePayload(thing, payload: ["n": 4])
+        #expect(fromPayload.events.first?.record == ["id": "b", "same": true, "seen": true, "payloadToo": true, "n": 4])
+
+        let mapping = try RuntimeFixtures.acme([
+            "subscribe.js": RuntimeFixtures.noopSubscribe, "unsubscribe.js": RuntimeFixtures.noopUnsubscribe,
+            "handle.map.yml": """
+                events:
+                  - record:
+                      id: {$var: body.id}
+                      fromData: {$var: data.id}
+
+                """,
+        ])
+        let mapped = try await mapping.handle(thing, request: WebhookRequest(method: "POST", path: "/", headers: ["content-type": "application/json"], rawBody: Data(#"{"id":"m1"}"#.utf8)))
+        #expect(mapped.events.first?.record == ["id": "m1", "fromData": "m1"])
+    }
+
+    @Test("rawBody reaches JavaScript whole: quotes, non-ASCII text, a NUL and invalid UTF-8 (replaced)")
+    func rawBodyText() async throws {
+        let runtime = try RuntimeFixtures.acme([
+            "subscribe.js": RuntimeFixtures.noopSubscribe, "unsubscribe.js": RuntimeFixtures.noopUnsubscribe,
+            "handle.js": "export default async function handle({ rawBody }) { return { events: [{ record: { id: 'r', rawBody, length: rawBody.length } }] } }",
+        ])
+        var bytes = Data("\"quoted\" é ✓ \u{0} end ".utf8)
+        bytes.append(0xFF)
+        let result = try await runtime.handle(thing, request: WebhookRequest(method: "POST", path: "/", headers: ["content-type": "text/plain"], rawBody: bytes))
+        let expected = String(decoding: bytes, as: UTF8.self)
+        #expect(result.events.first?.record["rawBody"] == .string(expected))
+        #expect(result.events.first?.record["length"] == .integer(Int64(expected.utf16.count)))
+    }
+
     @Test("a record without an id is a malformed result naming the file and the pointer")
     func recordWithoutID() async throws {
         let runtime = try RuntimeFixtures.acme([

@@ -102,7 +102,7 @@ final class APIClientFactory: Sendable {
                 allowedHosts: (connector.allowedHosts ?? []).filter { !$0.hasPrefix("*.") })
             return (configuration, policy)
         }
-        let arguments: JSONValue = ["credentials": credentials, "connectorParameters": connectorParameters]
+        let arguments = MethodArguments(["credentials": credentials, "connectorParameters": connectorParameters])
         let raw = try await runner.run(method, of: Self.authIsolation(connector.key), arguments: arguments, apiClient: nil, logMetadata: logMetadata)
         let result = try MethodResultContract.makeAPIClient.validate(raw, file: method.path)
 
@@ -136,7 +136,7 @@ final class APIClientFactory: Sendable {
         let bare = ConnectionAPIClient(
             http: HTTPAPIClient(configuration: APIClientConfiguration(baseURI: apiBaseOverride), networkAccess: networkAccess),
             policy: policy)
-        let arguments: JSONValue = ["credentials": credentials, "connectorParameters": connectorParameters]
+        let arguments = MethodArguments(["credentials": credentials, "connectorParameters": connectorParameters])
         let raw = try await runner.run(method, of: Self.authIsolation(connector.key), arguments: arguments, apiClient: bare, logMetadata: logMetadata)
         let fresh = try MethodResultContract.refreshCredentials.validate(raw, file: method.path)
         var merged = credentials.objectValue ?? [:]

@@ -97,7 +97,7 @@ public final class ConnectorRuntime: Sendable {
         }
         var arguments = commonArguments(context)
         arguments.merge(request.methodArguments) { _, new in new }
-        let result = try await call(connector, context, "handle", arguments)
+        let result = try await call(connector, context, "handle", arguments, aliases: WebhookRequest.bodyAlias, texts: request.methodTexts)
         return Self.handleResult(result)
     }
 
@@ -150,10 +150,11 @@ public final class ConnectorRuntime: Sendable {
         let connector = try connector(connectorKey)
         var arguments = request.methodArguments
         arguments["parameters"] = connectorParameters
-        arguments["connectorParameters"] = connectorParameters
         let context = MethodContext(connectorKey: connectorKey, owner: .globalWebhook(globalWebhookKey), connectorParameters: connectorParameters,
                                     logMetadata: ["globalWebhook": globalWebhookKey])
-        let result = try await call(connector, context, "handle", arguments, connection: false)
+        let result = try await call(
+            connector, context, "handle", arguments, aliases: WebhookRequest.bodyAlias.merging(["connectorParameters": "parameters"]) { $1 },
+            texts: request.methodTexts, connection: false)
         let events = (result["events"]?.arrayValue ?? []).map { event in
             GlobalHandleResult.GlobalEvent(selector: event["selector"]?.stringValue ?? "", payload: event["payload"] ?? .null)
         }
@@ -170,9 +171,7 @@ public final class ConnectorRuntime: Sendable {
         }
         var arguments = commonArguments(context)
         arguments["payload"] = payload
-        arguments["data"] = payload
-        arguments["body"] = payload
-        let result = try await call(connector, context, "handle", arguments)
+        let result = try await call(connector, context, "handle", arguments, aliases: ["data": "payload", "body": "payload"])
         return Self.handleResult(result)
     }
 
@@ -234,8 +233,13 @@ public final class ConnectorRuntime: Sendable {
 
     // MARK: - Calling
 
-    /// Looks `name` up, runs it and checks its result.
-    private func call(_ connector: Connector, _ context: MethodContext, _ name: String, _ arguments: [String: JSONValue], connection: Bool = true) async throws(ConnectorMethodError) -> JSONValue {
+    /// Looks `name` up, runs it with `arguments` and `texts` (string arguments) and checks its
+    /// result. Each alias in `aliases` (alias → argument name) is another name of that
+    /// argument's value.
+    private func call(
+        _ connector: Connector, _ context: MethodContext, _ name: String, _ arguments: [String: JSONValue], aliases: [String: String] = [:],
+        texts: [String: String] = [:], connection: Bool = true
+    ) async throws(ConnectorMethodError) -> JSONValue {
         guard let method = connector.method(for: context.owner, name: name) else { throw missing(name, context.owner, connector) }
         var metadata = context.logMetadata
         metadata["connector"] = connector.key
@@ -250,7 +254,8 @@ public final class ConnectorRuntime: Sendable {
         }
         let started = ContinuousClock.now
         do {
-            let raw = try await runner.run(method, of: connector.key, arguments: .object(arguments), apiClient: apiClient, logMetadata: metadata)
+            let raw = try await runner.run(
+                method, of: connector.key, arguments: MethodArguments(arguments, aliases: aliases, texts: texts), apiClient: apiClient, logMetadata: metadata)
             let contract = MethodResultContract.of(method: name, owner: context.owner, in: connector)
             let result = try contract.validate(raw, file: method.path)
             logger.debug("connector method ran", metadata: Self.loggable(metadata, elapsed: ContinuousClock.now - started))

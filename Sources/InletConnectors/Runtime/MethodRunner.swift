@@ -29,7 +29,7 @@ final class MethodRunner: Sendable {
     /// Runs `method` of `connector` with `arguments` (an object). `apiClient` backs `apiClient`
     /// in JavaScript and the request of REST/GraphQL mappings. JavaScript runs in the
     /// connector's own contexts.
-    func run(_ method: MethodImplementation, of connector: String, arguments: JSONValue, apiClient: (any APIClient)?, logMetadata: [String: String]) async throws(ConnectorMethodError) -> JSONValue {
+    func run(_ method: MethodImplementation, of connector: String, arguments: MethodArguments, apiClient: (any APIClient)?, logMetadata: [String: String]) async throws(ConnectorMethodError) -> JSONValue {
         let started = ContinuousClock.now
         do {
             let result = try await call(method, of: connector, arguments: arguments, apiClient: apiClient, logMetadata: logMetadata)
@@ -41,21 +41,21 @@ final class MethodRunner: Sendable {
         }
     }
 
-    private func call(_ method: MethodImplementation, of connector: String, arguments: JSONValue, apiClient: (any APIClient)?, logMetadata: [String: String]) async throws(ConnectorMethodError) -> JSONValue {
+    private func call(_ method: MethodImplementation, of connector: String, arguments: MethodArguments, apiClient: (any APIClient)?, logMetadata: [String: String]) async throws(ConnectorMethodError) -> JSONValue {
         do {
             switch method.kind {
             case .javascript:
                 let host = ScriptHost(connector: connector, apiClient: apiClient, logMetadata: logMetadata)
-                return try await scripts.call(source: method.source ?? "", fileName: method.path, arguments: arguments, host: host)
+                return try await scripts.call(source: method.source ?? "", fileName: method.path, arguments: arguments.values, texts: arguments.texts, aliases: arguments.aliases, host: host)
             case .mapping:
                 guard case .mapping(let mapping) = try compile(method) else { preconditionFailure("compiled kind follows the method kind") }
-                return try mapping.evaluate(variables: arguments)
+                return try mapping.evaluate(variables: arguments.object)
             case .restAPIMapping:
                 guard case .rest(let rest) = try compile(method) else { preconditionFailure("compiled kind follows the method kind") }
-                return try await rest.run(variables: arguments, client: try Self.require(apiClient, for: method))
+                return try await rest.run(variables: arguments.object, client: try Self.require(apiClient, for: method))
             case .graphqlAPIMapping:
                 guard case .graphql(let graphql) = try compile(method) else { preconditionFailure("compiled kind follows the method kind") }
-                return try await graphql.run(variables: arguments, client: try Self.require(apiClient, for: method))
+                return try await graphql.run(variables: arguments.object, client: try Self.require(apiClient, for: method))
             }
         } catch {
             throw Self.methodError(error, in: method)

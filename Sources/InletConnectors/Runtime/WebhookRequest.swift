@@ -51,10 +51,18 @@ public struct WebhookRequest: Sendable, Hashable {
     /// The body as methods see it in `rawBody`.
     public var rawBodyText: String { String(decoding: rawBody, as: UTF8.self) }
 
-    /// `query`, `data`, `body`, `headers` and `rawBody`: the request part of `handle`'s arguments.
+    /// `query`, `data` and `headers`: the request part of `handle`'s arguments, with
+    /// `rawBody` (``methodTexts``); `body` is `data` under another name (``bodyAlias``).
     var methodArguments: [String: JSONValue] {
-        ["query": .object(query), "data": data, "body": data, "headers": .object(headers.mapValues(JSONValue.string)), "rawBody": .string(rawBodyText)]
+        ["query": .object(query), "data": data, "headers": .object(headers.mapValues(JSONValue.string))]
     }
+
+    /// `rawBody`, passed to JavaScript as a string of its own.
+    var methodTexts: [String: String] { ["rawBody": rawBodyText] }
+
+    /// `body` is the same value as `data`: in JavaScript the same object, so the parsed body
+    /// crosses into the method once.
+    static let bodyAlias: [String: String] = ["body": "data"]
 
     // MARK: - Body parsing
 

@@ -146,6 +146,15 @@ final class ScriptContext {
         }
 
         let arguments = ScriptValueBridge.makeValue(ctx, json: request.arguments)
+        if !request.texts.isEmpty || !request.aliases.isEmpty, let object = JSValueToObject(ctx, arguments, nil) {
+            for (name, text) in request.texts.sorted(by: { $0.key < $1.key }) {
+                ScriptValueBridge.setProperty(ctx, object, name, ScriptValueBridge.makeValue(ctx, text))
+            }
+            for (alias, name) in request.aliases.sorted(by: { $0.key < $1.key }) {
+                guard let value = ScriptValueBridge.property(ctx, object, name), !JSValueIsUndefined(ctx, value) else { continue }
+                ScriptValueBridge.setProperty(ctx, object, alias, value)
+            }
+        }
         var exception: JSValueRef?
         let argv: [JSValueRef?] = [method, arguments, JSValueMakeNumber(ctx, Double(call.generation))]
         watchdog.enter()

@@ -117,11 +117,17 @@ public final class ScriptEngine: Sendable {
     ///   - fileName: Used in error messages and stack traces, e.g. `github/events/issue-created/handle.js`.
     ///   - arguments: The single argument the default export receives (`{webhookUri, parameters, ...}`);
     ///     when it is an object, `apiClient` is added to it.
+    ///   - texts: More members of `arguments`, strings made directly as JavaScript strings
+    ///     (a long text inside JSON would be escaped and parsed again).
+    ///   - aliases: Alias → member of `arguments`: the alias is set to the same JavaScript
+    ///     value as the member (one conversion, one object under both names).
     ///   - host: The connector, API client and log metadata for this call.
     /// - Throws: `ScriptError` (a call, once queued, runs to its end even if its task is
     ///   cancelled: the method may already have called the API).
-    public func call(source: String, fileName: String, arguments: JSONValue, host: ScriptHost) async throws -> JSONValue {
-        let request = ScriptCallRequest(source: source, fileName: fileName, arguments: arguments, host: host)
+    public func call(
+        source: String, fileName: String, arguments: JSONValue, texts: [String: String] = [:], aliases: [String: String] = [:], host: ScriptHost
+    ) async throws -> JSONValue {
+        let request = ScriptCallRequest(source: source, fileName: fileName, arguments: arguments, texts: texts, aliases: aliases, host: host)
         if let local = ScriptThreadContexts.current(of: executor), let result = local.run(request) {
             // Already on one of the engine's method threads: ran here, no hand-off.
             return try result.get()
@@ -145,5 +151,9 @@ struct ScriptCallRequest: Sendable {
     let source: String
     let fileName: String
     let arguments: JSONValue
+    /// String members of `arguments` (`ScriptEngine.call`).
+    let texts: [String: String]
+    /// Alias → member of `arguments` (`ScriptEngine.call`).
+    let aliases: [String: String]
     let host: ScriptHost
 }
