@@ -15,6 +15,9 @@ public struct WorkerSettings: Sendable {
     /// How long a subscription's inputs are retried while its API fails transiently before
     /// they go to the DLQ (`retries-exhausted`).
     public var maxRetryDuration: Duration = .seconds(15 * 60)
+    /// How long an archived (deleted) subscription stays on `subscriptions` before the
+    /// handler removes it (`Handler.Configuration.archiveRetention`).
+    public var archiveRetention: Duration = Handler.Configuration.defaultArchiveRetention
     /// The retention of a broker that trims by size (the embedded one), or `nil` for a real
     /// cluster: then a worker waits before its output could be trimmed unconsumed.
     public var embeddedRetention: PartitionRetention?

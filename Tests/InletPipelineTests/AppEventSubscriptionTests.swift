@@ -96,6 +96,12 @@ struct AppEventSubscriptionTests {
             #expect(deleted == .ok)
             #expect(archived["status"] == "archived")
             #expect(pipeline.stub.received("DELETE", "/app-api/customers/ann/webhooks").count == 1)
+            // The archived record keeps no token of the dead URI.
+            let topic = pipeline.harness.topics.appEventSubscriptions
+            let written = try await pipeline.harness.read(topic, count: Int(try await pipeline.harness.messageCount(topic)))
+            let annRecord = try #require(written.last { $0.keyString == AppEventSubscriptionRecord.key(customerId: "ann", appEventKey: "plan-changed") })
+            let stored = try AppEventSubscriptionRecord.decoded(from: try #require(annRecord.value))
+            #expect(stored.status == .archived && stored.webhookToken.isEmpty)
             try await client.execute(uri: path, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"account":"ann","plan":"free"}"#)) { response in
                 #expect(response.status == .notFound)
             }

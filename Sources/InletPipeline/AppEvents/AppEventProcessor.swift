@@ -273,6 +273,9 @@ public final class AppEventProcessor: StreamTransform {
                 logger.warning("app events: the unsubscribe request of \(customerId) from \(type.key) failed: \(call.error ?? "HTTP \(call.status ?? 0)")")
             }
         }
+        // Archived, its webhook URI accepts nothing, and subscribing anew makes a new one: the
+        // token, a bearer secret of the customer's URI, is not kept.
+        if record.status == .archived { record.webhookToken = "" }
         record.requestId = requestId
         record.updatedAt = Date()
         return [stage(made(record, for: message))]

@@ -37,6 +37,11 @@ public final class Handler: StreamTransform {
         /// The embedded broker's retention, or `nil` on a real cluster (bounds chunked
         /// full-scan snapshots there).
         public var embeddedRetention: PartitionRetention?
+        /// How long an archived (deleted) subscription stays on `subscriptions` before its
+        /// owner removes it with a tombstone (default 30 days). Until then `GET
+        /// /api/v1/subscriptions/<id>` shows it as archived, with no secret left on it.
+        public var archiveRetention: Duration = Self.defaultArchiveRetention
+        public static let defaultArchiveRetention = Duration.seconds(30 * 24 * 3600)
 
         public init(
             topics: InletTopics, publicURL: String, refreshRetryDelay: Duration = .seconds(60), maxRetryDuration: Duration = .seconds(15 * 60),
@@ -64,6 +69,13 @@ public final class Handler: StreamTransform {
         var pullRequested: [String: Int64] = [:]
         /// Subscriptions whose inputs fail transiently: since when, how often.
         var retries: [String: (since: ContinuousClock.Instant, attempts: Int)] = [:]
+        /// Expire commands already sent.
+        var expireRequested: Set<String> = []
+        /// Removed by the batch in progress (tentative until committed).
+        var expiring: Set<String> = []
+        /// Removed by this handler: the table of subscriptions may not have read the
+        /// tombstone yet, so it is not asked for them.
+        var expired: Set<String> = []
         /// Sealed values (credentials, parameters, state) opened during this batch, by record
         /// and field, with the sealed form they came from: opening is a decryption and a JSON
         /// parse, once per input otherwise. Dropped when the batch ends, so opened secrets do
@@ -73,7 +85,7 @@ public final class Handler: StreamTransform {
 
     let configuration: Configuration
     let runtime: ConnectorRuntime
-    private let subscriptions: SubscriptionDirectory
+    let subscriptions: SubscriptionDirectory
     private let connections: ConnectionDirectory
     private let vault: CredentialVault
     private let connectorParameters: ConnectorParametersDirectory?
@@ -190,7 +202,13 @@ public final class Handler: StreamTransform {
     public func batchCommitted() async {
         state.withLock { state in
             for (id, record) in state.pending { state.owned[id] = record }
+            for id in state.expiring where state.pending[id] == nil {
+                state.owned.removeValue(forKey: id)
+                state.expired.insert(id)
+            }
+            for id in state.pending.keys { state.expired.remove(id) }
             state.pending.removeAll()
+            state.expiring.removeAll()
             state.opened.removeAll()
         }
     }
@@ -198,6 +216,7 @@ public final class Handler: StreamTransform {
     public func batchAborted() async {
         state.withLock { state in
             state.pending.removeAll()
+            state.expiring.removeAll()
             state.opened.removeAll()
         }
     }
@@ -226,6 +245,8 @@ public final class Handler: StreamTransform {
             state.refreshRequested = state.refreshRequested.filter { state.owned[$0.key] != nil }
             state.pullRequested = state.pullRequested.filter { state.owned[$0.key] != nil }
             state.retries = state.retries.filter { state.owned[$0.key] != nil }
+            state.expireRequested = state.expireRequested.filter { state.owned[$0] != nil }
+            state.expired = state.expired.filter { !revoked.contains(KafkaPartitioner.partition(forKey: $0, partitions: partitionCount)) }
         }
     }
 
@@ -404,6 +425,7 @@ public final class Handler: StreamTransform {
         case .unsubscribe: return try await unsubscribe(command, message: message)
         case .refresh: return try await refresh(command, message: message)
         case .pull: return try await pull(command, message: message)
+        case .expire: return expire(command, message: message)
         }
     }
 
@@ -723,7 +745,8 @@ public final class Handler: StreamTransform {
 
     /// The latest version of a subscription: this batch's, else this handler's, else the table's.
     func current(_ id: String) -> SubscriptionRecord? {
-        state.withLock { $0.pending[id] ?? $0.owned[id] } ?? subscriptions[id]
+        let (local, removed) = state.withLock { ($0.pending[id] ?? ($0.expiring.contains(id) ? nil : $0.owned[id]), $0.expiring.contains(id) || $0.expired.contains(id)) }
+        return local ?? (removed ? nil : subscriptions[id])
     }
 
     /// A subscription as the `subscriptions` topic holds it (durable), without this handler's
@@ -741,7 +764,11 @@ public final class Handler: StreamTransform {
     }
 
     func stage(_ subscription: SubscriptionRecord) {
-        state.withLock { $0.pending[subscription.id] = subscription }
+        state.withLock { state in
+            state.pending[subscription.id] = subscription
+            // Subscribed anew after it was removed: the same id (it derives from the request).
+            state.expiring.remove(subscription.id)
+        }
     }
 
     func deadLetter(_ message: KafkaMessage, code: DeadLetter.Code, _ text: String, subscription: SubscriptionRecord? = nil) -> KafkaRecord {

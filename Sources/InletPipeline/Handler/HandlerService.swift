@@ -49,6 +49,7 @@ public struct HandlerService: Service {
                 var configuration = Handler.Configuration(topics: settings.topics, publicURL: publicURL)
                 configuration.maxMessageBytes = settings.maxMessageBytes
                 configuration.maxRetryDuration = settings.maxRetryDuration
+                configuration.archiveRetention = settings.archiveRetention
                 configuration.client = settings.client
                 configuration.embeddedRetention = settings.embeddedRetention
                 return configuration
@@ -130,7 +131,7 @@ public struct HandlerService: Service {
         await producer.shutdown()
     }
 
-    /// Every 500 ms: a `refresh` or `pull` command for each owned subscription that is due,
+    /// Every 500 ms: a `refresh`, `pull` or `expire` command for each owned subscription that is due,
     /// sent to `commands` so the work is ordered with the subscription's webhooks, runs on its
     /// owner and is recorded in Kafka.
     private func refreshTimer(producer: KafkaProducer) async throws {
@@ -141,11 +142,14 @@ public struct HandlerService: Service {
             for (id, dueAt) in handler.takeDuePulls() {
                 await request(.pull, of: id, dueAt: dueAt, producer: producer) { handler.pullRequestFailed(id) }
             }
+            for id in handler.takeDueExpiries() {
+                await request(.expire, of: id, dueAt: nil, producer: producer) { handler.expireRequestFailed(id) }
+            }
             try await Task.sleep(for: .milliseconds(500))
         }
     }
 
-    private func request(_ type: Command.CommandType, of id: String, dueAt: Int64, producer: KafkaProducer, failed: () -> Void) async {
+    private func request(_ type: Command.CommandType, of id: String, dueAt: Int64?, producer: KafkaProducer, failed: () -> Void) async {
         let command = Command(type: type, subscriptionId: id, issuedAt: Date(), dueAt: dueAt)
         do {
             try await producer.send(KafkaRecord(topic: settings.topics.commands, key: id, value: command.encoded()))

@@ -48,7 +48,7 @@ public struct AppEventSubscriptionRecord: TopicMessage {
     public var id: String
     public var customerId: String
     public var appEventKey: String
-    /// The token of the customer's webhook URI for this type.
+    /// The token of the customer's webhook URI for this type; empty once archived.
     public var webhookToken: String
     public var status: Status
     /// The subscription request, when the type has one.

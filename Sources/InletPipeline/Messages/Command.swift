@@ -5,8 +5,8 @@ import InletConnectors
 /// subscription id — same partition as the subscription's `ingress` input).
 ///
 /// The admin API issues `subscribe`, `unsubscribe` and `refresh`; the handler's scheduler may
-/// issue `refresh` and `pull` to itself so scheduled work is ordered with webhooks and
-/// recorded in Kafka.
+/// issue `refresh`, `pull` and `expire` to itself so scheduled work is ordered with webhooks
+/// and recorded in Kafka.
 public struct Command: TopicMessage {
     /// What the handler should do.
     public enum CommandType: String, Codable, Sendable, Hashable, CaseIterable {
@@ -19,6 +19,10 @@ public struct Command: TopicMessage {
         case refresh
         /// Run the pull strategy now (`pull-latest-records`, `custom-pull` or `full-scan`).
         case pull
+        /// Remove a subscription archived longer than the archive retention: a tombstone on
+        /// `subscriptions` (issued by the owning handler's scheduler). A handler that predates
+        /// this type dead-letters it (`decode-error`); the owner asks again later.
+        case expire
     }
 
     /// What a `subscribe` command creates. The handler is the only writer of `subscriptions`,

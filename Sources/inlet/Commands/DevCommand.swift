@@ -51,7 +51,7 @@ struct DevCommand: AsyncParsableCommand {
             guarantee: role.guarantee(default: .atLeastOnce),
             publicURL: role.publicURL(default: "http://\(ingressConfiguration.host):\(ingressConfiguration.port)"),
             vault: try RoleOptions.vault(allowEphemeral: true, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride, networkAccess: role.networkAccess,
-            embeddedRetention: .embeddedBroker, logger: logger
+            embeddedRetention: .embeddedBroker, archiveRetention: try role.archiveRetention(), logger: logger
         )
         // Always one (generated when INLET_ADMIN_TOKEN is not set): the banner prints it.
         let adminToken = RoleOptions.adminToken(allowGenerated: true) ?? ""

@@ -91,7 +91,7 @@ struct HandlerCommand: AsyncParsableCommand {
             topics: topics, client: client, workspace: try role.loadWorkspace(), guarantee: try embedded.guarantee(role.requestedGuarantee, default: .exactlyOnce),
             publicURL: role.publicURL(default: "http://127.0.0.1:8080"),
             vault: try RoleOptions.vault(allowEphemeral: false, logger: logger), apiBaseOverride: role.resolvedAPIBaseOverride, networkAccess: role.networkAccess,
-            embeddedRetention: embedded.embeddedRetention, instanceId: role.resolvedInstanceId, logger: logger
+            embeddedRetention: embedded.embeddedRetention, instanceId: role.resolvedInstanceId, archiveRetention: try role.archiveRetention(), logger: logger
         )
         let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger)
         let connections = ConnectionDirectory(topics: topics, client: client, logger: logger)

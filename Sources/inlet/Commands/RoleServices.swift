@@ -23,11 +23,14 @@ struct RoleServices {
     /// A name of this process stable across its restarts, for the transactional ids of its
     /// loops (`WorkerSettings.instanceId`).
     var instanceId: String? = nil
+    /// How long archived subscriptions stay (`WorkerSettings.archiveRetention`).
+    var archiveRetention: Duration = Handler.Configuration.defaultArchiveRetention
     let logger: Logger
 
     var settings: WorkerSettings {
         var settings = WorkerSettings(topics: topics, client: client, guarantee: guarantee, embeddedRetention: embeddedRetention)
         settings.instanceId = instanceId
+        settings.archiveRetention = archiveRetention
         return settings
     }
 

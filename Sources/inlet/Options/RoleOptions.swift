@@ -44,6 +44,20 @@ struct RoleOptions: ParsableArguments {
 
     var resolvedMetricsPort: Int? { metricsPort ?? Environment.int("INLET_METRICS_PORT") }
 
+    @Option(help: ArgumentHelp(
+        "Days a deleted (archived) subscription stays on the subscriptions table before the handler removes it, 1–36500 (env: INLET_ARCHIVE_RETENTION_DAYS; default 30).",
+        discussion: "Until then GET /api/v1/subscriptions/<id> shows it archived, with its state and secret parameters already dropped."))
+    var archiveRetentionDays: Int?
+
+    /// How long archived subscriptions are kept (`--archive-retention-days`).
+    func archiveRetention() throws -> Duration {
+        let days = archiveRetentionDays ?? Environment.int("INLET_ARCHIVE_RETENTION_DAYS") ?? 30
+        guard (1...36_500).contains(days) else {
+            throw ValidationError("--archive-retention-days / INLET_ARCHIVE_RETENTION_DAYS is \(days); give a number of days from 1 to 36500")
+        }
+        return .seconds(days * 24 * 3600)
+    }
+
     /// The operations listener of `--metrics-port`, when one is asked for.
     func operationsServer(readiness: Readiness, logger: Logger) -> [any Service] {
         guard let port = resolvedMetricsPort else { return [] }
