@@ -359,7 +359,8 @@ paths:
         '200':
           description: The OpenAPI document the running version serves
           content:
-            application/yaml: {schema: {type: string}}
+            application/yaml: {schema: {type: object, description: 'The document itself (YAML; a client that parses it gets this object)'}}
+        '401': {$ref: '#/components/responses/Problem'}
   /api/v1/dead-letters:
     get:
       security: [{bearer: []}]
@@ -386,6 +387,7 @@ paths:
                     items: {$ref: '#/components/schemas/DeadLetterSummary'}
         '422': {$ref: '#/components/responses/Problem'}
         '503': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
   /api/v1/dead-letters/replay:
     post:
       security: [{bearer: []}]
@@ -406,6 +408,10 @@ paths:
         '200': {$ref: '#/components/responses/Replayed'}
         '422': {$ref: '#/components/responses/Problem'}
         '503': {$ref: '#/components/responses/Problem'}
+        '400': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '413': {$ref: '#/components/responses/Problem'}
   /api/v1/dead-letters/{id}/replay:
     parameters:
       - {name: id, in: path, required: true, schema: {type: string}}
@@ -416,6 +422,8 @@ paths:
         '200': {$ref: '#/components/responses/Replayed'}
         '404': {$ref: '#/components/responses/Problem'}
         '503': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
   /api/v1/connections:
     post:
       security: [{bearer: []}]
@@ -432,6 +440,9 @@ paths:
         '400': {$ref: '#/components/responses/Problem'}
         '401': {$ref: '#/components/responses/Problem'}
         '422': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '413': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
     get:
       security: [{bearer: []}]
       summary: List connections
@@ -447,6 +458,7 @@ paths:
                 type: object
                 properties:
                   connections: {type: array, items: {$ref: '#/components/schemas/Connection'}}
+        '401': {$ref: '#/components/responses/Problem'}
   /api/v1/connections/{id}:
     parameters:
       - {name: id, in: path, required: true, schema: {type: string}}
@@ -458,6 +470,7 @@ paths:
           content:
             application/json: {schema: {$ref: '#/components/schemas/Connection'}}
         '404': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
     patch:
       security: [{bearer: []}]
       summary: Replace a connection's credentials, name or connector parameters (fields left out are kept); its subscriptions stay and use the new values. Everything is sealed again with the current key (PATCH {} after a key rotation).
@@ -480,6 +493,10 @@ paths:
         '404': {$ref: '#/components/responses/Problem'}
         '413': {$ref: '#/components/responses/Problem'}
         '422': {$ref: '#/components/responses/Problem'}
+        '400': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
     delete:
       security: [{bearer: []}]
       summary: Delete a connection no live subscription uses
@@ -487,6 +504,9 @@ paths:
         '204': {description: Deleted}
         '404': {$ref: '#/components/responses/Problem'}
         '409': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
   /api/v1/global-webhooks:
     get:
       security: [{bearer: []}]
@@ -511,6 +531,7 @@ paths:
                         name: {type: string}
                         url: {type: string, description: '<public-url>/webhooks/global/<connectorKey>/<key>/<token>'}
         '503': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
   /api/v1/connectors/{key}/parameters:
     parameters:
       - {name: key, in: path, required: true, schema: {type: string}}
@@ -533,6 +554,11 @@ paths:
               schema: {type: object, required: [connectorKey, updatedAt], properties: {connectorKey: {type: string}, updatedAt: {type: string, format: date-time}}}
         '404': {$ref: '#/components/responses/Problem'}
         '422': {$ref: '#/components/responses/Problem'}
+        '400': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '413': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
   /api/v1/subscriptions:
     post:
       security: [{bearer: []}]
@@ -568,6 +594,11 @@ paths:
             application/json: {schema: {$ref: '#/components/schemas/Pending'}}
         '422': {$ref: '#/components/responses/Problem'}
         '502': {$ref: '#/components/responses/Problem'}
+        '400': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '413': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
     get:
       security: [{bearer: []}]
       summary: List subscriptions
@@ -584,6 +615,7 @@ paths:
                 type: object
                 properties:
                   subscriptions: {type: array, items: {$ref: '#/components/schemas/Subscription'}}
+        '401': {$ref: '#/components/responses/Problem'}
   /api/v1/subscriptions/{id}:
     parameters:
       - {name: id, in: path, required: true, schema: {type: string}}
@@ -595,6 +627,7 @@ paths:
           content:
             application/json: {schema: {$ref: '#/components/schemas/Subscription'}}
         '404': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
     delete:
       security: [{bearer: []}]
       summary: Unsubscribe (runs the connector's unsubscribe) and archive
@@ -608,6 +641,9 @@ paths:
           content:
             application/json: {schema: {$ref: '#/components/schemas/Pending'}}
         '404': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
     patch:
       security: [{bearer: []}]
       summary: New parameters or settings (re-subscribes)
@@ -645,6 +681,11 @@ paths:
         '409': {$ref: '#/components/responses/Problem'}
         '422': {$ref: '#/components/responses/Problem'}
         '502': {$ref: '#/components/responses/Problem'}
+        '400': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '413': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
   /api/v1/customers:
     post:
       security: [{bearer: []}]
@@ -658,6 +699,11 @@ paths:
         '201': {description: Created, content: {application/json: {schema: {$ref: '#/components/schemas/Customer'}}}}
         '409': {$ref: '#/components/responses/Problem'}
         '422': {$ref: '#/components/responses/Problem'}
+        '400': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '413': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
     get:
       security: [{bearer: []}]
       summary: List customers
@@ -666,6 +712,7 @@ paths:
           description: The customers
           content:
             application/json: {schema: {type: object, properties: {customers: {type: array, items: {$ref: '#/components/schemas/Customer'}}}}}
+        '401': {$ref: '#/components/responses/Problem'}
   /api/v1/customers/{id}:
     parameters:
       - {name: id, in: path, required: true, schema: {type: string}}
@@ -674,6 +721,7 @@ paths:
       responses:
         '200': {description: The customer, content: {application/json: {schema: {$ref: '#/components/schemas/Customer'}}}}
         '404': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
     patch:
       security: [{bearer: []}]
       summary: Change name and/or fields
@@ -683,6 +731,12 @@ paths:
       responses:
         '200': {description: Changed, content: {application/json: {schema: {$ref: '#/components/schemas/Customer'}}}}
         '404': {$ref: '#/components/responses/Problem'}
+        '422': {$ref: '#/components/responses/Problem'}
+        '400': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '413': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
     delete:
       security: [{bearer: []}]
       summary: Delete the customer and everything Inlet keeps for them (its tokens stop working)
@@ -707,6 +761,9 @@ paths:
                   detail: {type: string}
         '404': {$ref: '#/components/responses/Problem'}
         '502': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
   /api/v1/customers/{id}/token:
     parameters:
       - {name: id, in: path, required: true, schema: {type: string}}
@@ -723,6 +780,11 @@ paths:
             application/json: {schema: {type: object, properties: {token: {type: string}, customerId: {type: string}, expiresAt: {type: string, format: date-time}}}}
         '404': {$ref: '#/components/responses/Problem'}
         '422': {$ref: '#/components/responses/Problem'}
+        '400': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '413': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
   /api/v1/app-event-subscriptions:
     get:
       security: [{bearer: []}]
@@ -734,6 +796,7 @@ paths:
           description: The subscriptions
           content:
             application/json: {schema: {type: object, properties: {appEventSubscriptions: {type: array, items: {$ref: '#/components/schemas/AppEventSubscription'}}}}}
+        '401': {$ref: '#/components/responses/Problem'}
   /api/v1/app-event-subscriptions/{id}:
     parameters:
       - {name: id, in: path, required: true, schema: {type: string}}
@@ -746,6 +809,7 @@ paths:
           content:
             application/json: {schema: {$ref: '#/components/schemas/AppEventSubscription'}}
         '404': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
     delete:
       security: [{bearer: []}]
       summary: Delete it; the type's unsubscribeRequest runs and its webhook URL answers 404 from then on
@@ -759,6 +823,9 @@ paths:
           content:
             application/json: {schema: {$ref: '#/components/schemas/Pending'}}
         '404': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
   /api/v1/subscriptions/{id}/pull:
     parameters:
       - {name: id, in: path, required: true, schema: {type: string}}
@@ -782,5 +849,8 @@ paths:
                   poll: {type: string}
         '404': {$ref: '#/components/responses/Problem'}
         '409': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
 """#
 }
