@@ -631,6 +631,10 @@ paths:
     delete:
       security: [{bearer: []}]
       summary: Unsubscribe (runs the connector's unsubscribe) and archive
+      description: |
+        The archived subscription keeps no state or secret parameters, and is removed (404 from
+        then on) after the archive retention, 30 days unless the handler's
+        `--archive-retention-days` says otherwise.
       responses:
         '200':
           description: Archived

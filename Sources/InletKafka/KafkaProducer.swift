@@ -97,20 +97,30 @@ public final class KafkaProducer: Sendable {
     /// that message does not wait for a metadata request (the first appends after a start
     /// otherwise took 250–600 ms). Only topics the cluster already has are prepared: asking
     /// for an unknown topic by name would make brokers that auto-create topics create it.
-    /// Returns the topics that were prepared; a broker that does not answer in `timeout` is
-    /// not an error (the first message then asks, as it would have).
+    /// Returns the topics that were prepared; a broker that does not answer within `timeout`
+    /// (for all of them) is not an error (the first message then asks, as it would have).
     @discardableResult
     public func prepare(topics: [String], timeout: Duration = .seconds(5)) async -> [String] {
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000)
+        guard !topics.isEmpty else { return [] }
+        let deadline = ContinuousClock.now + timeout
+        func remaining() -> Int32 {
+            let left = deadline - ContinuousClock.now
+            return Int32(clamping: max(0, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+        }
         let existing: [String: Int]
         do {
-            existing = try await client.partitionCounts(timeoutMilliseconds: milliseconds)
+            existing = try await client.partitionCounts(timeoutMilliseconds: remaining())
         } catch {
             logger.warning("producer: could not read the cluster's topics before the first message (\(error)); the first messages may wait for it")
             return []
         }
         let wanted = topics.filter { existing[$0] != nil }
         for topic in wanted {
+            let milliseconds = remaining()
+            guard milliseconds > 0 else {
+                logger.warning("producer: no time left to read the metadata of '\(topic)' before the first message")
+                continue
+            }
             let error = await client.blocking { [client] () -> rd_kafka_resp_err_t in
                 // The local topic outlives this handle: librdkafka keeps it for later messages.
                 guard let handle = rd_kafka_topic_new(client.handle, topic, nil) else { return RD_KAFKA_RESP_ERR__INVALID_ARG }

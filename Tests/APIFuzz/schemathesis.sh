@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the running admin and ingress API against schemas/openapi.yml with schemathesis (from
-# PyPI, pinned in requirements.txt, installed into ${APIFUZZ_VENV:-/tmp/inlet-apifuzz-venv}):
+# PyPI, pinned with its dependencies in requirements.txt, installed once into
+# ${APIFUZZ_VENV:-/tmp/inlet-apifuzz-venv}):
 # `inlet dev` on a free loopback port, then every operation with generated valid and invalid
 # requests (coverage, fuzzing and stateful phases). Fails on any 5xx, on a status code, content
 # type or response body the document does not describe, and when `inlet dev` does not start.
@@ -16,19 +17,33 @@ inlet=${1:-.build/debug/inlet}
 [ -x "$inlet" ] || { echo "no inlet binary at $inlet: run swift build first" >&2; exit 1; }
 here=Tests/APIFuzz
 venv=${APIFUZZ_VENV:-/tmp/inlet-apifuzz-venv}
-if [ ! -x "$venv/bin/schemathesis" ] || ! "$venv/bin/pip" freeze 2>/dev/null | grep -qxF "$(cat "$here/requirements.txt")"; then
+# requirements.txt pins schemathesis and everything it needs; the venv is made again when it
+# changes.
+wanted=$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)
+if [ ! -x "$venv/bin/schemathesis" ] || [ "$(cat "$venv/.requirements" 2>/dev/null)" != "$wanted" ]; then
   python3 -m venv "$venv" || { echo "python3 -m venv failed: apt-get install python3-venv" >&2; exit 1; }
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+  echo "$wanted" > "$venv/.requirements"
 fi
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 token=apifuzz-$(python3 -c 'import secrets; print(secrets.token_hex(16))')
-INLET_ADMIN_TOKEN=$token INLET_LOG_LEVEL=${INLET_LOG_LEVEL:-error} "$inlet" dev --port "$port" > "$work/dev.log" 2>&1 &
+# Connector API calls (a generated subscription's subscribe) go to a closed loopback port:
+# nothing leaves the machine.
+INLET_ADMIN_TOKEN=$token INLET_LOG_LEVEL=${INLET_LOG_LEVEL:-error} "$inlet" dev --port "$port" --api-base-override http://127.0.0.1:9 \
+  > "$work/dev.log" 2>&1 &
 dev=$!
-cleanup() { kill -TERM $dev 2>/dev/null || true; wait $dev 2>/dev/null || true; rm -rf "$work"; }
+cleanup() {
+  kill -TERM $dev 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 $dev 2>/dev/null || break; sleep 0.1; done
+  kill -KILL $dev 2>/dev/null || true
+  wait $dev 2>/dev/null || true
+  rm -rf "$work"
+}
 trap cleanup EXIT
 ready() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "http://127.0.0.1:$port/health/ready" 2> /dev/null; }
-for _ in $(seq 300); do
+deadline=$((SECONDS + 60))
+while [ $SECONDS -lt $deadline ]; do
   ready && break
   kill -0 $dev 2>/dev/null || { echo "inlet dev exited:" >&2; cat "$work/dev.log" >&2; exit 1; }
   sleep 0.2
@@ -37,11 +52,13 @@ ready || { echo "inlet dev not ready after 60 s:" >&2; cat "$work/dev.log" >&2; 
 seed=()
 [ -n "${APIFUZZ_SEED:-}" ] && seed=(--seed "$APIFUZZ_SEED")
 status=0
-timeout "${APIFUZZ_TIMEOUT:-600}" "$venv/bin/schemathesis" run schemas/openapi.yml --url "http://127.0.0.1:$port" \
+schema=$PWD/schemas/openapi.yml
+# From the scratch folder: schemathesis keeps a cache (.schemathesis/) where it runs.
+(cd "$work" && timeout "${APIFUZZ_TIMEOUT:-600}" "$venv/bin/schemathesis" run "$schema" --url "http://127.0.0.1:$port" \
   -H "Authorization: Bearer $token" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --phases examples,coverage,fuzzing,stateful --max-examples "${APIFUZZ_EXAMPLES:-50}" \
-  --request-timeout 30 --workers 1 --no-color "${seed[@]}" || status=$?
+  --request-timeout 30 --workers 1 --no-color "${seed[@]}") || status=$?
 if ! kill -0 $dev 2>/dev/null; then
   echo "inlet dev died during the run:" >&2; tail -50 "$work/dev.log" >&2; exit 1
 fi

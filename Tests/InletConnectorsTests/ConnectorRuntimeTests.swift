@@ -300,7 +300,7 @@ struct ConnectorRuntimeTests {
     func genericRun() async throws {
         let runtime = try RuntimeFixtures.acme([
             "subscribe.js": RuntimeFixtures.noopSubscribe, "unsubscribe.js": RuntimeFixtures.noopUnsubscribe,
-            "handle.js": "export default async function handle({ data, body }) { return { events: [{ record: { id: data.a, same: data === body || JSON.stringify(data) === JSON.stringify(body) } }] } }",
+            "handle.js": "export default async function handle({ data, body }) { return { events: [{ record: { id: data.a, same: data === body } }] } }",
         ])
         let result = try await runtime.run(connectorKey: "acme", owner: .event("thing"), method: "handle",
                                            arguments: ["rawBody": "a=x&b=y", "headers": ["Content-Type": "application/x-www-form-urlencoded"]], credentials: nil)

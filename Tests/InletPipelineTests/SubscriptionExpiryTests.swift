@@ -36,8 +36,6 @@ struct SubscriptionExpiryTests {
             let again = try await helpers.subscribed(client, ["connectionId": .string(connectionId), "eventKey": "issues", "parameters": parameters])
             #expect(again["id"]?.stringValue == deletedId)
             #expect(again["status"] == "active")
-            try await Task.sleep(for: .seconds(2))
-            #expect(try await helpers.admin(client, .get, "/api/v1/subscriptions/\(deletedId)").1["status"] == "active", "a live subscription never expires")
         }
     }
 }

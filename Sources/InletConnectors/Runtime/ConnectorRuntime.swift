@@ -217,18 +217,21 @@ public final class ConnectorRuntime: Sendable {
     public func run(connectorKey: String, owner: MethodOwner, method: String, arguments: JSONValue, credentials: JSONValue?) async throws -> JSONValue {
         let connector = try connector(connectorKey)
         var members = arguments.objectValue ?? [:]
+        var aliases: [String: String] = [:]
         if method == "handle" {
             if members["data"] == nil, members["body"] == nil, let raw = members["rawBody"]?.stringValue {
                 let contentType = members["headers"]?.objectValue?.first { $0.key.lowercased() == "content-type" }?.value.stringValue
                 members["data"] = WebhookRequest.parseBody(Data(raw.utf8), contentType: contentType)
             }
             if members["data"] == nil { members["data"] = members["body"] }
-            if members["body"] == nil { members["body"] = members["data"] }
+            // As in production: `body` is `data` under another name.
+            members["body"] = nil
+            aliases = WebhookRequest.bodyAlias
         }
         let context = MethodContext(connectorKey: connectorKey, owner: owner, parameters: members["parameters"] ?? .object([:]),
                                     state: members["state"], credentials: credentials ?? .object([:]),
                                     connectorParameters: members["connectorParameters"])
-        return try await call(connector, context, method, members)
+        return try await call(connector, context, method, members, aliases: aliases)
     }
 
     // MARK: - Calling

@@ -6,8 +6,8 @@ import InletKafka
 /// the removal is ordered with the subscription's other inputs like every other change.
 extension Handler {
     /// Owned subscriptions archived longer than the archive retention, for which no `expire`
-    /// was sent yet; marks them requested. One that still holds a full-scan snapshot a live
-    /// member of its scan group continues from waits until that member has its own.
+    /// was sent yet; marks them requested. One whose full-scan snapshot is the one a live
+    /// member of its scan group would continue from waits until that member has its own.
     public func takeDueExpiries(now: Date = Date()) -> [String] {
         let candidates = state.withLock { state in
             state.owned.values.filter { !state.expireRequested.contains($0.id) && !state.expiring.contains($0.id) }
@@ -32,10 +32,10 @@ extension Handler {
         guard record.status == .archived, let archivedAt = record.archivedAt else { return false }
         let retention = Double(configuration.archiveRetention.components.seconds)
         guard now.timeIntervalSince(archivedAt) >= retention else { return false }
-        if record.pullState?.hasSnapshot == true, scanGroupMembers(of: record).contains(where: { $0.id != record.id && $0.isReceiving }) {
-            return false
-        }
-        return true
+        guard record.pullState?.hasSnapshot == true else { return true }
+        let members = scanGroupMembers(of: record)
+        let continued = members.contains { $0.id != record.id && $0.isReceiving } && ScanGroup.freshestSnapshot(among: members)?.id == record.id
+        return !continued
     }
 
     /// Removes the subscription when it is (still) due: a tombstone for its record, and for

@@ -69,7 +69,7 @@ public struct HandlerService: Service {
         let backlog = settings.outputBacklog([settings.topics.records], readers: ["dispatcher"], logger: logger)
         var configuration = settings.processor(
             role: "handler", inputs: [settings.topics.ingress, settings.topics.commands],
-            outputs: [settings.topics.records, settings.topics.replies, settings.topics.dlq])
+            outputs: [settings.topics.records, settings.topics.subscriptions, settings.topics.replies, settings.topics.dlq, settings.topics.scanSnapshots])
         configuration.outputBacklog = backlog
         configuration.laneExecutor = runtime.methodExecutor
         self.backlog = backlog
@@ -86,7 +86,7 @@ public struct HandlerService: Service {
         globalProcessor = StreamProcessor(configuration: global, transform: globalHandler, logger: logger)
         appEventProcessor = StreamProcessor(
             configuration: settings.processor(
-                role: "app-events", inputs: [settings.topics.ingressAppEvents], outputs: [settings.topics.appEvents, settings.topics.dlq]),
+                role: "app-events", inputs: [settings.topics.ingressAppEvents], outputs: [settings.topics.appEvents, settings.topics.appEventSubscriptions, settings.topics.dlq]),
             transform: AppEventProcessor(
                 topics: settings.topics, workspace: runtime.workspace, client: settings.client,
                 subscriptions: .init(directory: appEventSubscriptions, customers: customers, subscriber: AppEventSubscriber(appAPIURL: appAPIURL), publicURL: publicURL),

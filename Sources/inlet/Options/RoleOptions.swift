@@ -46,7 +46,7 @@ struct RoleOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp(
         "Days a deleted (archived) subscription stays on the subscriptions table before the handler removes it, 1–36500 (env: INLET_ARCHIVE_RETENTION_DAYS; default 30).",
-        discussion: "Until then GET /api/v1/subscriptions/<id> shows it archived, with its state and secret parameters already dropped."))
+        discussion: "Until then GET /api/v1/subscriptions/<id> shows it archived, with its state and secret parameters already dropped. Keep it longer than the retention of the commands topic: the archived record is what tells a handler that replays old commands (its group's offsets lost) that they were applied."))
     var archiveRetentionDays: Int?
 
     /// How long archived subscriptions are kept (`--archive-retention-days`).
