@@ -2,6 +2,7 @@ import Foundation
 import InletKafka
 import InletPipeline
 import Logging
+import Synchronization
 
 /// The audit trail of the admin API: every write (any method but `GET` and `HEAD`) as two
 /// `AuditRecord`s on the `audit` topic, who (the token's name), what (method and path; never
@@ -10,7 +11,7 @@ import Logging
 /// The `requested` record is acknowledged by the broker before the write runs; when it cannot
 /// be stored the write is refused with 503 and nothing is done. The `completed` record, with the
 /// answer's status, follows; a failure to store it is logged (the write has happened).
-struct AdminAudit: Sendable {
+final class AdminAudit: Sendable {
     /// One write being audited.
     struct Write: Sendable {
         let id: String
@@ -22,8 +23,29 @@ struct AdminAudit: Sendable {
     let producer: KafkaProducer
     let topic: String
     let logger: Logger
+    /// Set once the topic was seen to exist; until then each write looks first, so a missing
+    /// topic (an upgrade from a version without the audit trail, `inlet topics create` not run
+    /// again) is answered at once with what to do, not after the delivery timeout.
+    private let topicSeen = Atomic<Bool>(false)
+
+    init(producer: KafkaProducer, topic: String, logger: Logger) {
+        self.producer = producer
+        self.topic = topic
+        self.logger = logger
+    }
 
     func requested(_ write: Write) async throws {
+        if !topicSeen.load(ordering: .relaxed) {
+            if try await !producer.topicExists(topic) {
+                logger.error("audit: topic \(topic) does not exist; admin writes are refused until it does: run `inlet topics create`")
+                throw ProblemDetails(
+                    .serviceUnavailable, title: "Audit trail unavailable",
+                    detail: "the audit topic \(topic) does not exist, so this write cannot be recorded; nothing was done. Run `inlet topics create` (it adds the missing topics and leaves the others as they are), then retry",
+                    headers: [.retryAfter: "5"]
+                )
+            }
+            topicSeen.store(true, ordering: .relaxed)
+        }
         do {
             // A full local queue is answered at once, as for webhooks.
             _ = try await producer.send(record(write, phase: .requested, status: nil), whenQueueFull: .fail)

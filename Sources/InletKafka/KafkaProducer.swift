@@ -137,6 +137,12 @@ public final class KafkaProducer: Sendable {
         return wanted
     }
 
+    /// Whether the cluster has `topic` (one metadata request for all topics; asking for the
+    /// topic by name would make brokers that auto-create topics create it).
+    public func topicExists(_ topic: String, timeout: Duration = .seconds(5)) async throws -> Bool {
+        try await client.partitionCounts(timeoutMilliseconds: Int32(clamping: timeout.components.seconds * 1000))[topic] != nil
+    }
+
     /// Waits until every message produced so far is delivered (or the timeout passes).
     public func flush(timeout: Duration = .seconds(30)) async throws {
         let milliseconds = Int32(timeout.components.seconds * 1000)

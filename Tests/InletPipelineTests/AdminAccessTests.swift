@@ -22,6 +22,29 @@ struct AdminAccessTests {
         try await helpers.admin(client, method, uri, body, token: secret)
     }
 
+    @Test("an audit topic that does not exist (an upgrade without inlet topics create) refuses admin writes at once with 503 and what to run; one that exists records them")
+    func missingAuditTopic() async throws {
+        let harness = try IngressHarness()
+        let token = AdminToken(name: "ops", scope: .admin, secret: Self.deployerSecret)
+        let write = AdminAudit.Write(id: "w1", token: token, method: "POST", path: "/api/v1/customers")
+        let missing = AdminAudit(producer: harness.producer, topic: "inlet.no-such-audit", logger: harness.logger)
+        let started = ContinuousClock.now
+        do {
+            try await missing.requested(write)
+            Issue.record("a write was audited on a topic that does not exist")
+        } catch let problem as ProblemDetails {
+            #expect(problem.status == .serviceUnavailable)
+            #expect(problem.detail.contains("inlet topics create"), "\(problem.detail)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(8), "answered before the delivery timeout (10 s)")
+        // The embedded broker creates a topic asked for by name: the check must not have.
+        #expect(try await !harness.producer.topicExists("inlet.no-such-audit"))
+        let present = AdminAudit(producer: harness.producer, topic: harness.topics.audit, logger: harness.logger)
+        try await present.requested(write)
+        #expect(try await harness.messageCount(harness.topics.audit) == 1)
+        await harness.stop()
+    }
+
     @Test("a tokens file: one token per line with its scope; comments and blank lines skipped; mistakes name the file and line")
     func parsing() throws {
         let tokens = try AdminTokens.parse("# ops\n\nops read \(Self.readSecret)\n  deployer\tadmin  \(Self.deployerSecret)\r\n", file: "tokens")

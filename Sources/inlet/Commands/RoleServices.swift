@@ -70,7 +70,10 @@ struct RoleServices {
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(client: client, lingerMilliseconds: 1, deliveryTimeoutMilliseconds: 10_000), logger: logger
         )
-        await producer.prepare(topics: [topics.ingress, topics.ingressGlobal, topics.ingressAppEvents])
+        let prepared = await producer.prepare(topics: [topics.ingress, topics.ingressGlobal, topics.ingressAppEvents, topics.audit])
+        if !prepared.isEmpty, !prepared.contains(topics.audit) {
+            logger.error("topic \(topics.audit) does not exist: admin API writes are refused with 503 until it does; run `inlet topics create` (it adds the missing topics only)")
+        }
         return producer
     }
 
