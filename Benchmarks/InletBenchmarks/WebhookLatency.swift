@@ -8,7 +8,8 @@
 //            acknowledgement of the raw request).
 //
 //   swift run -c release InletBenchmarks e2e [webhooks] [per-second]
-//   BENCH_FETCH_WAIT=5 swift run -c release InletBenchmarks e2e ...   (only the run with that fetch.wait.max.ms)
+//   BENCH_FETCH_WAIT=5 swift run -c release InletBenchmarks e2e ...   (only the run with that fetch.wait.max.ms;
+//   the tables' is BENCH_TABLE_FETCH_WAIT, default 50, as in `inlet dev`)
 //
 // Everything runs here, on loopback: the embedded broker, the subscription and connection
 // directories, handler, dispatcher, the ingress HTTP server with the admin API, and a stand-in
@@ -34,7 +35,7 @@ import Synchronization
 /// defaults every consumer hop (ingress → handler → dispatcher → reader) can add up to 500 ms.
 func runWebhookLatency(webhooks: Int = 2_000, perSecond: Int = 100) async throws {
     if ProcessInfo.processInfo.environment["BENCH_FETCH_WAIT"] == nil { try await runWebhookLatency(webhooks: webhooks, perSecond: perSecond, warmUp: 20, fetchWaitMilliseconds: nil) }
-    try await runWebhookLatency(webhooks: webhooks, perSecond: perSecond, warmUp: 50, fetchWaitMilliseconds: ProcessInfo.processInfo.environment["BENCH_FETCH_WAIT"].flatMap { Int($0) } ?? 10)
+    try await runWebhookLatency(webhooks: webhooks, perSecond: perSecond, warmUp: 50, fetchWaitMilliseconds: ProcessInfo.processInfo.environment["BENCH_FETCH_WAIT"].flatMap { Int($0) } ?? 5)
 }
 
 /// Runs the webhook latency benchmark once: `webhooks` deliveries at `perSecond`, after
@@ -48,9 +49,11 @@ func runWebhookLatency(webhooks: Int, perSecond: Int, warmUp: Int, fetchWaitMill
     let cluster = try EmbeddedKafkaCluster(logger: logger)
     let topics = InletTopics(prefix: "bench.", partitions: 2)
     try cluster.createTopics(topics.all)
-    let client = KafkaClientConfiguration(
-        bootstrapServers: [cluster.bootstrapServers], additionalProperties: fetchWaitMilliseconds.map { ["fetch.wait.max.ms": String($0)] } ?? [:]
-    )
+    var client = KafkaClientConfiguration(bootstrapServers: [cluster.bootstrapServers])
+    client.consumerFetchWaitMilliseconds = fetchWaitMilliseconds
+    // As `inlet dev`: the tables wait longer (BENCH_TABLE_FETCH_WAIT, default 50 ms when a
+    // fetch wait is given).
+    client.tableFetchWaitMilliseconds = fetchWaitMilliseconds.map { _ in ProcessInfo.processInfo.environment["BENCH_TABLE_FETCH_WAIT"].flatMap { Int($0) } ?? 50 }
     // As `inlet ingress` configures its producer (Sources/inlet/Commands/RoleServices.swift).
     let producer = try KafkaProducer(
         configuration: KafkaProducerConfiguration(client: client, lingerMilliseconds: 1, deliveryTimeoutMilliseconds: 10_000), logger: logger

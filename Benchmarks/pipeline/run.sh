@@ -39,7 +39,9 @@ export INLET_SECRET_KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b
 # for rolling upgrades from versions before them; `inlet dev` always writes raw).
 export INLET_INGRESS_RECORD_FORMAT=${INLET_INGRESS_RECORD_FORMAT:-raw}
 # The embedded broker holds a fetch for the whole fetch.wait.max.ms (docs/benchmarks.md).
-export INLET_KAFKA_FETCH_WAIT_MAX_MS=${INLET_KAFKA_FETCH_WAIT_MAX_MS:-10}
+# As `inlet dev` sets them: 5 ms for the loops a webhook passes through, 50 ms for the tables.
+export INLET_KAFKA_FETCH_WAIT_MAX_MS=${INLET_KAFKA_FETCH_WAIT_MAX_MS:-5}
+export INLET_KAFKA_TABLE_FETCH_WAIT_MAX_MS=${INLET_KAFKA_TABLE_FETCH_WAIT_MAX_MS:-50}
 auth=(-H "Authorization: Bearer bench-token" -H "content-type: application/json")
 stub_port=18090
 

@@ -153,10 +153,11 @@ public final class KafkaTable<Value: Sendable>: Service, Sendable {
 
     private func follow() async throws {
         // End-of-partition events finish partitions whose last offsets are compacted away.
-        let consumerConfiguration = KafkaConsumerConfiguration(
+        var consumerConfiguration = KafkaConsumerConfiguration(
             client: configuration, groupId: "inlet-table-\(UUID().uuidString)", offsetReset: .earliest,
             reportEndOfPartition: true
         )
+        consumerConfiguration.fetchWaitMilliseconds = configuration.tableFetchWaitMilliseconds
         guard let (partitionCount, targets) = try await ends() else {
             throw KafkaError(kind: .admin, message: "topic '\(topic)' does not exist; create it first (`inlet topics create`)")
         }

@@ -1,5 +1,5 @@
 import Foundation
-import InletKafka
+@testable import InletKafka
 import Testing
 
 @Suite("Producer and consumer over the embedded broker")
@@ -90,9 +90,18 @@ struct ProducerConsumerTests {
     @Test("INLET_KAFKA_* environment variables become librdkafka properties")
     func environment() {
         var client = KafkaClientConfiguration(bootstrapServers: ["a:1"])
-        client.apply(environment: ["INLET_KAFKA_SECURITY_PROTOCOL": "ssl", "INLET_KAFKA_BOOTSTRAP_SERVERS": "b:2,c:3", "OTHER": "x"])
+        client.apply(environment: [
+            "INLET_KAFKA_SECURITY_PROTOCOL": "ssl", "INLET_KAFKA_BOOTSTRAP_SERVERS": "b:2,c:3", "OTHER": "x",
+            "INLET_KAFKA_FETCH_WAIT_MAX_MS": "5", "INLET_KAFKA_TABLE_FETCH_WAIT_MAX_MS": "50",
+        ])
         #expect(client.bootstrapServers == ["b:2", "c:3"])
         #expect(client.additionalProperties == ["security.protocol": "ssl"])
+        #expect(client.consumerFetchWaitMilliseconds == 5 && client.tableFetchWaitMilliseconds == 50)
+        // A consumer's own wait (the tables') wins over the client's.
+        var consumer = KafkaConsumerConfiguration(client: client, groupId: "g")
+        #expect(consumer.librdkafkaProperties.filter { $0.0 == "fetch.wait.max.ms" }.map(\.1) == ["5"])
+        consumer.fetchWaitMilliseconds = client.tableFetchWaitMilliseconds
+        #expect(consumer.librdkafkaProperties.filter { $0.0 == "fetch.wait.max.ms" }.map(\.1) == ["50"])
     }
 }
 

@@ -12,9 +12,15 @@ public struct KafkaClientConfiguration: Sendable, Hashable {
     public var additionalProperties: [String: String]
     /// Consumers only: how long a fetch may wait on the broker for data
     /// (`fetch.wait.max.ms`; `nil`: librdkafka's 500 ms). A real broker answers as soon as
-    /// data arrives; the embedded broker waits the whole time, so `inlet dev` uses 10 ms —
+    /// data arrives; the embedded broker waits the whole time, so `inlet dev` uses 5 ms —
     /// at 500 ms each of the three consumer hops of a webhook adds up to half a second.
     public var consumerFetchWaitMilliseconds: Int?
+    /// The same for the consumers that follow tables (`KafkaTable`: subscriptions,
+    /// connections, customers...), which change seldom and are read again on demand (`sync`)
+    /// where it matters; `nil`: `consumerFetchWaitMilliseconds`. On the embedded broker every
+    /// idle fetch costs CPU, so `inlet dev` lets the tables wait 50 ms
+    /// (`INLET_KAFKA_TABLE_FETCH_WAIT_MAX_MS`).
+    public var tableFetchWaitMilliseconds: Int?
 
     public init(
         bootstrapServers: [String],
@@ -41,7 +47,9 @@ public struct KafkaClientConfiguration: Sendable, Hashable {
 
     /// Reads `INLET_KAFKA_<PROPERTY>` variables as librdkafka properties: the suffix is
     /// lower-cased and `_` becomes `.`, so `INLET_KAFKA_SECURITY_PROTOCOL=ssl` sets
-    /// `security.protocol=ssl`. `INLET_KAFKA_BOOTSTRAP_SERVERS` sets `bootstrapServers`.
+    /// `security.protocol=ssl`. `INLET_KAFKA_BOOTSTRAP_SERVERS` sets `bootstrapServers`,
+    /// `INLET_KAFKA_FETCH_WAIT_MAX_MS` `consumerFetchWaitMilliseconds` and
+    /// `INLET_KAFKA_TABLE_FETCH_WAIT_MAX_MS` `tableFetchWaitMilliseconds`.
     public mutating func apply(environment: [String: String]) {
         let prefix = "INLET_KAFKA_"
         for (name, value) in environment where name.hasPrefix(prefix) {
@@ -50,6 +58,8 @@ public struct KafkaClientConfiguration: Sendable, Hashable {
                 bootstrapServers = value.split(separator: ",").map { String($0) }
             } else if property == "fetch.wait.max.ms", let milliseconds = Int(value) {
                 consumerFetchWaitMilliseconds = milliseconds
+            } else if property == "table.fetch.wait.max.ms", let milliseconds = Int(value) {
+                tableFetchWaitMilliseconds = milliseconds
             } else if !property.isEmpty {
                 additionalProperties[property] = value
             }

@@ -33,6 +33,8 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
     /// Whether `poll` yields `.endOfPartition` each time the consumer reaches the end of a
     /// partition (`enable.partition.eof`); for readers that must know when they caught up.
     public var reportEndOfPartition: Bool
+    /// This consumer's `fetch.wait.max.ms`; `nil`: the client's `consumerFetchWaitMilliseconds`.
+    public var fetchWaitMilliseconds: Int?
 
     public init(
         client: KafkaClientConfiguration,
@@ -67,7 +69,7 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
             ("enable.auto.commit", "false"),
             ("enable.auto.offset.store", "false"),
             ("enable.partition.eof", reportEndOfPartition ? "true" : "false"),
-        ] + (client.consumerFetchWaitMilliseconds.map { [("fetch.wait.max.ms", String($0))] } ?? [])
+        ] + ((fetchWaitMilliseconds ?? client.consumerFetchWaitMilliseconds).map { [("fetch.wait.max.ms", String($0))] } ?? [])
             + client.additionalProperties.sorted { $0.key < $1.key }
     }
 }

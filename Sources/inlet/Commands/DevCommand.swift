@@ -34,7 +34,10 @@ struct DevCommand: AsyncParsableCommand {
         defer { cluster.stop() }
         try cluster.createTopics(topics.allForEmbeddedBroker)
         var client = KafkaClientConfiguration(bootstrapServers: [cluster.bootstrapServers], clientId: "inlet-dev")
-        client.consumerFetchWaitMilliseconds = Environment.int("INLET_KAFKA_FETCH_WAIT_MAX_MS") ?? 10
+        // The embedded broker holds every fetch for its whole wait: short for the loops a
+        // webhook passes through, longer for the tables, which change seldom.
+        client.consumerFetchWaitMilliseconds = Environment.int("INLET_KAFKA_FETCH_WAIT_MAX_MS") ?? 5
+        client.tableFetchWaitMilliseconds = Environment.int("INLET_KAFKA_TABLE_FETCH_WAIT_MAX_MS") ?? 50
         var ingressOptions = ingress
         // One process runs every role: no older handler can meet a raw record.
         ingressOptions.defaultRecordFormat = .raw
