@@ -67,7 +67,7 @@ public final class KafkaConsumer: Sendable {
     /// order. Returns `[]` on timeout or cancellation.
     public func poll(maxMessages: Int = 500, timeout: Duration = .milliseconds(500)) async throws -> [KafkaConsumerEvent] {
         let cancelled = CancellationFlag()
-        let timeoutMilliseconds = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let timeoutMilliseconds = Int(timeout.wholeMilliseconds)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 pollQueue.async { [self] in

@@ -103,10 +103,7 @@ public final class KafkaProducer: Sendable {
     public func prepare(topics: [String], timeout: Duration = .seconds(5)) async -> [String] {
         guard !topics.isEmpty else { return [] }
         let deadline = ContinuousClock.now + timeout
-        func remaining() -> Int32 {
-            let left = deadline - ContinuousClock.now
-            return Int32(clamping: max(0, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
-        }
+        func remaining() -> Int32 { Int32(clamping: max(0, (deadline - ContinuousClock.now).wholeMilliseconds)) }
         let existing: [String: Int]
         do {
             existing = try await client.partitionCounts(timeoutMilliseconds: remaining())
@@ -140,7 +137,7 @@ public final class KafkaProducer: Sendable {
     /// Whether the cluster has `topic` (one metadata request for all topics; asking for the
     /// topic by name would make brokers that auto-create topics create it).
     public func topicExists(_ topic: String, timeout: Duration = .seconds(5)) async throws -> Bool {
-        try await client.partitionCounts(timeoutMilliseconds: Int32(clamping: timeout.components.seconds * 1000))[topic] != nil
+        try await client.partitionCounts(timeoutMilliseconds: Int32(clamping: timeout.wholeMilliseconds))[topic] != nil
     }
 
     /// Waits until every message produced so far is delivered (or the timeout passes).

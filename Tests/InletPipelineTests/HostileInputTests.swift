@@ -107,8 +107,11 @@ final class RawConnection: @unchecked Sendable {
     // @unchecked Sendable: used by one test task at a time; the descriptor is an Int32.
     let descriptor: Int32
 
-    init(port: UInt16) throws {
+    /// Connects to `port` on loopback; reads wait at most `timeout` each (sends too, when
+    /// `timeoutSends`).
+    init(port: UInt16, timeout: timeval = timeval(tv_sec: 0, tv_usec: 100_000), timeoutSends: Bool = false) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
@@ -116,9 +119,13 @@ final class RawConnection: @unchecked Sendable {
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard result == 0 else { throw POSIXError(.ECONNREFUSED) }
-        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+        guard result == 0 else {
+            Glibc.close(descriptor)
+            throw POSIXError(.ECONNREFUSED)
+        }
+        var timeout = timeout
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        if timeoutSends { setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size)) }
     }
 
     func send(_ text: String) throws {

@@ -20,12 +20,6 @@ struct MethodArguments: Sendable {
         self.texts = texts
     }
 
-    init(_ values: JSONValue) {
-        self.values = values
-        aliases = [:]
-        texts = [:]
-    }
-
     /// Every name with its value, the texts and aliases included (what mappings read).
     var object: JSONValue {
         guard !aliases.isEmpty || !texts.isEmpty, case .object(var members) = values else { return values }

@@ -35,11 +35,9 @@ struct TopicsCommand: AsyncParsableCommand {
             guard topics.replicationFactor >= 1 else {
                 throw ValidationError("the replication factor must be at least 1 (got \(topics.replicationFactor))")
             }
-            for (option, days) in [("--dlq-retention-days", dlqRetentionDays), ("--audit-retention-days", auditRetentionDays)] where !(1...36_500).contains(days) {
-                throw ValidationError("\(option) must be from 1 to 36500 (got \(days)); to keep a topic for ever, set its retention.ms to -1 with your cluster's tools")
-            }
-            topics.deadLetterRetention = .seconds(dlqRetentionDays * 24 * 3600)
-            topics.auditRetention = .seconds(auditRetentionDays * 24 * 3600)
+            let forEver = "to keep a topic for ever, set its retention.ms to -1 with your cluster's tools"
+            topics.deadLetterRetention = try RetentionDays.duration(dlqRetentionDays, option: "--dlq-retention-days", hint: forEver)
+            topics.auditRetention = try RetentionDays.duration(auditRetentionDays, option: "--audit-retention-days", hint: forEver)
             let admin = KafkaAdmin(configuration: try kafka.client(), logger: Logger(label: "inlet.topics"))
             let outcomes = try await admin.createTopics(topics.all)
             for spec in topics.all {

@@ -51,11 +51,8 @@ struct RoleOptions: ParsableArguments {
 
     /// How long archived subscriptions are kept (`--archive-retention-days`).
     func archiveRetention() throws -> Duration {
-        let days = archiveRetentionDays ?? Environment.int("INLET_ARCHIVE_RETENTION_DAYS") ?? 30
-        guard (1...36_500).contains(days) else {
-            throw ValidationError("--archive-retention-days / INLET_ARCHIVE_RETENTION_DAYS is \(days); give a number of days from 1 to 36500")
-        }
-        return .seconds(days * 24 * 3600)
+        try RetentionDays.duration(
+            archiveRetentionDays ?? Environment.int("INLET_ARCHIVE_RETENTION_DAYS") ?? 30, option: "--archive-retention-days / INLET_ARCHIVE_RETENTION_DAYS")
     }
 
     /// The operations listener of `--metrics-port`, when one is asked for.
