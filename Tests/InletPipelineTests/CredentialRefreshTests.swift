@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTypes
+import HummingbirdTesting
 import InletConnectors
 import InletJSON
 import InletKafka
@@ -43,6 +45,93 @@ struct CredentialRefreshTests {
             let refreshes = pipeline.stub.received("POST", "/oauth/token").compactMap { $0.body?["refresh_token"]?.stringValue }
             #expect(refreshes == ["rt-1", "rt-2"])
         }
+    }
+}
+
+extension CredentialRefreshTests {
+    @Test("two handler replicas whose methods find a connection's token expired at once refresh it once: the owner of the connection's partition refreshes, the other asks it and waits")
+    func oneRefreshAcrossReplicas() async throws {
+        let pipeline = try TestPipeline(workspace: try TestPipeline.fixtureWorkspace("rotating-tokens"))
+        let connections = pipeline.connections
+        let vault = pipeline.vault
+        let partitions = pipeline.harness.topics.partitions
+        try await pipeline.run { client in
+            pipeline.startHandler()
+            // Both handlers hold partitions: the group has settled.
+            try await eventually(timeout: .seconds(60)) {
+                let assigned = pipeline.handlerPartitions
+                return assigned.count == 2 && assigned.allSatisfy { !$0.isEmpty } && assigned[0].union(assigned[1]).count == partitions
+            }
+            let assigned = pipeline.handlerPartitions
+            let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", [
+                "connectorKey": "rotating", "customerId": "acme", "credentials": ["access_token": "at-0", "refresh_token": "rt-1"],
+            ])
+            let connectionId = try #require(connection["id"]?.stringValue)
+            let connectionPartition = KafkaPartitioner.partition(forKey: connectionId, partitions: partitions)
+            let owner = assigned[0].contains(connectionPartition) ? 0 : 1
+
+            // Subscriptions on both handlers (the access token is still valid: no refresh yet).
+            let byHandler = try await subscriptions(client, of: connectionId, on: assigned, partitions: partitions)
+            let mine = byHandler[owner]
+            let theirs = byHandler[1 - owner]
+            try #require(mine.count >= 1 && theirs.count >= 2, "subscriptions on both handlers: \(byHandler)")
+            #expect(pipeline.stub.received("POST", "/oauth/token").isEmpty)
+
+            // The token expires; both handlers' unsubscribe calls get a 401 together while the
+            // token endpoint takes its time (each would otherwise spend rt-1).
+            pipeline.stub.rotatingTokens.withLock { $0.access = "at-expired-1" }
+            pipeline.stub.tokenDelay.withLock { $0 = .milliseconds(1500) }
+            let first = try await unsubscribe(client, [mine[0], theirs[0]])
+            #expect(first.allSatisfy { $0["status"] == "archived" }, "\(first)")
+            #expect(pipeline.stub.received("POST", "/oauth/token").compactMap { $0.body?["refresh_token"]?.stringValue } == ["rt-1"])
+            try await eventually(timeout: .seconds(30)) { try await Self.stored(connectionId, connections, vault) == ["access_token": "at-1", "refresh_token": "rt-2"] }
+
+            // Expired again, and only the handler that does not own the connection calls: it
+            // asks the owner with a command, and the owner refreshes with rt-2.
+            pipeline.stub.rotatingTokens.withLock { $0.access = "at-expired-2" }
+            pipeline.stub.tokenDelay.withLock { $0 = .zero }
+            let second = try await unsubscribe(client, [theirs[1]])
+            #expect(second.allSatisfy { $0["status"] == "archived" }, "\(second)")
+            #expect(pipeline.stub.received("POST", "/oauth/token").compactMap { $0.body?["refresh_token"]?.stringValue } == ["rt-1", "rt-2"])
+            try await eventually(timeout: .seconds(30)) { try await Self.stored(connectionId, connections, vault) == ["access_token": "at-2", "refresh_token": "rt-3"] }
+        }
+    }
+
+    /// Subscribes until each of the two handlers owns two subscriptions (at most 16 tries):
+    /// the ids by handler.
+    private func subscriptions(
+        _ client: any TestClientProtocol, of connectionId: String, on assigned: [Set<Int32>], partitions: Int
+    ) async throws -> [[String]] {
+        var byHandler: [[String]] = [[], []]
+        for index in 0..<16 {
+            if byHandler[0].count >= 2 && byHandler[1].count >= 2 { break }
+            let subscription = try await helpers.subscribed(
+                client, ["connectionId": .string(connectionId), "eventKey": "profile", "parameters": ["apiKey": .string("key_\(index)")]])
+            let id = try #require(subscription["id"]?.stringValue)
+            let partition = KafkaPartitioner.partition(forKey: id, partitions: partitions)
+            byHandler[assigned[0].contains(partition) ? 0 : 1].append(id)
+        }
+        return byHandler
+    }
+
+    /// DELETEs the subscriptions at once; each must be answered 200.
+    private func unsubscribe(_ client: any TestClientProtocol, _ ids: [String]) async throws -> [JSONValue] {
+        var answers: [JSONValue] = []
+        try await withThrowingTaskGroup(of: (HTTPResponse.Status, JSONValue).self) { group in
+            for id in ids {
+                group.addTask { [helpers] in try await helpers.admin(client, .delete, "/api/v1/subscriptions/\(id)") }
+            }
+            for try await (status, body) in group {
+                #expect(status == .ok, "\(body)")
+                answers.append(body)
+            }
+        }
+        return answers
+    }
+
+    private static func stored(_ connectionId: String, _ connections: ConnectionDirectory, _ vault: CredentialVault) async throws -> JSONValue? {
+        try await connections.sync()
+        return try connections[connectionId]?.openedCredentials(vault)
     }
 }
 

@@ -74,8 +74,17 @@ struct MessageSchemaTests {
     func requiredMatchesSwift() throws {
         for sample in MessageSamples.all {
             let messageType = type(of: sample)
-            let required = Set(try #require(try schemaDocument(messageType.schemaFile)["required"]?.arrayValue).compactMap(\.stringValue))
+            let document = try schemaDocument(messageType.schemaFile)
             let object = try #require(try json(sample).objectValue)
+            var required = Set(try #require(document["required"]?.arrayValue).compactMap(\.stringValue))
+            // A field required one way or the other (if/then/else, e.g. a command's subscription
+            // or connection) is required for this sample as the branch it takes says. A one-way
+            // if/then (a subscribe command carries its subscription) is the handler's check.
+            for conditional in document["allOf"]?.arrayValue ?? [] {
+                guard let condition = conditional["if"], let otherwise = conditional["else"] else { continue }
+                let taken = try JSONSchema(condition).validate(.object(object)).isEmpty ? conditional["then"] : otherwise
+                required.formUnion(taken?["required"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            }
             for field in object.keys {
                 var without = object
                 without[field] = nil
@@ -112,6 +121,27 @@ struct MessageSchemaTests {
         #expect(!schema.validate(.object(command)).isEmpty)
         command["type"] = "refresh"
         #expect(schema.validate(.object(command)).isEmpty)
+    }
+
+    @Test("a refresh-credentials command names a connection and a digest instead of a subscription; every other command still needs its subscription")
+    func refreshCredentialsNamesConnection() throws {
+        let schema = try compiledSchema(of: Command.self)
+        var command = try #require(try json(MessageSamples.refreshCredentialsCommand).objectValue)
+        #expect(command["subscriptionId"] == nil)
+        #expect(MessageSamples.refreshCredentialsCommand.kafkaKey == "con_github_acme")
+        #expect(try Command.decoded(from: MessageSamples.refreshCredentialsCommand.encoded()) == MessageSamples.refreshCredentialsCommand)
+        command["credentialsDigest"] = "not hex"
+        #expect(!schema.validate(.object(command)).isEmpty)
+        command["credentialsDigest"] = nil
+        #expect(!schema.validate(.object(command)).isEmpty)
+        #expect(throws: MessageCodecError.self) { try Command.decoded(from: JSONValue.object(command).serialized()) }
+
+        var refresh = try #require(try json(MessageSamples.command).objectValue)
+        refresh["type"] = "refresh"
+        refresh["subscription"] = nil
+        refresh["subscriptionId"] = nil
+        #expect(!schema.validate(.object(refresh)).isEmpty)
+        #expect(throws: MessageCodecError.self) { try Command.decoded(from: JSONValue.object(refresh).serialized()) }
     }
 
     @Test("a record event whose record has no id is rejected")

@@ -69,6 +69,9 @@ enum MessageSamples {
         requestId: "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
         subscription: newSubscription)
 
+    static let refreshCredentialsCommand = Command.refreshCredentials(
+        of: "con_github_acme", digest: "5f0c2a9e7d4b1c3a8e6f0d2b4a9c7e1f", issuedAt: receivedAt)
+
     static let subscription = SubscriptionRecord(
         id: "sub_01JD9ZQ4",
         status: .active,
@@ -161,7 +164,7 @@ enum MessageSamples {
     )
 
     static let all: [any TopicMessage] = [
-        rawRequest, globalRawRequest, routedGlobalEvent, appEvent, command, subscription, connection, globalWebhookRecord, connectorParameters, customer, scanSnapshotChunk, appEventSubscription, recordEvent,
+        rawRequest, globalRawRequest, routedGlobalEvent, appEvent, command, refreshCredentialsCommand, subscription, connection, globalWebhookRecord, connectorParameters, customer, scanSnapshotChunk, appEventSubscription, recordEvent,
         normalizedEvent, reply, deadLetter, auditRecord,
     ]
 }

@@ -122,6 +122,26 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
     public static let httpError = "HTTP_ERROR"
     public static let hostNotAllowed = "HOST_NOT_ALLOWED"
     public static let connectionFailed = "CONNECTION_FAILED"
+    /// The connection's credentials expired and another worker is refreshing them: the
+    /// method runs again once they are stored.
+    public static let credentialsRefreshing = "CREDENTIALS_REFRESHING"
+
+    /// Whether trying again later may succeed: `CONNECTION_FAILED`, `RATE_LIMIT_EXCEEDED`,
+    /// `CREDENTIALS_REFRESHING`, or `HTTP_ERROR` with status 408, 429 or ≥ 500.
+    public var isTransient: Bool { Self.isTransient(code: code, status: status) }
+
+    /// ``isTransient`` for an error known by its code and status (a method's error details).
+    public static func isTransient(code: String?, status: Int?) -> Bool {
+        switch code {
+        case connectionFailed, rateLimitExceeded, credentialsRefreshing:
+            return true
+        case httpError:
+            guard let status else { return false }
+            return status == 408 || status == 429 || status >= 500
+        default:
+            return false
+        }
+    }
 
     public var description: String {
         status.map { "\(code) (HTTP \($0)): \(message)" } ?? "\(code): \(message)"

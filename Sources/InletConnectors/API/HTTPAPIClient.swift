@@ -12,7 +12,8 @@ import Synchronization
 ///   request's own values win.
 /// - 401: when `refreshCredentials` is set it is called once, its configuration replaces
 ///   the current one, and the request is retried; otherwise (or if that fails again)
-///   `ACCESS_TOKEN_EXPIRED`.
+///   `ACCESS_TOKEN_EXPIRED`. A refresh that failed transiently (token endpoint unreachable,
+///   `CREDENTIALS_REFRESHING`) keeps its transient code, so the method runs again later.
 /// - 429: retried (honouring `Retry-After` seconds, capped) up to `rateLimitAttempts` times,
 ///   then `RATE_LIMIT_EXCEEDED`. Other status ≥ 300 → `HTTP_ERROR` with status and parsed body.
 ///   Transport failures → `CONNECTION_FAILED`. Redirects are not followed (a redirect could
@@ -89,6 +90,16 @@ public final class HTTPAPIClient: APIClient {
                     refreshed = true
                     do {
                         configuration = try await refreshCredentials()
+                    } catch let failure as APIError where failure.isTransient {
+                        // The token endpoint is unreachable, or another worker is refreshing:
+                        // the method fails transiently and runs again later.
+                        throw APIError(code: failure.code, status: failure.status, data: failure.data,
+                                       message: "\(summary): access token expired and refreshing credentials did not finish: \(failure.message)")
+                    } catch let failure as ConnectorMethodError where failure.isTransient {
+                        if failure.code == ConnectorMethodError.cancelled { throw CancellationError() }
+                        throw APIError(code: failure.details?["code"]?.stringValue ?? APIError.connectionFailed,
+                                       status: failure.details?["status"]?.integerValue.map(Int.init), data: failure.details?["data"],
+                                       message: "\(summary): access token expired and refreshing credentials failed transiently: \(failure)")
                     } catch {
                         throw APIError(code: APIError.accessTokenExpired, status: 401, data: Self.parseBody(body, headers: headers, as: .json),
                                        message: "\(summary): access token expired and refreshing credentials failed: \(error)")

@@ -26,7 +26,8 @@ import Synchronization
 /// process-wide AsyncHTTPClient clients pinned to checked addresses (``PinnedHTTPClients``)
 /// that do not follow redirects (a redirect could lead to a host the connector does not
 /// allow); only public addresses unless private networks are allowed (``NetworkAccess``). Refreshed
-/// credentials stay in the cached client; storing them on the connection is the caller's job.
+/// credentials stay in the cached client; storing them on the connection is the job of the
+/// context's ``MethodContext/refreshCredentials``.
 final class APIClientFactory: Sendable {
     /// Most clients kept; past it the cache starts over (connections are few per process).
     private static let cacheLimit = 1024
@@ -47,11 +48,11 @@ final class APIClientFactory: Sendable {
     /// The API client for a connection of `connector`, built on first use and cached.
     ///
     /// - Throws: ``ConnectorMethodError`` from `make-api-client` (its failure, or a malformed result).
-    /// `refreshed` is called with the credentials `refresh-credentials` made, before the
-    /// request that got the 401 is retried (see ``MethodContext/credentialsRefreshed``).
+    /// After a 401, `refresher` gives the new credentials when set (see
+    /// ``MethodContext/refreshCredentials``); otherwise `refresh-credentials` runs here.
     func client(
         for connector: Connector, credentials: JSONValue?, connectorParameters: JSONValue?, logMetadata: [String: String],
-        connectionId: String? = nil, refreshed: (@Sendable (_ previous: JSONValue, _ fresh: JSONValue) async -> Void)? = nil
+        connectionId: String? = nil, refresher: (@Sendable (_ previous: JSONValue) async throws -> JSONValue)? = nil
     ) async throws(ConnectorMethodError) -> any APIClient {
         let credentials = credentials ?? .object([:])
         let connectorParameters = connectorParameters ?? .object([:])
@@ -66,9 +67,12 @@ final class APIClientFactory: Sendable {
                 // Concurrent 401s of one connection share one refresh.
                 try await current.refreshes.run { [self] in
                     let old = current.value.withLock { $0 }
-                    let fresh = try await refreshedCredentials(connector, refreshMethod, credentials: old, connectorParameters: connectorParameters, logMetadata: logMetadata)
+                    let fresh = if let refresher {
+                        try await refresher(old)
+                    } else {
+                        try await refreshedCredentials(connector, refreshMethod, credentials: old, connectorParameters: connectorParameters, logMetadata: logMetadata)
+                    }
                     current.value.withLock { $0 = fresh }
-                    await refreshed?(old, fresh)
                     return try await makeConfiguration(connector, credentials: fresh, connectorParameters: connectorParameters, logMetadata: logMetadata).configuration
                 }
             }
@@ -127,7 +131,8 @@ final class APIClientFactory: Sendable {
         return (configuration, policy)
     }
 
-    private func refreshedCredentials(
+    /// The credentials `refresh-credentials` makes from `credentials`, merged over them.
+    func refreshedCredentials(
         _ connector: Connector, _ method: MethodImplementation, credentials: JSONValue, connectorParameters: JSONValue, logMetadata: [String: String]
     ) async throws(ConnectorMethodError) -> JSONValue {
         // The refresh call talks to a token endpoint, not the API: it gets no connection headers

@@ -56,21 +56,14 @@ public struct ConnectorMethodError: Error, Sendable, CustomStringConvertible {
     public static let cancelled = "cancelled"
 
     /// Whether trying again later may succeed: the call was cancelled, or an API call failed
-    /// with `CONNECTION_FAILED`, `RATE_LIMIT_EXCEEDED`, or `HTTP_ERROR` with status 408, 429 or
-    /// ≥ 500 — also when the method let that error escape as its own. Everything else is the
-    /// input's or the connector's fault and permanent.
+    /// in a way ``APIError/isTransient`` calls transient (unreachable, rate limited, 408,
+    /// 429 or ≥ 500, credentials being refreshed elsewhere) — also when the method let that
+    /// error escape as its own. Everything else is the input's or the connector's fault and
+    /// permanent.
     public var isTransient: Bool {
         if code == Self.cancelled { return true }
         guard code == Self.apiError || code == Self.handleError, let details else { return false }
-        switch details["code"]?.stringValue {
-        case APIError.connectionFailed, APIError.rateLimitExceeded:
-            return true
-        case APIError.httpError:
-            guard let status = details["status"]?.integerValue else { return false }
-            return status == 408 || status == 429 || status >= 500
-        default:
-            return false
-        }
+        return APIError.isTransient(code: details["code"]?.stringValue, status: details["status"]?.integerValue.map(Int.init))
     }
 
     /// `code: message`, e.g. `malformed-result: connectors/x/events/y/handle.js: result at /events/0/record ...`.

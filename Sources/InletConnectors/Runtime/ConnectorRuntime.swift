@@ -121,6 +121,28 @@ public final class ConnectorRuntime: Sendable {
         return RefreshResult(state: Self.nonNull(result["state"]), nextRefreshTimestamp: Self.timestamp(result["nextRefreshTimestamp"]))
     }
 
+    /// Runs the connector's `auth/refresh-credentials` with `credentials` (what a 401 triggers
+    /// inside a method, for a worker that refreshes on another replica's behalf): the new
+    /// credentials merged over the old ones.
+    ///
+    /// - Throws: ``ConnectorMethodError``; `method-not-found` when the connector has no
+    ///   `refresh-credentials`.
+    public func refreshCredentials(
+        connectorKey: String, credentials: JSONValue, connectorParameters: JSONValue?, logMetadata: [String: String] = [:]
+    ) async throws(ConnectorMethodError) -> JSONValue {
+        let connector = try connector(connectorKey)
+        guard let method = connector.auth["refresh-credentials"] else {
+            throw ConnectorMethodError(code: ConnectorMethodError.methodNotFound,
+                                       message: "connectors/\(connectorKey)/auth: no refresh-credentials method, so its credentials cannot be refreshed; PATCH the connection with new ones",
+                                       file: "connectors/\(connectorKey)/auth")
+        }
+        var metadata = logMetadata
+        metadata["connector"] = connectorKey
+        metadata["method"] = method.path
+        return try await clients.refreshedCredentials(
+            connector, method, credentials: credentials, connectorParameters: connectorParameters ?? .object([:]), logMetadata: metadata)
+    }
+
     // MARK: - Global webhooks
 
     /// Runs a global-webhook event's `getEventSelector`: which global webhook feeds the
@@ -252,7 +274,7 @@ public final class ConnectorRuntime: Sendable {
             apiClient = LazyAPIClient { [clients, metadata] () async throws(ConnectorMethodError) -> any APIClient in
                 try await clients.client(
                     for: connector, credentials: context.credentials, connectorParameters: context.connectorParameters, logMetadata: metadata,
-                    connectionId: context.connectionId, refreshed: context.credentialsRefreshed)
+                    connectionId: context.connectionId, refresher: context.refreshCredentials)
             }
         }
         let started = ContinuousClock.now

@@ -18,11 +18,13 @@ public struct MethodContext: Sendable {
     /// The connection whose credentials these are, when the caller knows it: API clients are
     /// kept per connection, so a refresh of one connection's credentials stays its own.
     public var connectionId: String?
-    /// Called after the connector's `refresh-credentials` produced new credentials, before
-    /// the failed request is retried with them: the caller stores them on the connection
-    /// (rotating refresh tokens are valid once).
-    /// Receives the credentials the refresh started from, then the new ones.
-    public var credentialsRefreshed: (@Sendable (_ previous: JSONValue, _ fresh: JSONValue) async -> Void)?
+    /// Where new credentials come from after the API answered 401 to `previous`: `nil` runs
+    /// the connector's `refresh-credentials` here and keeps the result in this process. A
+    /// pipeline worker sets it, so that one replica refreshes a connection (rotating refresh
+    /// tokens are valid once) and stores what it got on the connection. It may throw an
+    /// ``APIError`` with ``APIError/credentialsRefreshing`` while another replica refreshes:
+    /// the method then fails transiently and runs again.
+    public var refreshCredentials: (@Sendable (_ previous: JSONValue) async throws -> JSONValue)?
 
     /// Creates a context; `parameters` defaults to `{}`, everything else to nothing.
     public init(

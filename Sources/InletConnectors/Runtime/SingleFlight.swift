@@ -4,11 +4,13 @@ import Synchronization
 /// in flight await the same result instead of starting it again. Used for refreshing a
 /// connection's credentials, which concurrent lanes of a worker may all find expired at once;
 /// providers that rotate refresh tokens reject (or revoke the grant on) a token used twice.
-final class SingleFlight<Value: Sendable>: Sendable {
+public final class SingleFlight<Value: Sendable>: Sendable {
     private let state = Mutex<(running: Task<Value, any Error>?, joined: Int)>((nil, 0))
 
+    public init() {}
+
     /// The result of the operation in flight, or of `operation` started now.
-    func run(_ operation: @escaping @Sendable () async throws -> Value) async throws -> Value {
+    public func run(_ operation: @escaping @Sendable () async throws -> Value) async throws -> Value {
         let task = state.withLock { state -> Task<Value, any Error> in
             state.joined += 1
             if let running = state.running { return running }
@@ -25,5 +27,5 @@ final class SingleFlight<Value: Sendable>: Sendable {
     }
 
     /// How many calls to `run` were made (for tests).
-    var calls: Int { state.withLock { $0.joined } }
+    public var calls: Int { state.withLock { $0.joined } }
 }

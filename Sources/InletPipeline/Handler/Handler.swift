@@ -60,7 +60,6 @@ public final class Handler: StreamTransform {
     struct State {
         /// Durable view of the subscriptions this handler owns.
         var owned: [String: SubscriptionRecord] = [:]
-        var ownedPartitions: Set<Int32> = []
         /// Written by the batch in progress (tentative until committed).
         var pending: [String: SubscriptionRecord] = [:]
         /// Refresh commands already sent, by subscription: the timestamp they were for.
@@ -91,20 +90,35 @@ public final class Handler: StreamTransform {
     private let connectorParameters: ConnectorParametersDirectory?
     let logger: Logger
     let state = Mutex(State())
+    /// The partition numbers of `ingress` and `commands` assigned to this handler.
+    private let ownedPartitions = OwnedPartitions()
+    /// The partition numbers of `ingress` and `commands` assigned to this handler now.
+    var assignedPartitions: Set<Int32> { ownedPartitions.all }
     /// Writes a `pending` subscription (with its webhook token) before `subscribe` runs, so
     /// ingress already knows the URL when the external app calls it during `subscribe`.
     private let announcePending: (@Sendable (SubscriptionRecord) async throws -> Void)?
-    /// Writes a connection record (refreshed credentials) to `connections`.
-    private let writeConnection: (@Sendable (ConnectionRecord) async throws -> Void)?
+    /// Refreshes expired credentials once across replicas and stores them; `nil` without a
+    /// way to write `connections` (methods then refresh in this process only).
+    private let credentialRefreshes: CredentialRefreshes?
 
     public init(
         configuration: Configuration, runtime: ConnectorRuntime, subscriptions: SubscriptionDirectory,
         connections: ConnectionDirectory, vault: CredentialVault, connectorParameters: ConnectorParametersDirectory? = nil, logger: Logger,
         announcePending: (@Sendable (SubscriptionRecord) async throws -> Void)? = nil,
-        writeConnection: (@Sendable (ConnectionRecord) async throws -> Void)? = nil
+        connectionWrites: (write: @Sendable (ConnectionRecord) async throws -> Void, sendCommand: @Sendable (KafkaRecord) async throws -> Void)? = nil
     ) {
         self.announcePending = announcePending
-        self.writeConnection = writeConnection
+        if let connectionWrites {
+            // Owns a partition of `commands` when it owns that partition of its inputs
+            // (`ingress` and `commands` are assigned alike).
+            let ownedPartitions = ownedPartitions
+            credentialRefreshes = CredentialRefreshes(
+                topics: configuration.topics, runtime: runtime, connections: connections, vault: vault, connectorParameters: connectorParameters,
+                writeConnection: connectionWrites.write, sendCommand: connectionWrites.sendCommand,
+                ownsPartition: { ownedPartitions.contains($0) }, logger: logger)
+        } else {
+            credentialRefreshes = nil
+        }
         self.configuration = configuration
         self.runtime = runtime
         self.subscriptions = subscriptions
@@ -229,8 +243,8 @@ public final class Handler: StreamTransform {
         let assigned = Set(partitions.filter { $0.topic == topics.ingress || $0.topic == topics.commands }.map(\.partition))
         let partitionCount = topics.partitions
         let adopted = subscriptions.all().filter { assigned.contains(KafkaPartitioner.partition(forKey: $0.id, partitions: partitionCount)) }
+        ownedPartitions.add(assigned)
         state.withLock { state in
-            state.ownedPartitions.formUnion(assigned)
             for record in adopted { state.owned[record.id] = record }
         }
         logger.info("handler: owns \(adopted.count) subscriptions after assignment of partitions \(assigned.sorted())")
@@ -239,8 +253,8 @@ public final class Handler: StreamTransform {
     public func partitionsRevoked(_ partitions: [TopicPartition]) async {
         let revoked = Set(partitions.map(\.partition))
         let partitionCount = topics.partitions
+        ownedPartitions.remove(revoked)
         state.withLock { state in
-            state.ownedPartitions.subtract(revoked)
             state.owned = state.owned.filter { !revoked.contains(KafkaPartitioner.partition(forKey: $0.key, partitions: partitionCount)) }
             state.refreshRequested = state.refreshRequested.filter { state.owned[$0.key] != nil }
             state.pullRequested = state.pullRequested.filter { state.owned[$0.key] != nil }
@@ -426,6 +440,29 @@ public final class Handler: StreamTransform {
         case .refresh: return try await refresh(command, message: message)
         case .pull: return try await pull(command, message: message)
         case .expire: return expire(command, message: message)
+        case .refreshCredentials: return try await refreshCredentials(command, message: message)
+        }
+    }
+
+    /// Another handler's method found a connection's credentials expired, and this handler
+    /// owns the connection's partition: refresh them once and store them
+    /// (``CredentialRefreshes``). A refresh that fails for good goes to the DLQ with the
+    /// reason; one that fails transiently is asked for again by the waiting handler.
+    private func refreshCredentials(_ command: Command, message: KafkaMessage) async throws -> [KafkaRecord] {
+        guard let credentialRefreshes else {
+            return [deadLetter(message, code: "malformed-command", "this handler cannot store connections, so it does not refresh credentials")]
+        }
+        do {
+            try await credentialRefreshes.run(command)
+            return []
+        } catch {
+            try Self.rethrowCancellation(error)
+            if let kafka = error as? KafkaError { throw kafka }
+            if (error as? ConnectorMethodError)?.isTransient == true {
+                logger.warning("handler: refreshing the credentials of connection \(command.connectionId ?? "?") failed transiently; the handler that asked will ask again: \(error)")
+                return []
+            }
+            return [deadLetter(message, code: Self.code(of: error), "refreshing the credentials of connection \(command.connectionId ?? "?") failed: \(error); PATCH the connection with new credentials")]
         }
     }
 
@@ -697,42 +734,18 @@ public final class Handler: StreamTransform {
             open: openedOncePerBatch
         )
         context.connectionId = connection.id
-        if writeConnection != nil {
+        if let credentialRefreshes {
             let connectionId = connection.id
-            context.credentialsRefreshed = { [self] previous, fresh in await storeRefreshedCredentials(fresh, replacing: previous, of: connectionId) }
+            let metadata = context.logMetadata
+            context.refreshCredentials = { previous in
+                try await credentialRefreshes.refreshed(connectionId: connectionId, previous: previous, logMetadata: metadata)
+            }
         }
         if let connectorParameters {
             // The connection's own connector parameters win over the workspace's.
             context.connectorParameters = try connectorParameters.merged(context.connectorParameters, connectorKey: subscription.connectorKey)
         }
         return context
-    }
-
-    /// Stores credentials a connector's `refresh-credentials` made on their connection, sealed,
-    /// so a rotating refresh token survives this process — only while the connection still
-    /// holds the credentials the refresh started from (read after catching up with the table):
-    /// never over credentials a PATCH put there meanwhile, never for a connection deleted
-    /// since. A failure is logged (the refreshed credentials still serve this process).
-    private func storeRefreshedCredentials(_ fresh: JSONValue, replacing previous: JSONValue, of connectionId: String) async {
-        guard let writeConnection else { return }
-        // Bounded: a request of this connection waits for it.
-        try? await connections.sync(timeout: .seconds(5))
-        guard var record = connections[connectionId], record.archivedAt == nil else {
-            logger.info("refreshed credentials of connection \(connectionId) are not stored: the connection no longer exists")
-            return
-        }
-        guard (try? record.openedCredentials(vault)) == previous else {
-            logger.warning("refreshed credentials of connection \(connectionId) are not stored: its credentials were replaced since the refresh began")
-            return
-        }
-        do {
-            record.credentials = try ConnectionRecord.sealedCredentials(fresh, connectionId: connectionId, vault: vault)
-            record.updatedAt = Date()
-            try await writeConnection(record)
-            logger.info("stored the refreshed credentials of connection \(connectionId)")
-        } catch {
-            logger.error("the refreshed credentials of connection \(connectionId) could not be stored (\(error)); they serve this process, but a rotating refresh token will be lost when it stops: PATCH the connection with new credentials if it then fails")
-        }
     }
 
     /// A sealed value of `binding`, opened once per batch (again when the sealed form changed).
@@ -800,4 +813,15 @@ extension SubscriptionRecord {
     mutating func markApplied(_ message: KafkaMessage) {
         appliedOffsets[Self.appliedOffsetKey(topic: message.topic, partition: Int(message.partition))] = message.offset
     }
+}
+
+/// The partition numbers a handler is assigned, shared with what needs to know whether a key
+/// is its own (``CredentialRefreshes``).
+final class OwnedPartitions: Sendable {
+    private let partitions = Mutex<Set<Int32>>([])
+
+    func add(_ assigned: Set<Int32>) { partitions.withLock { $0.formUnion(assigned) } }
+    func remove(_ revoked: Set<Int32>) { partitions.withLock { $0.subtract(revoked) } }
+    func contains(_ partition: Int32) -> Bool { partitions.withLock { $0.contains(partition) } }
+    var all: Set<Int32> { partitions.withLock { $0 } }
 }

@@ -58,9 +58,12 @@ public struct HandlerService: Service {
             announcePending: { record in
                 try await output.send(KafkaRecord(topic: topic, key: record.id, value: record.encoded()))
             },
-            writeConnection: { [connectionsTopic = settings.topics.connections] record in
-                try await output.send(KafkaRecord(topic: connectionsTopic, key: record.id, value: record.encoded()))
-            }
+            connectionWrites: (
+                write: { [connectionsTopic = settings.topics.connections] record in
+                    try await output.send(KafkaRecord(topic: connectionsTopic, key: record.id, value: record.encoded()))
+                },
+                sendCommand: { record in try await output.send(record) }
+            )
         )
         self.output = output
         self.logger = logger
@@ -101,6 +104,9 @@ public struct HandlerService: Service {
     public var readinessChecks: [ReadinessCheck] {
         tables + [processor, globalProcessor, appEventProcessor].map { loop in ReadinessCheck(name: "handler loop") { loop.readinessProblem } }
     }
+
+    /// The partition numbers of `ingress` and `commands` its handler loop is assigned now.
+    public var assignedPartitions: Set<Int32> { handler.assignedPartitions }
 
     /// The counters of the handler's consume-transform-produce loop.
     public var statistics: StreamProcessorStatistics { processor.currentStatistics }

@@ -2,11 +2,14 @@ import Foundation
 import InletConnectors
 
 /// An instruction to the handler that owns a subscription (topic `commands`, key:
-/// subscription id — same partition as the subscription's `ingress` input).
+/// subscription id — same partition as the subscription's `ingress` input), or, for
+/// `refresh-credentials`, a connection (key: connection id).
 ///
 /// The admin API issues `subscribe`, `unsubscribe` and `refresh`; the handler's scheduler may
 /// issue `refresh`, `pull` and `expire` to itself so scheduled work is ordered with webhooks
-/// and recorded in Kafka.
+/// and recorded in Kafka. A handler whose method found a connection's credentials expired
+/// issues `refresh-credentials` to the handler that owns the connection's partition, so one
+/// replica refreshes them (``CredentialRefreshes``).
 public struct Command: TopicMessage {
     /// What the handler should do.
     public enum CommandType: String, Codable, Sendable, Hashable, CaseIterable {
@@ -23,6 +26,12 @@ public struct Command: TopicMessage {
         /// `subscriptions` (issued by the owning handler's scheduler). A handler that predates
         /// this type dead-letters it (`decode-error`); the owner asks again later.
         case expire
+        /// Refresh a connection's credentials with the connector's `refresh-credentials` and
+        /// store them on the connection, unless they changed since the sender saw them
+        /// (``credentialsDigest``). A handler that predates this type dead-letters it
+        /// (`decode-error`); the sender's method keeps failing transiently until it is retried
+        /// for too long.
+        case refreshCredentials = "refresh-credentials"
     }
 
     /// What a `subscribe` command creates. The handler is the only writer of `subscriptions`,
@@ -72,8 +81,14 @@ public struct Command: TopicMessage {
     public var commandId: String
     /// What to do.
     public var type: CommandType
-    /// The subscription the command is for (also the Kafka key).
+    /// The subscription the command is for (also the Kafka key). Empty for
+    /// `refresh-credentials`, which is for a connection; left out of the JSON then.
     public var subscriptionId: String
+    /// For `refresh-credentials`: the connection (also the Kafka key).
+    public var connectionId: String?
+    /// For `refresh-credentials`: ``CredentialRefreshes/digest(of:)`` of the credentials the API refused.
+    /// Credentials that no longer match it were refreshed (or replaced) already.
+    public var credentialsDigest: String?
     /// When the command was issued.
     public var issuedAt: Date
     /// The admin API request waiting for the outcome; the handler answers on `replies`
@@ -94,8 +109,12 @@ public struct Command: TopicMessage {
         issuedAt: Date,
         requestId: String? = nil,
         subscription: NewSubscription? = nil,
-        dueAt: Int64? = nil
+        dueAt: Int64? = nil,
+        connectionId: String? = nil,
+        credentialsDigest: String? = nil
     ) {
+        self.connectionId = connectionId
+        self.credentialsDigest = credentialsDigest
         self.dueAt = dueAt
         self.commandId = commandId
         self.type = type
@@ -108,5 +127,49 @@ public struct Command: TopicMessage {
     public static let topics = ["commands"]
     public static let schemaFile = "command.schema.json"
 
-    public var kafkaKey: String? { subscriptionId }
+    public var kafkaKey: String? { type == .refreshCredentials ? connectionId : subscriptionId }
+
+    /// A `refresh-credentials` command for `connectionId`, whose credentials were refused when
+    /// they had `digest`.
+    public static func refreshCredentials(of connectionId: String, digest: String, issuedAt: Date = Date()) -> Command {
+        Command(type: .refreshCredentials, subscriptionId: "", issuedAt: issuedAt, connectionId: connectionId, credentialsDigest: digest)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case commandId, type, subscriptionId, issuedAt, requestId, subscription, dueAt, connectionId, credentialsDigest
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        commandId = try container.decode(String.self, forKey: .commandId)
+        type = try container.decode(CommandType.self, forKey: .type)
+        issuedAt = try container.decode(Date.self, forKey: .issuedAt)
+        requestId = try container.decodeIfPresent(String.self, forKey: .requestId)
+        subscription = try container.decodeIfPresent(NewSubscription.self, forKey: .subscription)
+        dueAt = try container.decodeIfPresent(Int64.self, forKey: .dueAt)
+        connectionId = try container.decodeIfPresent(String.self, forKey: .connectionId)
+        credentialsDigest = try container.decodeIfPresent(String.self, forKey: .credentialsDigest)
+        // Every command but refresh-credentials names its subscription.
+        if type == .refreshCredentials {
+            subscriptionId = try container.decodeIfPresent(String.self, forKey: .subscriptionId) ?? ""
+            guard connectionId != nil, credentialsDigest != nil else {
+                throw DecodingError.dataCorrupted(.init(codingPath: [CodingKeys.connectionId], debugDescription: "a refresh-credentials command names connectionId and credentialsDigest"))
+            }
+        } else {
+            subscriptionId = try container.decode(String.self, forKey: .subscriptionId)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(commandId, forKey: .commandId)
+        try container.encode(type, forKey: .type)
+        if !subscriptionId.isEmpty { try container.encode(subscriptionId, forKey: .subscriptionId) }
+        try container.encode(issuedAt, forKey: .issuedAt)
+        try container.encodeIfPresent(requestId, forKey: .requestId)
+        try container.encodeIfPresent(subscription, forKey: .subscription)
+        try container.encodeIfPresent(dueAt, forKey: .dueAt)
+        try container.encodeIfPresent(connectionId, forKey: .connectionId)
+        try container.encodeIfPresent(credentialsDigest, forKey: .credentialsDigest)
+    }
 }

@@ -61,6 +61,8 @@ final class StubAPI: Sendable {
     /// token `GET /me` accepts, and the one refresh token `POST /oauth/token` accepts (each
     /// exchange voids it and issues the next pair).
     let rotatingTokens = Mutex<(access: String, refresh: String, issued: Int)>(("at-0", "rt-1", 0))
+    /// How long `POST /oauth/token` takes before it looks at the token (so refreshes overlap).
+    let tokenDelay = Mutex<Duration>(.zero)
 
     func received(_ method: String, _ pathPrefix: String) -> [Recorded] {
         requests.withLock { $0.filter { $0.method == method && $0.path.hasPrefix(pathPrefix) } }
@@ -79,6 +81,7 @@ final class StubAPI: Sendable {
         }
         router.post("/oauth/token") { [self] request, _ in
             let body = try JSONValue(parsing: Data(buffer: try await request.body.collect(upTo: 1 << 16)))
+            try await Task.sleep(for: tokenDelay.withLock { $0 })
             let issued = rotatingTokens.withLock { tokens -> (String, String)? in
                 guard body["refresh_token"]?.stringValue == tokens.refresh else { return nil }
                 tokens.issued += 1

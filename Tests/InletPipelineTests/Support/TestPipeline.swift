@@ -29,6 +29,9 @@ final class TestPipeline: Sendable {
     let events = Mutex<[NormalizedEvent]>([])
     private let handlers = Mutex<[(service: HandlerService, task: Task<Void, any Error>)]>([])
 
+    /// The partitions each handler started so far is assigned now.
+    var handlerPartitions: [Set<Int32>] { handlers.withLock { $0.map(\.service.assignedPartitions) } }
+
     /// The loop counters of every handler started so far.
     var handlerStatistics: [StreamProcessorStatistics] { handlers.withLock { $0.map(\.service.statistics) } }
 
