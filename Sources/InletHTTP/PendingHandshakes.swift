@@ -25,7 +25,13 @@ public struct PendingHandshakes: Sendable {
     func response(for subscription: SubscriptionRecord, request: RawRequest) async -> WebhookResponse? {
         guard let connection = connections[subscription.connectionId] else { return nil }
         do {
-            let context = try subscription.methodContext(connection: connection, vault: vault)
+            var context = try subscription.methodContext(connection: connection, vault: vault)
+            // A refresh here would spend a rotating refresh token without storing what it got:
+            // the handlers refresh (once across replicas) and store; the handshake goes
+            // without a response, and the handler handles the request once it is active.
+            context.refreshCredentials = { _ in
+                throw APIError(code: APIError.credentialsRefreshing, message: "a webhook handshake in ingress does not refresh credentials; the handler that owns the connection does")
+            }
             let webhook = request.webhookRequest
             return try await runtime.handle(context, request: webhook).response
         } catch {

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import InletConnectors
+@testable import InletHTTP
 import InletJSON
 import InletKafka
 import Testing
@@ -94,6 +95,26 @@ extension CredentialRefreshTests {
             #expect(second.allSatisfy { $0["status"] == "archived" }, "\(second)")
             #expect(pipeline.stub.received("POST", "/oauth/token").compactMap { $0.body?["refresh_token"]?.stringValue } == ["rt-1", "rt-2"])
             try await eventually(timeout: .seconds(30)) { try await Self.stored(connectionId, connections, vault) == ["access_token": "at-2", "refresh_token": "rt-3"] }
+        }
+    }
+
+    @Test("a webhook handshake in ingress whose handle gets a 401 goes without a response and leaves the refresh token to the handlers")
+    func handshakeDoesNotRefresh() async throws {
+        let pipeline = try TestPipeline(workspace: try TestPipeline.fixtureWorkspace("rotating-tokens"))
+        try await pipeline.run { client in
+            let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", [
+                "connectorKey": "rotating", "customerId": "acme", "credentials": ["access_token": "at-expired", "refresh_token": "rt-1"],
+            ])
+            let connectionId = try #require(connection["id"]?.stringValue)
+            try await pipeline.connections.sync()
+            let handshakes = PendingHandshakes(runtime: pipeline.runtime, connections: pipeline.connections, vault: pipeline.vault, logger: pipeline.harness.logger)
+            let pending = SubscriptionRecord(
+                id: "sub_handshake", status: .pending, connectionId: connectionId, customerId: "acme", connectorKey: "rotating",
+                target: .event(eventKey: "greeting"), webhookToken: "wht_handshake_0123456789", createdAt: Date(), updatedAt: Date())
+            let response = await handshakes.response(for: pending, request: RawRequest(receivedAt: Date(), method: "POST", path: "/webhooks/wht_handshake_0123456789"))
+            #expect(response == nil)
+            #expect(pipeline.stub.received("GET", "/me").count == 1, "handle reached the API")
+            #expect(pipeline.stub.received("POST", "/oauth/token").isEmpty, "rt-1 is left for the handler that stores what it gets")
         }
     }
 
