@@ -5,6 +5,7 @@ import InletConnectors
 @testable import InletHTTP
 import InletJSON
 import InletKafka
+import Synchronization
 import Testing
 
 @testable import InletPipeline
@@ -58,18 +59,20 @@ extension CredentialRefreshTests {
         let partitions = pipeline.harness.topics.partitions
         try await pipeline.run { client in
             pipeline.startHandler()
-            // Both handlers hold partitions: the group has settled.
+            // Both handlers hold partitions in both groups: the groups have settled.
             try await eventually(timeout: .seconds(60)) {
-                let assigned = pipeline.handlerPartitions
-                return assigned.count == 2 && assigned.allSatisfy { !$0.isEmpty } && assigned[0].union(assigned[1]).count == partitions
+                [pipeline.handlerPartitions, pipeline.refresherPartitions].allSatisfy { assigned in
+                    assigned.count == 2 && assigned.allSatisfy { !$0.isEmpty } && assigned[0].union(assigned[1]).count == partitions
+                }
             }
             let assigned = pipeline.handlerPartitions
+            let refreshers = pipeline.refresherPartitions
             let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", [
                 "connectorKey": "rotating", "customerId": "acme", "credentials": ["access_token": "at-0", "refresh_token": "rt-1"],
             ])
             let connectionId = try #require(connection["id"]?.stringValue)
             let connectionPartition = KafkaPartitioner.partition(forKey: connectionId, partitions: partitions)
-            let owner = assigned[0].contains(connectionPartition) ? 0 : 1
+            let owner = refreshers[0].contains(connectionPartition) ? 0 : 1
 
             // Subscriptions on both handlers (the access token is still valid: no refresh yet).
             let byHandler = try await subscriptions(client, of: connectionId, on: assigned, partitions: partitions)
@@ -87,6 +90,8 @@ extension CredentialRefreshTests {
             #expect(pipeline.stub.received("POST", "/oauth/token").compactMap { $0.body?["refresh_token"]?.stringValue } == ["rt-1"])
             try await eventually(timeout: .seconds(30)) { try await Self.stored(connectionId, connections, vault) == ["access_token": "at-1", "refresh_token": "rt-2"] }
 
+            let askedBefore = try await Self.refreshCommands(pipeline).count
+
             // Expired again, and only the handler that does not own the connection calls: it
             // asks the owner with a command, and the owner refreshes with rt-2.
             pipeline.stub.rotatingTokens.withLock { $0.access = "at-expired-2" }
@@ -95,6 +100,47 @@ extension CredentialRefreshTests {
             #expect(second.allSatisfy { $0["status"] == "archived" }, "\(second)")
             #expect(pipeline.stub.received("POST", "/oauth/token").compactMap { $0.body?["refresh_token"]?.stringValue } == ["rt-1", "rt-2"])
             try await eventually(timeout: .seconds(30)) { try await Self.stored(connectionId, connections, vault) == ["access_token": "at-2", "refresh_token": "rt-3"] }
+            // The handler that does not own the connection asked with a command, and the owner ran it.
+            let asked = try await Self.refreshCommands(pipeline)
+            #expect(asked.count == askedBefore + 1, "\(asked)")
+            #expect(asked.allSatisfy { $0.connectionId == connectionId && $0.kafkaKey == connectionId })
+        }
+    }
+
+    @Test("refreshed credentials that could not be stored are kept and stored on the next attempt, not refreshed again with the spent token")
+    func unstoredCredentialsAreKept() async throws {
+        let pipeline = try TestPipeline(workspace: try TestPipeline.fixtureWorkspace("rotating-tokens"))
+        let harness = pipeline.harness
+        try await pipeline.run { client in
+            let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", [
+                "connectorKey": "rotating", "customerId": "acme", "credentials": ["access_token": "at-expired", "refresh_token": "rt-1"],
+            ])
+            let connectionId = try #require(connection["id"]?.stringValue)
+            let failWrites = Mutex(1)
+            let refreshes = CredentialRefreshes(
+                topics: harness.topics, runtime: pipeline.runtime, connections: pipeline.connections, vault: pipeline.vault, connectorParameters: nil,
+                writeConnection: { record in
+                    if failWrites.withLock({ left in defer { left = max(0, left - 1) }; return left > 0 }) {
+                        throw KafkaError(kind: .shutdown, message: "the broker is away (test)")
+                    }
+                    try await harness.producer.send(KafkaRecord(topic: harness.topics.connections, key: record.id, value: record.encoded()))
+                },
+                sendCommand: { _ in Issue.record("the only refresher owns every partition: it never asks") }, logger: harness.logger)
+            // Its refresher alone in a group of its own: it owns every partition.
+            let refresher = Task {
+                try await refreshes.run(consumer: KafkaConsumerConfiguration(client: harness.client, groupId: "refresher-\(UUID())"))
+            }
+            defer { refresher.cancel() }
+            try await eventually(timeout: .seconds(30)) { refreshes.ownedPartitions.count == harness.topics.partitions }
+
+            let previous: JSONValue = ["access_token": "at-expired", "refresh_token": "rt-1"]
+            await #expect(throws: APIError.self) {
+                try await refreshes.refreshed(connectionId: connectionId, previous: previous, logMetadata: [:])
+            }
+            let fresh = try await refreshes.refreshed(connectionId: connectionId, previous: previous, logMetadata: [:])
+            #expect(fresh == ["access_token": "at-1", "refresh_token": "rt-2"])
+            #expect(pipeline.stub.received("POST", "/oauth/token").compactMap { $0.body?["refresh_token"]?.stringValue } == ["rt-1"])
+            #expect(try await Self.stored(connectionId, pipeline.connections, pipeline.vault) == fresh)
         }
     }
 
@@ -148,6 +194,23 @@ extension CredentialRefreshTests {
             }
         }
         return answers
+    }
+
+    /// The `refresh-credentials` commands on `commands` so far.
+    private static func refreshCommands(_ pipeline: TestPipeline) async throws -> [Command] {
+        let topics = pipeline.harness.topics
+        let consumer = try KafkaConsumer(
+            assigning: (0..<topics.partitions).map { TopicPartition(topic: topics.commands, partition: Int32($0)) },
+            configuration: KafkaConsumerConfiguration(client: pipeline.harness.client, groupId: "refresh-commands-reader"), logger: pipeline.harness.logger)
+        var commands: [Command] = []
+        let deadline = ContinuousClock.now + .seconds(2)
+        while ContinuousClock.now < deadline {
+            for case .message(let message) in try await consumer.poll(timeout: .milliseconds(200)) {
+                if let value = message.value, let command = try? Command.decoded(from: value), command.type == .refreshCredentials { commands.append(command) }
+            }
+        }
+        await consumer.close()
+        return commands
     }
 
     private static func stored(_ connectionId: String, _ connections: ConnectionDirectory, _ vault: CredentialVault) async throws -> JSONValue? {

@@ -90,6 +90,8 @@ public final class HTTPAPIClient: APIClient {
                     refreshed = true
                     do {
                         configuration = try await refreshCredentials()
+                    } catch let cancellation as CancellationError {
+                        throw cancellation
                     } catch let failure as APIError where failure.isTransient {
                         // The token endpoint is unreachable, or another worker is refreshing:
                         // the method fails transiently and runs again later.

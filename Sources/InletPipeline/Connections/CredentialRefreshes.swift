@@ -8,25 +8,30 @@ import Synchronization
 /// Refreshes a connection's credentials once across every handler replica, and stores the
 /// result on the connection (sealed), so rotating refresh tokens (valid once) keep working.
 ///
-/// One handler refreshes a connection: the one that owns the connection id's partition of
-/// `commands` (the partition librdkafka's partitioner gives the key).
+/// One handler refreshes a connection: the one whose credential refresher (``run(consumer:)``,
+/// consumer group `<prefix>credential-refresher` on `commands`, a group of its own so that no
+/// deferred webhook of the handler loop holds a request up) owns the partition of `commands`
+/// librdkafka's partitioner gives the connection id.
 /// - A method of that handler that got a 401 runs the connector's `refresh-credentials` here,
 ///   once for every lane that asks meanwhile, and writes the new credentials to
-///   `connections`.
-/// - A method of another handler sends it a `refresh-credentials` command keyed by the
-///   connection id, with the digest of the sealed credentials it saw, and waits a little
-///   (``Configuration/waitForOwner``) for new credentials in the connections table. Without
-///   them by then, the method fails with `CREDENTIALS_REFRESHING`, a transient error: its
-///   input is deferred and runs again, with the stored credentials once they are there. The
-///   command is sent again only after ``Configuration/askAgainAfter``.
+///   `connections` before the method goes on with them.
+/// - A method of another handler sends a `refresh-credentials` command keyed by the connection
+///   id, with ``digest(of:connectionId:)`` of the credentials the API refused, and watches the
+///   connections table a little (``Configuration/waitForOwner``) for other credentials.
+///   Without them by then, the method fails with `CREDENTIALS_REFRESHING`, a transient error:
+///   its input is deferred and runs again, with the stored credentials once they are there.
+///   The command is sent again only after ``Configuration/askAgainAfter``.
 /// - The owner runs a command only while the connection still has the credentials it names;
-///   otherwise they were refreshed or replaced (PATCH) since.
+///   otherwise they were refreshed or replaced (PATCH) since. A refresh that failed for good is
+///   not tried again for the same credentials.
 ///
-/// Before any of it, the table is read up to date: credentials that differ from the ones the
-/// API refused are someone's refresh already, and are used as they are.
+/// New credentials are used only once they are stored: when the write fails they are kept
+/// here and written again on the next attempt, instead of spending the used refresh token
+/// again. Before any of it, the table is read up to date: credentials that differ from the
+/// ones the API refused are someone's refresh already, and are used as they are.
 ///
-/// During a rebalance two handlers may each believe they own a partition for a moment; a
-/// refresh started by the former owner then may overlap one by the new owner.
+/// A handler still running an older version refreshes in its own process (it does not know
+/// the command), so during a rolling upgrade two refreshes of one connection can still meet.
 final class CredentialRefreshes: Sendable {
     struct Configuration: Sendable {
         /// How long a method of a handler that does not own the connection waits for the
@@ -46,18 +51,25 @@ final class CredentialRefreshes: Sendable {
     private let connectorParameters: ConnectorParametersDirectory?
     private let writeConnection: @Sendable (ConnectionRecord) async throws -> Void
     private let sendCommand: @Sendable (KafkaRecord) async throws -> Void
-    /// Whether this handler owns the partition of `commands` that holds a key.
-    private let ownsPartition: @Sendable (Int32) -> Bool
     private let logger: Logger
+    /// The partitions of `commands` this handler's credential refresher owns.
+    private let owned = OwnedPartitions()
     /// The refresh in flight per connection, shared by every lane that asks meanwhile.
     private let flights = Mutex<[String: SingleFlight<JSONValue>]>([:])
-    /// Commands sent, by connection: for which sealed credentials, and when.
-    private let asked = Mutex<[String: (digest: String, at: ContinuousClock.Instant)]>([:])
+    /// What happened per connection: the commands sent (for which credentials, when), the
+    /// refreshed credentials not stored yet, and credentials whose refresh failed for good.
+    private let memory = Mutex(Memory())
+
+    private struct Memory {
+        var asked: [String: (digest: String, at: ContinuousClock.Instant)] = [:]
+        var unstored: [String: (previous: JSONValue, fresh: JSONValue)] = [:]
+        var failed: [String: String] = [:]
+    }
 
     init(
         configuration: Configuration = Configuration(), topics: InletTopics, runtime: ConnectorRuntime, connections: ConnectionDirectory, vault: CredentialVault,
         connectorParameters: ConnectorParametersDirectory?, writeConnection: @escaping @Sendable (ConnectionRecord) async throws -> Void,
-        sendCommand: @escaping @Sendable (KafkaRecord) async throws -> Void, ownsPartition: @escaping @Sendable (Int32) -> Bool, logger: Logger
+        sendCommand: @escaping @Sendable (KafkaRecord) async throws -> Void, logger: Logger
     ) {
         self.configuration = configuration
         self.topics = topics
@@ -67,17 +79,34 @@ final class CredentialRefreshes: Sendable {
         self.connectorParameters = connectorParameters
         self.writeConnection = writeConnection
         self.sendCommand = sendCommand
-        self.ownsPartition = ownsPartition
         self.logger = logger
     }
 
-    /// Identifies one sealing of a connection's credentials: the first 16 bytes of SHA-256 over
-    /// the sealed bytes, in hex. Every write seals anew (a fresh nonce), so a new digest means
-    /// new credentials; the sealed bytes are on `connections` already, so the digest tells
-    /// nothing about the secret.
-    static func digest(of sealed: EncryptedCredentials) -> String {
-        SHA256.hash(data: sealed.sealed).prefix(16).map { String(format: "%02x", $0) }.joined()
+    /// Identifies a connection's credentials without telling them: HMAC-SHA256 with a key
+    /// derived from the sealing key (`purpose` "credentials-digest") over the connection id and
+    /// the credentials' JSON (keys sorted), first 16 bytes in hex. Sealing anew (a PATCH of the
+    /// name) does not change it.
+    func digest(of credentials: JSONValue, connectionId: String) -> String {
+        Self.digest(credentials, connectionId: connectionId, key: vault.derivedKey(purpose: Self.digestPurpose))
     }
+
+    /// Whether `digest` is that of `credentials` under any key of the ring (a replica may still
+    /// seal with the previous key during a rotation).
+    func matches(_ digest: String, _ credentials: JSONValue, connectionId: String) -> Bool {
+        vault.derivedKeys(purpose: Self.digestPurpose).contains { Self.digest(credentials, connectionId: connectionId, key: $0.key) == digest }
+    }
+
+    private static let digestPurpose = "credentials-digest"
+
+    private static func digest(_ credentials: JSONValue, connectionId: String, key: SymmetricKey) -> String {
+        var hmac = HMAC<SHA256>(key: key)
+        hmac.update(data: Array(connectionId.utf8) + [0])
+        hmac.update(data: credentials.serialized())
+        return Data(hmac.finalize()).prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The partitions of `commands` this handler's credential refresher owns now.
+    var ownedPartitions: Set<Int32> { owned.all }
 
     /// The partition of `commands` for a connection's refresh commands.
     func partition(of connectionId: String) -> Int32 {
@@ -91,36 +120,85 @@ final class CredentialRefreshes: Sendable {
     ///   refreshes; ``ConnectorMethodError`` when the connection is gone or the connector's
     ///   refresh failed; `KafkaError` when the command could not be sent.
     func refreshed(connectionId: String, previous: JSONValue, logMetadata: [String: String]) async throws -> JSONValue {
-        try await flight(connectionId).run { [self] in
-            let record = try await latest(connectionId)
-            let current = try record.openedCredentials(vault)
-            if current != previous {
-                logger.info("credentials of connection \(connectionId) were refreshed or replaced meanwhile; using them")
-                return current
+        do {
+            return try await flight(connectionId).run { [self] in
+                let record = try await latest(connectionId)
+                let current = try record.openedCredentials(vault)
+                if current != previous {
+                    logger.info("credentials of connection \(connectionId) were refreshed or replaced meanwhile; using them")
+                    return current
+                }
+                if owned.contains(partition(of: connectionId)) {
+                    return try await refreshHere(record, previous: current, logMetadata: logMetadata)
+                }
+                return try await askOwner(record, previous: current)
             }
-            if ownsPartition(partition(of: connectionId)) {
-                return try await refreshHere(record, previous: current, logMetadata: logMetadata)
-            }
-            return try await askOwner(record, previous: current)
+        } catch let error as KafkaError {
+            // Reading the table or sending the command failed: nobody's input's fault.
+            throw APIError(code: APIError.credentialsRefreshing, message: "the credentials of connection \(connectionId) expired and Kafka failed while refreshing them (\(error)); the method runs again")
         }
     }
 
-    /// Runs a `refresh-credentials` command of a partition this handler owns.
-    ///
-    /// - Throws: ``ConnectorMethodError`` when the connector's refresh failed.
-    func run(_ command: Command) async throws {
-        guard let connectionId = command.connectionId, let digest = command.credentialsDigest else { return }
-        let record = try await latest(connectionId)
-        guard Self.digest(of: record.credentials) == digest else {
-            logger.info("handler: credentials of connection \(connectionId) were refreshed or replaced since the refresh was asked for; nothing to do")
-            return
+    /// Serves `refresh-credentials` commands of the partitions of `commands` its consumer
+    /// group assigns this handler (their connections are this handler's to refresh), until
+    /// cancelled. Offsets are committed after each poll's commands ran; one served twice
+    /// finds the credentials changed and does nothing.
+    func run(consumer configuration: KafkaConsumerConfiguration) async throws {
+        let consumer = try KafkaConsumer(configuration: configuration, topics: [topics.commands], logger: logger)
+        defer { owned.remove(owned.all) }
+        do {
+            while !Task.isCancelled {
+                var served: [TopicPartition: Int64] = [:]
+                for event in try await consumer.poll(maxMessages: 100, timeout: .milliseconds(500)) {
+                    switch event {
+                    case .rebalance(.assigned(let partitions)):
+                        owned.add(Set(partitions.map(\.partition)))
+                    case .rebalance(.revoked(let partitions)):
+                        owned.remove(Set(partitions.map(\.partition)))
+                    case .message(let message):
+                        if let value = message.value, let command = try? Command.decoded(from: value), command.type == .refreshCredentials {
+                            await serve(command)
+                        }
+                        served[TopicPartition(topic: message.topic, partition: message.partition)] = message.offset + 1
+                    case .endOfPartition:
+                        break
+                    }
+                }
+                if !served.isEmpty {
+                    try? await consumer.commit(served.map { TopicPartition(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) })
+                }
+            }
+        } catch {
+            await consumer.close()
+            throw error
         }
-        let previous = try record.openedCredentials(vault)
-        _ = try await flight(connectionId).run { [self] in
-            // A lane of this handler may have refreshed them while the command waited.
-            let again = try await latest(connectionId)
-            guard Self.digest(of: again.credentials) == digest else { return try again.openedCredentials(vault) }
-            return try await refreshHere(again, previous: previous, logMetadata: ["connection": connectionId])
+        await consumer.close()
+    }
+
+    /// Runs one `refresh-credentials` command: refreshes while the connection still has the
+    /// credentials it names. Failures are logged; the asking handler asks again.
+    func serve(_ command: Command) async {
+        guard let connectionId = command.connectionId, let digest = command.credentialsDigest else { return }
+        do {
+            let record = try await latest(connectionId)
+            let previous = try record.openedCredentials(vault)
+            guard matches(digest, previous, connectionId: connectionId) else {
+                logger.info("credentials of connection \(connectionId) were refreshed or replaced since the refresh was asked for; nothing to do")
+                return
+            }
+            if memory.withLock({ $0.failed[connectionId] }) == digest, memory.withLock({ $0.unstored[connectionId] }) == nil { return }
+            _ = try await flight(connectionId).run { [self] in
+                // A lane of this handler may have refreshed them while the command waited.
+                let again = try await latest(connectionId)
+                let current = try again.openedCredentials(vault)
+                guard current == previous else { return current }
+                return try await refreshHere(again, previous: previous, logMetadata: ["connection": connectionId])
+            }
+        } catch let error as ConnectorMethodError where !error.isTransient {
+            memory.withLock { $0.failed[connectionId] = digest }
+            logger.error("refreshing the credentials of connection \(connectionId) failed: \(error); PATCH the connection with new credentials")
+        } catch {
+            logger.warning("refreshing the credentials of connection \(connectionId) failed for now, the handler that asked will ask again: \(error)")
         }
     }
 
@@ -144,8 +222,14 @@ final class CredentialRefreshes: Sendable {
         return record
     }
 
-    /// The connector's `refresh-credentials` here, and the result stored on the connection.
+    /// The connector's `refresh-credentials` here, and the result stored on the connection;
+    /// credentials refreshed before but not stored are stored now instead (the refresh token
+    /// they came from is spent).
     private func refreshHere(_ record: ConnectionRecord, previous: JSONValue, logMetadata: [String: String]) async throws -> JSONValue {
+        if let kept = memory.withLock({ $0.unstored[record.id] }), kept.previous == previous {
+            try await store(kept.fresh, replacing: previous, of: record.id)
+            return kept.fresh
+        }
         var merged = try record.openedConnectorParameters(vault)
         if let connectorParameters {
             // The connection's own connector parameters win over the workspace's.
@@ -153,43 +237,50 @@ final class CredentialRefreshes: Sendable {
         }
         let fresh = try await runtime.refreshCredentials(
             connectorKey: record.connectorKey, credentials: previous, connectorParameters: merged, logMetadata: logMetadata)
-        await store(fresh, replacing: previous, of: record.id)
+        memory.withLock { $0.unstored[record.id] = (previous, fresh) }
+        try await store(fresh, replacing: previous, of: record.id)
         return fresh
     }
 
     /// Stores refreshed credentials on their connection, sealed — only while the connection
-    /// still holds the credentials the refresh started from (read up to date): never over
-    /// credentials a PATCH put there meanwhile, never for a connection deleted since. A
-    /// failure is logged (the refreshed credentials still serve this process).
-    private func store(_ fresh: JSONValue, replacing previous: JSONValue, of connectionId: String) async {
-        try? await connections.sync(timeout: .seconds(5))
-        guard var record = connections[connectionId], record.archivedAt == nil else {
-            logger.info("refreshed credentials of connection \(connectionId) are not stored: the connection no longer exists")
-            return
-        }
-        guard (try? record.openedCredentials(vault)) == previous else {
-            logger.warning("refreshed credentials of connection \(connectionId) are not stored: its credentials were replaced since the refresh began")
-            return
-        }
+    /// still holds the credentials the refresh started from (read up to date just before the
+    /// write): not over credentials a PATCH put there, not for a connection deleted since.
+    ///
+    /// - Throws: ``APIError`` `CREDENTIALS_REFRESHING` when the write failed: the credentials
+    ///   stay kept for the next attempt.
+    private func store(_ fresh: JSONValue, replacing previous: JSONValue, of connectionId: String) async throws {
         do {
+            try await connections.sync(timeout: .seconds(5))
+            guard var record = connections[connectionId], record.archivedAt == nil else {
+                logger.info("refreshed credentials of connection \(connectionId) are not stored: the connection no longer exists")
+                memory.withLock { _ = $0.unstored.removeValue(forKey: connectionId) }
+                return
+            }
+            guard (try? record.openedCredentials(vault)) == previous else {
+                logger.warning("refreshed credentials of connection \(connectionId) are not stored: its credentials were replaced since the refresh began")
+                memory.withLock { _ = $0.unstored.removeValue(forKey: connectionId) }
+                return
+            }
             record.credentials = try ConnectionRecord.sealedCredentials(fresh, connectionId: connectionId, vault: vault)
             record.updatedAt = Date()
             try await writeConnection(record)
+            memory.withLock { _ = $0.unstored.removeValue(forKey: connectionId) }
             logger.info("stored the refreshed credentials of connection \(connectionId)")
         } catch {
-            logger.error("the refreshed credentials of connection \(connectionId) could not be stored (\(error)); they serve this process, but a rotating refresh token will be lost when it stops: PATCH the connection with new credentials if it then fails")
+            logger.error("the refreshed credentials of connection \(connectionId) could not be stored (\(error)); they are kept and written again on the next attempt")
+            throw APIError(code: APIError.credentialsRefreshing, message: "the refreshed credentials of connection \(connectionId) could not be stored yet (\(error)); the method runs again")
         }
     }
 
     /// Asks the owning handler to refresh (once per ``Configuration/askAgainAfter``), then
-    /// waits a little for the new credentials.
+    /// watches the table a little for other credentials.
     private func askOwner(_ record: ConnectionRecord, previous: JSONValue) async throws -> JSONValue {
         let connectionId = record.id
-        let digest = Self.digest(of: record.credentials)
+        let digest = digest(of: previous, connectionId: connectionId)
         let now = ContinuousClock.now
-        let ask = asked.withLock { asked in
-            if let last = asked[connectionId], last.digest == digest, now - last.at < configuration.askAgainAfter { return false }
-            asked[connectionId] = (digest, now)
+        let ask = memory.withLock { memory in
+            if let last = memory.asked[connectionId], last.digest == digest, now - last.at < configuration.askAgainAfter { return false }
+            memory.asked[connectionId] = (digest, now)
             return true
         }
         if ask {
@@ -197,23 +288,27 @@ final class CredentialRefreshes: Sendable {
             do {
                 try await sendCommand(KafkaRecord(topic: topics.commands, key: connectionId, value: command.encoded()))
             } catch {
-                asked.withLock { _ = $0.removeValue(forKey: connectionId) }
+                memory.withLock { _ = $0.asked.removeValue(forKey: connectionId) }
                 throw error
             }
             logger.info("asked the handler owning partition \(partition(of: connectionId)) of \(topics.commands) to refresh the credentials of connection \(connectionId)")
         }
+        // The table follows the topic by itself: read it, without a request each time.
         let deadline = ContinuousClock.now + configuration.waitForOwner
         while ContinuousClock.now < deadline {
+            if let fresh = changedCredentials(connectionId, from: previous) { return fresh }
             try await Task.sleep(for: configuration.pollInterval)
-            try? await connections.sync(timeout: .seconds(1))
-            if let stored = connections[connectionId], stored.archivedAt == nil, Self.digest(of: stored.credentials) != digest,
-                let fresh = try? stored.openedCredentials(vault)
-            {
-                return fresh
-            }
         }
+        try? await connections.sync(timeout: .seconds(1))
+        if let fresh = changedCredentials(connectionId, from: previous) { return fresh }
         throw APIError(
             code: APIError.credentialsRefreshing,
-            message: "the credentials of connection \(connectionId) expired and the handler owning partition \(partition(of: connectionId)) of \(topics.commands) is refreshing them; the method runs again when they are stored (if it keeps failing, see that handler's log and the DLQ)")
+            message: "the credentials of connection \(connectionId) expired and the handler owning partition \(partition(of: connectionId)) of \(topics.commands) is refreshing them; the method runs again when they are stored (if it keeps failing, see that handler's log)")
+    }
+
+    /// The connection's credentials when they differ from `previous` (refreshed or replaced).
+    private func changedCredentials(_ connectionId: String, from previous: JSONValue) -> JSONValue? {
+        guard let stored = connections[connectionId], stored.archivedAt == nil, let current = try? stored.openedCredentials(vault), current != previous else { return nil }
+        return current
     }
 }

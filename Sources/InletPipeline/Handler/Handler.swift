@@ -98,8 +98,9 @@ public final class Handler: StreamTransform {
     /// ingress already knows the URL when the external app calls it during `subscribe`.
     private let announcePending: (@Sendable (SubscriptionRecord) async throws -> Void)?
     /// Refreshes expired credentials once across replicas and stores them; `nil` without a
-    /// way to write `connections` (methods then refresh in this process only).
-    private let credentialRefreshes: CredentialRefreshes?
+    /// way to write `connections` (methods then refresh in this process only). Its own loop
+    /// (``CredentialRefreshes/run(consumer:)``) serves the `refresh-credentials` commands.
+    let credentialRefreshes: CredentialRefreshes?
 
     public init(
         configuration: Configuration, runtime: ConnectorRuntime, subscriptions: SubscriptionDirectory,
@@ -109,13 +110,9 @@ public final class Handler: StreamTransform {
     ) {
         self.announcePending = announcePending
         if let connectionWrites {
-            // Owns a partition of `commands` when it owns that partition of its inputs
-            // (`ingress` and `commands` are assigned alike).
-            let ownedPartitions = ownedPartitions
             credentialRefreshes = CredentialRefreshes(
                 topics: configuration.topics, runtime: runtime, connections: connections, vault: vault, connectorParameters: connectorParameters,
-                writeConnection: connectionWrites.write, sendCommand: connectionWrites.sendCommand,
-                ownsPartition: { ownedPartitions.contains($0) }, logger: logger)
+                writeConnection: connectionWrites.write, sendCommand: connectionWrites.sendCommand, logger: logger)
         } else {
             credentialRefreshes = nil
         }
@@ -440,29 +437,10 @@ public final class Handler: StreamTransform {
         case .refresh: return try await refresh(command, message: message)
         case .pull: return try await pull(command, message: message)
         case .expire: return expire(command, message: message)
-        case .refreshCredentials: return try await refreshCredentials(command, message: message)
-        }
-    }
-
-    /// Another handler's method found a connection's credentials expired, and this handler
-    /// owns the connection's partition: refresh them once and store them
-    /// (``CredentialRefreshes``). A refresh that fails for good goes to the DLQ with the
-    /// reason; one that fails transiently is asked for again by the waiting handler.
-    private func refreshCredentials(_ command: Command, message: KafkaMessage) async throws -> [KafkaRecord] {
-        guard let credentialRefreshes else {
-            return [deadLetter(message, code: "malformed-command", "this handler cannot store connections, so it does not refresh credentials")]
-        }
-        do {
-            try await credentialRefreshes.run(command)
+        case .refreshCredentials:
+            // For the credential refresher's own consumer group (``CredentialRefreshes``), which
+            // no deferred input of this loop holds up.
             return []
-        } catch {
-            try Self.rethrowCancellation(error)
-            if let kafka = error as? KafkaError { throw kafka }
-            if (error as? ConnectorMethodError)?.isTransient == true {
-                logger.warning("handler: refreshing the credentials of connection \(command.connectionId ?? "?") failed transiently; the handler that asked will ask again: \(error)")
-                return []
-            }
-            return [deadLetter(message, code: Self.code(of: error), "refreshing the credentials of connection \(command.connectionId ?? "?") failed: \(error); PATCH the connection with new credentials")]
         }
     }
 

@@ -108,6 +108,10 @@ public struct HandlerService: Service {
     /// The partition numbers of `ingress` and `commands` its handler loop is assigned now.
     public var assignedPartitions: Set<Int32> { handler.assignedPartitions }
 
+    /// The partitions of `commands` its credential refresher owns now: the connections whose
+    /// id falls in them are this handler's to refresh.
+    public var credentialRefresherPartitions: Set<Int32> { handler.credentialRefreshes?.ownedPartitions ?? [] }
+
     /// The counters of the handler's consume-transform-produce loop.
     public var statistics: StreamProcessorStatistics { processor.currentStatistics }
 
@@ -121,6 +125,10 @@ public struct HandlerService: Service {
                 group.addTask { try await appEventProcessor.run() }
                 group.addTask { try await appEventSubscriptions.run() }
                 group.addTask { try await customers.run() }
+                if let refreshes = handler.credentialRefreshes {
+                    let consumer = KafkaConsumerConfiguration(client: settings.client, groupId: settings.groupId(role: "credential-refresher"))
+                    group.addTask { try await refreshes.run(consumer: consumer) }
+                }
                 if let backlog { group.addTask { try await backlog.run() } }
                 if let globalBacklog { group.addTask { try await globalBacklog.run() } }
                 group.addTask {

@@ -28,9 +28,8 @@ public struct Command: TopicMessage {
         case expire
         /// Refresh a connection's credentials with the connector's `refresh-credentials` and
         /// store them on the connection, unless they changed since the sender saw them
-        /// (``credentialsDigest``). A handler that predates this type dead-letters it
-        /// (`decode-error`); the sender's method keeps failing transiently until it is retried
-        /// for too long.
+        /// (``credentialsDigest``). Served by the credential refresher group, ignored by the
+        /// handler loops (one that predates this type dead-letters it as `decode-error`).
         case refreshCredentials = "refresh-credentials"
     }
 
@@ -86,8 +85,9 @@ public struct Command: TopicMessage {
     public var subscriptionId: String
     /// For `refresh-credentials`: the connection (also the Kafka key).
     public var connectionId: String?
-    /// For `refresh-credentials`: ``CredentialRefreshes/digest(of:)`` of the credentials the API refused.
-    /// Credentials that no longer match it were refreshed (or replaced) already.
+    /// For `refresh-credentials`: ``CredentialRefreshes/digest(of:connectionId:)`` of the
+    /// credentials the API refused. Credentials that no longer match it were refreshed (or
+    /// replaced) already.
     public var credentialsDigest: String?
     /// When the command was issued.
     public var issuedAt: Date

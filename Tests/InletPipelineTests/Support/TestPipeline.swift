@@ -32,6 +32,9 @@ final class TestPipeline: Sendable {
     /// The partitions each handler started so far is assigned now.
     var handlerPartitions: [Set<Int32>] { handlers.withLock { $0.map(\.service.assignedPartitions) } }
 
+    /// The partitions of `commands` each handler's credential refresher owns now.
+    var refresherPartitions: [Set<Int32>] { handlers.withLock { $0.map(\.service.credentialRefresherPartitions) } }
+
     /// The loop counters of every handler started so far.
     var handlerStatistics: [StreamProcessorStatistics] { handlers.withLock { $0.map(\.service.statistics) } }
 
