@@ -167,6 +167,39 @@ struct ConnectorRuntimeTests {
         #expect(result.events.first?.record["length"] == .integer(Int64(expected.utf16.count)))
     }
 
+    @Test("a JSON body reaches JavaScript as Swift parses it (JavaScriptCore parses rawBody): nesting, escapes, the largest exact integer and fractions; one Swift refuses stays a string; one JavaScriptCore refuses (a byte-order mark) still arrives parsed")
+    func jsonBodyParsedInJavaScript() async throws {
+        let runtime = try RuntimeFixtures.acme([
+            "subscribe.js": RuntimeFixtures.noopSubscribe, "unsubscribe.js": RuntimeFixtures.noopUnsubscribe,
+            "handle.js": """
+                export default async function handle({ data, body, rawBody }) {
+                  return { events: [{ record: { id: 'j', data, same: data === body, kind: typeof data, rawLength: rawBody.length } }] }
+                }
+                """,
+        ])
+        func handled(_ text: String, contentType: String? = "application/json", bom: Bool = false) async throws -> JSONValue? {
+            var bytes = Data(bom ? [0xEF, 0xBB, 0xBF] : [])
+            bytes.append(Data(text.utf8))
+            let headers = contentType.map { ["content-type": $0] } ?? [:]
+            let request = WebhookRequest(method: "POST", path: "/", headers: headers, rawBody: bytes)
+            let record = try await runtime.handle(thing, request: request).events.first?.record
+            #expect(record?["same"] == true)
+            // What JavaScript received is what Swift parsed (`data` is also what mappings see).
+            #expect(record?["data"] == request.data, "\(text)")
+            return record
+        }
+        let nested = #"{"a":[1,2.5,-0.125,{"b":null,"c":true}],"s":"quote \" slash \/ tab \t \u00e9 \ud83d\ude00 ✓","big":9007199254740991,"e":1e3,"empty":{},"list":[]}"#
+        _ = try await handled(nested)
+        _ = try await handled(nested, contentType: nil)
+        _ = try await handled(nested, contentType: "application/vnd.github+json; charset=utf-8")
+        _ = try await handled(#"[1,"two",{"three":3}]"#)
+        let refused = try await handled(#"{"unterminated": "#)
+        #expect(refused?["kind"] == "string")
+        let bom = try await handled(#"{"n":1}"#, bom: true)
+        #expect(bom?["data"] == ["n": 1])
+        #expect(bom?["rawLength"] == 8, "the byte-order mark stays in rawBody")
+    }
+
     @Test("a record without an id is a malformed result naming the file and the pointer")
     func recordWithoutID() async throws {
         let runtime = try RuntimeFixtures.acme([

@@ -97,7 +97,8 @@ public final class ConnectorRuntime: Sendable {
         }
         var arguments = commonArguments(context)
         arguments.merge(request.methodArguments) { _, new in new }
-        let result = try await call(connector, context, "handle", arguments, aliases: WebhookRequest.bodyAlias, texts: request.methodTexts)
+        let result = try await call(
+            connector, context, "handle", arguments, aliases: WebhookRequest.bodyAlias, texts: request.methodTexts, parsedTexts: request.methodParsedTexts)
         return Self.handleResult(result)
     }
 
@@ -176,7 +177,7 @@ public final class ConnectorRuntime: Sendable {
                                     logMetadata: ["globalWebhook": globalWebhookKey])
         let result = try await call(
             connector, context, "handle", arguments, aliases: WebhookRequest.bodyAlias.merging(["connectorParameters": "parameters"]) { $1 },
-            texts: request.methodTexts, connection: false)
+            texts: request.methodTexts, parsedTexts: request.methodParsedTexts, connection: false)
         let events = (result["events"]?.arrayValue ?? []).map { event in
             GlobalHandleResult.GlobalEvent(selector: event["selector"]?.stringValue ?? "", payload: event["payload"] ?? .null)
         }
@@ -260,10 +261,11 @@ public final class ConnectorRuntime: Sendable {
 
     /// Looks `name` up, runs it with `arguments` and `texts` (string arguments) and checks its
     /// result. Each alias in `aliases` (alias → argument name) is another name of that
-    /// argument's value.
+    /// argument's value; each of `parsedTexts` (argument → text) an argument that is that
+    /// text's JSON (see ``MethodArguments``).
     private func call(
         _ connector: Connector, _ context: MethodContext, _ name: String, _ arguments: [String: JSONValue], aliases: [String: String] = [:],
-        texts: [String: String] = [:], connection: Bool = true
+        texts: [String: String] = [:], parsedTexts: [String: String] = [:], connection: Bool = true
     ) async throws(ConnectorMethodError) -> JSONValue {
         guard let method = connector.method(for: context.owner, name: name) else { throw missing(name, context.owner, connector) }
         var metadata = context.logMetadata
@@ -280,7 +282,7 @@ public final class ConnectorRuntime: Sendable {
         let started = ContinuousClock.now
         do {
             let raw = try await runner.run(
-                method, of: connector.key, arguments: MethodArguments(arguments, aliases: aliases, texts: texts), apiClient: apiClient, logMetadata: metadata)
+                method, of: connector.key, arguments: MethodArguments(arguments, aliases: aliases, texts: texts, parsedTexts: parsedTexts), apiClient: apiClient, logMetadata: metadata)
             let contract = MethodResultContract.of(method: name, owner: context.owner, in: connector)
             let result = try contract.validate(raw, file: method.path)
             logger.debug("connector method ran", metadata: Self.loggable(metadata, elapsed: ContinuousClock.now - started))

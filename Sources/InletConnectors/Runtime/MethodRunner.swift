@@ -46,7 +46,7 @@ final class MethodRunner: Sendable {
             switch method.kind {
             case .javascript:
                 let host = ScriptHost(connector: connector, apiClient: apiClient, logMetadata: logMetadata)
-                return try await scripts.call(source: method.source ?? "", fileName: method.path, arguments: arguments.values, texts: arguments.texts, aliases: arguments.aliases, host: host)
+                return try await scripts.call(source: method.source ?? "", fileName: method.path, arguments: arguments, host: host)
             case .mapping:
                 guard case .mapping(let mapping) = try compile(method) else { preconditionFailure("compiled kind follows the method kind") }
                 return try mapping.evaluate(variables: arguments.object)

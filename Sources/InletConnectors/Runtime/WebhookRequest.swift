@@ -31,6 +31,8 @@ public struct WebhookRequest: Sendable, Hashable {
     public var contentType: String?
     /// The body parsed by content type (see the type's documentation). Computed once, in `init`.
     public var data: JSONValue
+    /// Whether `data` is the body parsed as JSON (so JavaScript can parse `rawBody` itself).
+    var dataIsBodyJSON: Bool
 
     /// Creates a request and parses its body.
     public init(method: String, path: String, query: [String: JSONValue] = [:], headers: [String: String] = [:], rawBody: Data = Data(), contentType: String? = nil) {
@@ -45,7 +47,7 @@ public struct WebhookRequest: Sendable, Hashable {
         self.headers = lowered
         self.rawBody = rawBody
         self.contentType = contentType ?? lowered["content-type"]
-        self.data = Self.parseBody(rawBody, contentType: self.contentType)
+        (self.data, self.dataIsBodyJSON) = Self.parsedBody(rawBody, contentType: self.contentType)
     }
 
     /// The body as methods see it in `rawBody`.
@@ -60,6 +62,10 @@ public struct WebhookRequest: Sendable, Hashable {
     /// `rawBody`, passed to JavaScript as a string of its own.
     var methodTexts: [String: String] { ["rawBody": rawBodyText] }
 
+    /// For a JSON body, `data` is parsed in JavaScript from `rawBody`'s string: one conversion
+    /// of the body's text, no JSON written by Swift.
+    var methodParsedTexts: [String: String] { dataIsBodyJSON ? ["data": "rawBody"] : [:] }
+
     /// `body` is the same value as `data`: in JavaScript the same object, so the parsed body
     /// crosses into the method once.
     static let bodyAlias: [String: String] = ["body": "data"]
@@ -68,19 +74,25 @@ public struct WebhookRequest: Sendable, Hashable {
 
     /// Parses `body` by `contentType`; see the type's documentation for the rules.
     public static func parseBody(_ body: Data, contentType: String?) -> JSONValue {
+        parsedBody(body, contentType: contentType).data
+    }
+
+    /// ``parseBody(_:contentType:)``, and whether the result is the body parsed as JSON.
+    static func parsedBody(_ body: Data, contentType: String?) -> (data: JSONValue, isBodyJSON: Bool) {
         let mediaType = contentType.map(mediaTypeOf) ?? ""
         let isText = mediaType.hasPrefix("text/") || mediaType == "application/xml" || mediaType.hasSuffix("+xml")
-        if body.isEmpty { return isText ? .string("") : .object([:]) }
-        if isText { return .string(String(decoding: body, as: UTF8.self)) }
+        if body.isEmpty { return (isText ? .string("") : .object([:]), false) }
+        if isText { return (.string(String(decoding: body, as: UTF8.self)), false) }
         if mediaType == "application/json" || mediaType.hasSuffix("+json") {
-            return (try? JSONValue(parsing: body)) ?? .string(String(decoding: body, as: UTF8.self))
+            if let parsed = try? JSONValue(parsing: body) { return (parsed, true) }
+            return (.string(String(decoding: body, as: UTF8.self)), false)
         }
         if mediaType == "application/x-www-form-urlencoded" {
-            return formFields(String(decoding: body, as: UTF8.self))
+            return (formFields(String(decoding: body, as: UTF8.self)), false)
         }
-        if mediaType.isEmpty, let parsed = try? JSONValue(parsing: body) { return parsed }
-        if let text = String(data: body, encoding: .utf8) { return .string(text) }
-        return .string(body.base64EncodedString())
+        if mediaType.isEmpty, let parsed = try? JSONValue(parsing: body) { return (parsed, true) }
+        if let text = String(data: body, encoding: .utf8) { return (.string(text), false) }
+        return (.string(body.base64EncodedString()), false)
     }
 
     /// The media type of a `Content-Type` value, lowercased, without parameters or the

@@ -145,12 +145,22 @@ final class ScriptContext {
         case .failure(let error): return .failure(error)
         }
 
-        let arguments = ScriptValueBridge.makeValue(ctx, json: request.arguments)
-        if !request.texts.isEmpty || !request.aliases.isEmpty, let object = JSValueToObject(ctx, arguments, nil) {
-            for (name, text) in request.texts.sorted(by: { $0.key < $1.key }) {
-                ScriptValueBridge.setProperty(ctx, object, name, ScriptValueBridge.makeValue(ctx, text))
+        let given = request.arguments
+        let arguments = given.parsedTexts.isEmpty
+            ? ScriptValueBridge.makeValue(ctx, json: given.values)
+            : ScriptValueBridge.makeValue(ctx, json: given.values, omitting: given.parsedTexts.mapValues { _ in .whole })
+        if !given.texts.isEmpty || !given.aliases.isEmpty, let object = JSValueToObject(ctx, arguments, nil) {
+            for (name, text) in given.texts.sorted(by: { $0.key < $1.key }) {
+                // One JavaScript string per text, also what its parsed members are parsed from.
+                let jsText = ScriptValueBridge.makeString(text)
+                defer { JSStringRelease(jsText) }
+                ScriptValueBridge.setProperty(ctx, object, name, JSValueMakeString(ctx, jsText))
+                for (member, source) in given.parsedTexts where source == name {
+                    let parsed = JSValueMakeFromJSONString(ctx, jsText) ?? ScriptValueBridge.makeValue(ctx, json: given.values.objectValue?[member] ?? .null)
+                    ScriptValueBridge.setProperty(ctx, object, member, parsed)
+                }
             }
-            for (alias, name) in request.aliases.sorted(by: { $0.key < $1.key }) {
+            for (alias, name) in given.aliases.sorted(by: { $0.key < $1.key }) {
                 guard let value = ScriptValueBridge.property(ctx, object, name), !JSValueIsUndefined(ctx, value) else { continue }
                 ScriptValueBridge.setProperty(ctx, object, alias, value)
             }

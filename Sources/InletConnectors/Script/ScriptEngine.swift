@@ -127,7 +127,13 @@ public final class ScriptEngine: Sendable {
     public func call(
         source: String, fileName: String, arguments: JSONValue, texts: [String: String] = [:], aliases: [String: String] = [:], host: ScriptHost
     ) async throws -> JSONValue {
-        let request = ScriptCallRequest(source: source, fileName: fileName, arguments: arguments, texts: texts, aliases: aliases, host: host)
+        try await call(source: source, fileName: fileName, arguments: MethodArguments(value: arguments, aliases: aliases, texts: texts), host: host)
+    }
+
+    /// ``call(source:fileName:arguments:texts:aliases:host:)`` with the arguments as a method
+    /// gets them (parsed texts included).
+    func call(source: String, fileName: String, arguments: MethodArguments, host: ScriptHost) async throws -> JSONValue {
+        let request = ScriptCallRequest(source: source, fileName: fileName, arguments: arguments, host: host)
         if let local = ScriptThreadContexts.current(of: executor), let result = local.run(request) {
             // Already on one of the engine's method threads: ran here, no hand-off.
             return try result.get()
@@ -150,10 +156,6 @@ public final class ScriptEngine: Sendable {
 struct ScriptCallRequest: Sendable {
     let source: String
     let fileName: String
-    let arguments: JSONValue
-    /// String members of `arguments` (`ScriptEngine.call`).
-    let texts: [String: String]
-    /// Alias → member of `arguments` (`ScriptEngine.call`).
-    let aliases: [String: String]
+    let arguments: MethodArguments
     let host: ScriptHost
 }

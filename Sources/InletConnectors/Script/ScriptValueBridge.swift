@@ -105,6 +105,16 @@ enum ScriptValueBridge {
     }
 
     /// A fresh JavaScript value equal to `json`.
+    /// `json` without the members `omissions` names (an object's; anything else whole).
+    static func makeValue(_ ctx: JSContextRef, json: JSONValue, omitting omissions: [String: JSONWriter.Omission]) -> JSValueRef {
+        guard case .object = json else { return makeValue(ctx, json: json) }
+        var writer = JSONWriter(capacity: 1024, sortedKeys: false)
+        writer.write(json, omitting: omissions)
+        let jsText = writer.withNullTerminatedBytes { JSStringCreateWithUTF8CString($0) }
+        defer { JSStringRelease(jsText) }
+        return JSValueMakeFromJSONString(ctx, jsText) ?? JSValueMakeNull(ctx)
+    }
+
     static func makeValue(_ ctx: JSContextRef, json: JSONValue) -> JSValueRef {
         switch json {
         case .null: return JSValueMakeNull(ctx)
