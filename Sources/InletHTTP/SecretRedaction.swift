@@ -3,10 +3,14 @@ import InletConnectors
 
 /// Leaves out of admin API answers every value a JSON Schema marks as secret: a property whose
 /// schema says `writeOnly: true` or `format: password` (JSON Schema's own words for "accepted
-/// on input, never shown"), at any depth: through `properties`, `patternProperties` (matched
-/// as a prefix-free regular expression), `additionalProperties`, `items`, `prefixItems`,
-/// `allOf`/`anyOf`/`oneOf` and local `$ref`s (`#/$defs/...`). A secret element of an array is
-/// replaced by `null`, so positions stay.
+/// on input, never shown"), at any depth: through `properties` and `patternProperties` (matched
+/// as a prefix-free regular expression) together, `additionalProperties` /
+/// `unevaluatedProperties` for the others, `items`, `prefixItems`, draft-7 tuple `items` and
+/// `additionalItems`, `unevaluatedItems`, `allOf`/`anyOf`/`oneOf`, `if`/`then`/`else` and
+/// `dependentSchemas` (every branch, whichever applies: hiding too much is safe), and local
+/// references (`$ref` and `$dynamicRef` by JSON pointer such as `#/$defs/...` or
+/// `#/definitions/...`, or by `$anchor` / `$dynamicAnchor` name). A secret element of an array
+/// is replaced by `null`, so positions stay.
 ///
 /// Connector authors mark signing secrets and client secrets this way in `parametersSchema`
 /// (docs/connectors.md); the values stay sealed or in the subscription, and methods get them.
@@ -33,10 +37,7 @@ enum SecretRedaction {
             return .object(members)
         case .array(let elements):
             return .array(elements.enumerated().map { index, element in
-                let governing = schemas.compactMap { schema -> JSONValue? in
-                    if let prefix = schema["prefixItems"]?.arrayValue, index < prefix.count { return prefix[index] }
-                    return schema["items"].flatMap { $0.objectValue != nil ? $0 : nil }
-                }
+                let governing = schemas.flatMap { schema in elementSchemas(of: schema, at: index) }
                 if governing.contains(where: { isSecret($0, root: root) }) { return .null }
                 return governing.reduce(element) { redacting($0, schema: $1, root: root, depth: depth + 1) }
             })
@@ -45,40 +46,91 @@ enum SecretRedaction {
         }
     }
 
-    /// The schemas that govern member `name` of an object under `schema`.
+    /// The schemas that govern member `name` of an object under `schema`: its property and
+    /// every matching pattern (both apply), else `additionalProperties` and
+    /// `unevaluatedProperties`.
     private static func memberSchemas(of schema: JSONValue, forMember name: String) -> [JSONValue] {
-        if let property = schema["properties"]?[name] { return [property] }
         var found: [JSONValue] = []
+        if let property = schema["properties"]?[name] { found.append(property) }
         for (pattern, subschema) in schema["patternProperties"]?.objectValue ?? [:] where name.range(of: pattern, options: .regularExpression) != nil {
             found.append(subschema)
         }
-        if found.isEmpty, let additional = schema["additionalProperties"], additional.objectValue != nil { found.append(additional) }
+        if found.isEmpty {
+            for keyword in ["additionalProperties", "unevaluatedProperties"] {
+                if let other = schema[keyword], other.objectValue != nil { found.append(other) }
+            }
+        }
         return found
     }
 
-    /// `schema` with its local `$ref` and its `allOf`/`anyOf`/`oneOf` branches, flattened.
+    /// The schemas that govern element `index` of an array under `schema`: its `prefixItems`
+    /// entry (or draft-7 tuple `items` entry), else `items` / `additionalItems` /
+    /// `unevaluatedItems`.
+    private static func elementSchemas(of schema: JSONValue, at index: Int) -> [JSONValue] {
+        let tuple = schema["prefixItems"]?.arrayValue ?? schema["items"]?.arrayValue
+        if let tuple, index < tuple.count { return [tuple[index]] }
+        let rest = tuple == nil ? ["items", "unevaluatedItems"] : ["items", "additionalItems", "unevaluatedItems"]
+        return rest.compactMap { schema[$0].flatMap { $0.objectValue != nil ? $0 : nil } }
+    }
+
+    /// `schema` with what its local references point to and every branch of its combinators,
+    /// flattened.
     private static func applicable(_ schema: JSONValue, root: JSONValue, depth: Int) -> [JSONValue] {
         guard depth < 32, schema.objectValue != nil else { return [] }
         var all = [schema]
-        if let reference = schema["$ref"]?.stringValue, let target = resolve(reference, in: root) {
-            all += applicable(target, root: root, depth: depth + 1)
+        for keyword in ["$ref", "$dynamicRef"] {
+            if let reference = schema[keyword]?.stringValue, let target = resolve(reference, in: root) {
+                all += applicable(target, root: root, depth: depth + 1)
+            }
         }
         for keyword in ["allOf", "anyOf", "oneOf"] {
             for branch in schema[keyword]?.arrayValue ?? [] { all += applicable(branch, root: root, depth: depth + 1) }
         }
+        for keyword in ["if", "then", "else"] {
+            if let branch = schema[keyword] { all += applicable(branch, root: root, depth: depth + 1) }
+        }
+        for branch in (schema["dependentSchemas"]?.objectValue ?? [:]).values { all += applicable(branch, root: root, depth: depth + 1) }
         return all
     }
 
-    /// A local reference such as `#/$defs/secret` in `root`.
+    /// A local reference in `root`: a JSON pointer such as `#/$defs/secret` (percent-encoded
+    /// or not), or an anchor such as `#secret` (`$anchor` or `$dynamicAnchor`).
     private static func resolve(_ reference: String, in root: JSONValue) -> JSONValue? {
         guard reference.hasPrefix("#") else { return nil }
+        let fragment = String(reference.dropFirst()).removingPercentEncoding ?? String(reference.dropFirst())
+        guard fragment.isEmpty || fragment.hasPrefix("/") else { return anchored(fragment, in: root, depth: 0) }
         var node = root
-        for token in reference.dropFirst().split(separator: "/") {
+        for token in fragment.split(separator: "/") {
             let key = token.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
-            guard let next = node[key] else { return nil }
-            node = next
+            if let next = node[key] {
+                node = next
+            } else if let position = Int(key), let element = node.arrayValue, position >= 0, position < element.count {
+                node = element[position]
+            } else {
+                return nil
+            }
         }
         return node
+    }
+
+    /// The subschema of `node` named `name` by `$anchor` or `$dynamicAnchor`.
+    private static func anchored(_ name: String, in node: JSONValue, depth: Int) -> JSONValue? {
+        guard depth < 32 else { return nil }
+        switch node {
+        case .object(let members):
+            if members["$anchor"]?.stringValue == name || members["$dynamicAnchor"]?.stringValue == name { return node }
+            for key in members.keys.sorted() {
+                if let found = anchored(name, in: members[key] ?? .null, depth: depth + 1) { return found }
+            }
+            return nil
+        case .array(let elements):
+            for element in elements {
+                if let found = anchored(name, in: element, depth: depth + 1) { return found }
+            }
+            return nil
+        default:
+            return nil
+        }
     }
 
     static func isSecret(_ schema: JSONValue, root: JSONValue? = nil) -> Bool {
