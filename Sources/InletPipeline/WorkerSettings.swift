@@ -18,6 +18,9 @@ public struct WorkerSettings: Sendable {
     /// How long an archived (deleted) subscription stays on `subscriptions` before the
     /// handler removes it (`Handler.Configuration.archiveRetention`).
     public var archiveRetention: Duration = Handler.Configuration.defaultArchiveRetention
+    /// How often a handler looks for records it owns that another key sealed (after a key
+    /// rotation) and writes them again with the sealing key.
+    public var resealInterval: Duration = .seconds(30)
     /// The retention of a broker that trims by size (the embedded one), or `nil` for a real
     /// cluster: then a worker waits before its output could be trimmed unconsumed.
     public var embeddedRetention: PartitionRetention?

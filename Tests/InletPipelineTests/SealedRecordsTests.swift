@@ -119,6 +119,51 @@ struct SealedRecordsTests {
         #expect(try rewritten.openedState(newOnly) == Self.state)
     }
 
+    @Test("after a key rotation the handlers write every connection, subscription and connector parameter record again with the new key, so the old one can leave the ring")
+    func rotationSweep() async throws {
+        let pipeline = try TestPipeline(workspace: try TestPipeline.fixtureWorkspace("rotating-tokens")) { $0.resealInterval = .milliseconds(500) }
+        let helpers = WebhookEndToEndTests()
+        let harness = pipeline.harness
+        try await pipeline.run { client in
+            let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", [
+                "connectorKey": "rotating", "customerId": "acme", "credentials": ["access_token": "at-0", "refresh_token": "rt-1"],
+                "connectorParameters": ["tenant": "t1"],
+            ])
+            let connectionId = try #require(connection["id"]?.stringValue)
+            let subscription = try await helpers.subscribed(
+                client, ["connectionId": .string(connectionId), "eventKey": "profile", "parameters": ["apiKey": "key_rotation", "plan": "paid"]])
+            let subscriptionId = try #require(subscription["id"]?.stringValue)
+            let (put, _) = try await helpers.admin(client, .put, "/api/v1/connectors/rotating/parameters", ["region": "eu"])
+            #expect(put == .ok)
+
+            // Rotation: the handlers now seal with a new key and still open the old one.
+            await pipeline.stopHandlers()
+            let newKey = "rotated-test-pipeline-key"
+            pipeline.startHandler(vault: try CredentialVault(ring: [newKey, "test-pipeline-key"], strict: false))
+            let newOnly = CredentialVault(secret: newKey)
+            try await eventually(timeout: .seconds(60)) {
+                try await harness.subscriptions.sync()
+                try await pipeline.connections.sync()
+                try await pipeline.connectorParameters.sync()
+                guard let stored = pipeline.connections[connectionId], let record = harness.subscriptions[subscriptionId],
+                    let parameters = pipeline.connectorParameters.record(for: "rotating")
+                else { return false }
+                return stored.credentials.keyId == newOnly.keyId && stored.sealedConnectorParameters?.keyId == newOnly.keyId
+                    && record.sealedState?.keyId == newOnly.keyId && record.config.sealedParameters?.keyId == newOnly.keyId
+                    && parameters.parameters.keyId == newOnly.keyId
+            }
+            // Everything opens without the old key.
+            let stored = try #require(pipeline.connections[connectionId])
+            #expect(try stored.openedCredentials(newOnly) == ["access_token": "at-0", "refresh_token": "rt-1"])
+            #expect(try stored.openedConnectorParameters(newOnly) == ["tenant": "t1"])
+            let record = try #require(harness.subscriptions[subscriptionId])
+            #expect(try record.openedState(newOnly) == ["user": "octocat"])
+            #expect(try record.config.openedParameters(newOnly, subscriptionId: subscriptionId)["apiKey"] == "key_rotation")
+            let parameters = try #require(pipeline.connectorParameters.record(for: "rotating"))
+            #expect(try newOnly.open(parameters.parameters, boundTo: ConnectorParametersRecord.binding(connectorKey: "rotating")) == ["region": "eu"])
+        }
+    }
+
     @Test("secret parameters are sealed and bound to the subscription; the rest stay readable; compatible mode opens them again")
     func secretParametersAreSealed() throws {
         var vault = try CredentialVault(strictSecret: Self.newKey)

@@ -27,6 +27,12 @@ public final class ConnectorParametersDirectory: Service, Sendable {
     /// Waits until every record written so far is visible here.
     public func sync(timeout: Duration = .seconds(30)) async throws { try await table.sync(timeout: timeout) }
 
+    /// Every connector's record as stored (sealed).
+    func records() -> [ConnectorParametersRecord] { Array(table.snapshot().values) }
+
+    /// A connector's record as stored (sealed).
+    func record(for connectorKey: String) -> ConnectorParametersRecord? { table[connectorKey] }
+
     /// The workspace's parameters of a connector, opened; `{}` when none were set.
     ///
     /// - Throws: `VaultError` when they cannot be opened (another `INLET_SECRET_KEY`, or a

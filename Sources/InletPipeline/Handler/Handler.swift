@@ -42,6 +42,9 @@ public final class Handler: StreamTransform {
         /// /api/v1/subscriptions/<id>` shows it as archived, with no secret left on it.
         public var archiveRetention: Duration = Self.defaultArchiveRetention
         public static let defaultArchiveRetention = Duration.seconds(30 * 24 * 3600)
+        /// How often owned subscriptions are looked at for values another key sealed (a
+        /// rotation); see `takeDueReseals`.
+        public var resealInterval: Duration = .seconds(30)
 
         public init(
             topics: InletTopics, publicURL: String, refreshRetryDelay: Duration = .seconds(60), maxRetryDuration: Duration = .seconds(15 * 60),
@@ -70,6 +73,9 @@ public final class Handler: StreamTransform {
         var retries: [String: (since: ContinuousClock.Instant, attempts: Int)] = [:]
         /// Expire commands already sent.
         var expireRequested: Set<String> = []
+        /// Reseal commands already sent, and when owned subscriptions were last looked at.
+        var resealRequested: Set<String> = []
+        var lastResealScan: ContinuousClock.Instant?
         /// Removed by the batch in progress (tentative until committed).
         var expiring: Set<String> = []
         /// Removed by this handler: the table of subscriptions may not have read the
@@ -86,7 +92,7 @@ public final class Handler: StreamTransform {
     let runtime: ConnectorRuntime
     let subscriptions: SubscriptionDirectory
     private let connections: ConnectionDirectory
-    private let vault: CredentialVault
+    let vault: CredentialVault
     private let connectorParameters: ConnectorParametersDirectory?
     let logger: Logger
     let state = Mutex(State())
@@ -257,6 +263,7 @@ public final class Handler: StreamTransform {
             state.pullRequested = state.pullRequested.filter { state.owned[$0.key] != nil }
             state.retries = state.retries.filter { state.owned[$0.key] != nil }
             state.expireRequested = state.expireRequested.filter { state.owned[$0] != nil }
+            state.resealRequested = state.resealRequested.filter { state.owned[$0] != nil }
             state.expired = state.expired.filter { !revoked.contains(KafkaPartitioner.partition(forKey: $0, partitions: partitionCount)) }
         }
     }
@@ -437,6 +444,7 @@ public final class Handler: StreamTransform {
         case .refresh: return try await refresh(command, message: message)
         case .pull: return try await pull(command, message: message)
         case .expire: return expire(command, message: message)
+        case .reseal: return reseal(command, message: message)
         case .refreshCredentials:
             // For the credential refresher's own consumer group (``CredentialRefreshes``), which
             // no deferred input of this loop holds up.

@@ -22,6 +22,8 @@ public struct HandlerService: Service {
     private let appEventProcessor: StreamProcessor
     private let backlog: BacklogGuard?
     private let globalBacklog: BacklogGuard?
+    /// Seals connections and connector parameters anew after a key rotation.
+    private let connectionResealing: ConnectionResealing?
     /// The tables per-customer app event subscriptions need.
     private let appEventSubscriptions: AppEventSubscriptionDirectory
     private let customers: CustomerDirectory
@@ -50,6 +52,7 @@ public struct HandlerService: Service {
                 configuration.maxMessageBytes = settings.maxMessageBytes
                 configuration.maxRetryDuration = settings.maxRetryDuration
                 configuration.archiveRetention = settings.archiveRetention
+                configuration.resealInterval = settings.resealInterval
                 configuration.client = settings.client
                 configuration.embeddedRetention = settings.embeddedRetention
                 return configuration
@@ -67,6 +70,11 @@ public struct HandlerService: Service {
         )
         self.output = output
         self.logger = logger
+        connectionResealing = handler.credentialRefreshes.map { refreshes in
+            ConnectionResealing(
+                topics: settings.topics, connections: connections, connectorParameters: connectorParameters, vault: vault,
+                write: { record in try await output.send(record) }, owns: { refreshes.ownedPartitions.contains($0) }, logger: logger)
+        }
         // On the embedded broker: wait while the dispatcher lags so far behind on `records`
         // that more output could be trimmed before it is read.
         let backlog = settings.outputBacklog([settings.topics.records], readers: ["dispatcher"], logger: logger)
@@ -145,11 +153,16 @@ public struct HandlerService: Service {
         await producer.shutdown()
     }
 
-    /// Every 500 ms: a `refresh`, `pull` or `expire` command for each owned subscription that is due,
+    /// Every 500 ms: a `refresh`, `pull`, `expire` or `reseal` command for each owned subscription that is due,
     /// sent to `commands` so the work is ordered with the subscription's webhooks, runs on its
     /// owner and is recorded in Kafka.
     private func refreshTimer(producer: KafkaProducer) async throws {
+        var lastSweep: ContinuousClock.Instant?
         while !Task.isCancelled {
+            if let connectionResealing, lastSweep.map({ .now - $0 >= settings.resealInterval }) ?? true {
+                lastSweep = .now
+                _ = await connectionResealing.sweep()
+            }
             for (id, dueAt) in handler.takeDueRefreshes() {
                 await request(.refresh, of: id, dueAt: dueAt, producer: producer) { handler.refreshRequestFailed(id) }
             }
@@ -158,6 +171,9 @@ public struct HandlerService: Service {
             }
             for id in handler.takeDueExpiries() {
                 await request(.expire, of: id, dueAt: nil, producer: producer) { handler.expireRequestFailed(id) }
+            }
+            for id in handler.takeDueReseals() {
+                await request(.reseal, of: id, dueAt: nil, producer: producer) { handler.resealRequestFailed(id) }
             }
             try await Task.sleep(for: .milliseconds(500))
         }

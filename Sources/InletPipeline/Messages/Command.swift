@@ -26,6 +26,11 @@ public struct Command: TopicMessage {
         /// `subscriptions` (issued by the owning handler's scheduler). A handler that predates
         /// this type dead-letters it (`decode-error`); the owner asks again later.
         case expire
+        /// Write the subscription again, sealed with the current sealing key (issued by the
+        /// owning handler's scheduler after a key rotation). A handler that predates this type
+        /// dead-letters it (`decode-error`); the record keeps its older sealing until the next
+        /// owner asks again.
+        case reseal
         /// Refresh a connection's credentials with the connector's `refresh-credentials` and
         /// store them on the connection, unless they changed since the sender saw them
         /// (``credentialsDigest``). Served by the credential refresher group, ignored by the

@@ -76,12 +76,13 @@ final class TestPipeline: Sendable {
         ConnectorRuntime(workspace: workspace, scripts: scripts, logger: harness.logger, apiBaseOverride: stub.baseURL)
     }
 
-    /// Starts one more handler (a member of the handler group).
+    /// Starts one more handler (a member of the handler group), with the pipeline's vault
+    /// unless given another (a key rotation).
     @discardableResult
-    func startHandler() -> Task<Void, any Error> {
+    func startHandler(vault: CredentialVault? = nil) -> Task<Void, any Error> {
         let handler = HandlerService(
             settings: settings, publicURL: "https://hooks.example.com", runtime: runtime, subscriptions: harness.subscriptions,
-            connections: connections, vault: vault, connectorParameters: connectorParameters,
+            connections: connections, vault: vault ?? self.vault, connectorParameters: connectorParameters,
             appAPIURL: stub.baseURL.map { $0 + "/app-api" }, logger: harness.logger
         )
         let task = Task {
