@@ -114,7 +114,8 @@ struct AdminRoutes: Sendable {
         guard let credentials = body["credentials"], credentials.objectValue != nil else {
             throw unprocessable("credentials must be an object (what the connector's auth/make-api-client expects)")
         }
-        let connectorParameters = body["connectorParameters"]
+        let connectorParameters = body["connectorParameters"].flatMap { $0.isNull ? nil : $0 }
+        try checkIsObject(connectorParameters)
         if let schema = connector.validParametersSchema {
             let errors = schema.validate(connectorParameters ?? .object([:]))
             if !errors.isEmpty {
@@ -130,6 +131,14 @@ struct AdminRoutes: Sendable {
         // Answer once this process can see it, so a subscription may use it right away.
         try? await connections.sync(timeout: configuration.waitTimeout)
         return .json(present(record), status: .created)
+    }
+
+    /// A connection's connector parameters are the connector's parameters by name, whether or
+    /// not connector.yml has a `parametersSchema` to say which.
+    private func checkIsObject(_ connectorParameters: JSONValue?) throws {
+        if let connectorParameters, connectorParameters.objectValue == nil {
+            throw unprocessable("connectorParameters must be an object of the connector's parameters by name (or null for none)")
+        }
     }
 
     /// `PATCH /api/v1/connections/<id>`: replaces the credentials, name or connector
@@ -168,6 +177,7 @@ struct AdminRoutes: Sendable {
         let connectorParameters: JSONValue?
         if let given = members["connectorParameters"] {
             connectorParameters = given.isNull ? nil : given
+            try checkIsObject(connectorParameters)
             if let schema = connector?.validParametersSchema {
                 let errors = schema.validate(connectorParameters ?? .object([:]))
                 if !errors.isEmpty {

@@ -191,6 +191,15 @@ struct WebhookEndToEndTests {
             #expect(problem["detail"]?.stringValue?.contains("customerId") == true)
             let (missing, _) = try await admin(client, .patch, "/api/v1/connections/con_nope", ["name": "x"])
             #expect(missing == .notFound)
+            // Connector parameters are parameters by name, also for a connector without a
+            // parametersSchema (found by schemathesis: an array was stored and shown).
+            let (notObject, notObjectProblem) = try await admin(client, .patch, "/api/v1/connections/\(connectionId)", ["connectorParameters": [.null, .null]])
+            #expect(notObject == .unprocessableContent)
+            #expect(notObjectProblem["detail"]?.stringValue?.contains("connectorParameters must be an object") == true)
+            let (created, _) = try await admin(client, .post, "/api/v1/connections", [
+                "connectorKey": "github", "customerId": "acme", "credentials": ["access_token": "x"], "connectorParameters": "text",
+            ])
+            #expect(created == .unprocessableContent)
 
             let (deleted, _) = try await admin(client, .delete, "/api/v1/subscriptions/\(subscriptionId)")
             #expect(deleted == .ok)
