@@ -27,6 +27,10 @@ final class AdminAudit: Sendable {
     /// topic (an upgrade from a version without the audit trail, `inlet topics create` not run
     /// again) is answered at once with what to do, not after the delivery timeout.
     private let topicSeen = Atomic<Bool>(false)
+    /// Refused requests recorded in the current second, and those left out since the last
+    /// record: a flood of bad tokens must not flood the audit topic.
+    private let refusals = Mutex<(second: Int64, recorded: Int, suppressed: Int)>((0, 0, 0))
+    static let refusalsPerSecond = 10
 
     init(producer: KafkaProducer, topic: String, logger: Logger) {
         self.producer = producer
@@ -63,6 +67,31 @@ final class AdminAudit: Sendable {
             _ = try await producer.send(record(write, phase: .completed, status: status))
         } catch {
             logger.error("audit: the completion of admin write \(write.id) (\(write.method) \(write.path) by '\(write.token.name)', status \(status)) could not be stored on \(topic): \(error)")
+        }
+    }
+
+    /// Records a request refused for its token (401 without a valid one, 403 for a read token
+    /// writing), at most ``refusalsPerSecond`` a second; a failure to store it is logged.
+    func refused(token: AdminToken?, method: String, path: String, status: Int) async {
+        let second = Int64(Date().timeIntervalSince1970)
+        let suppressed: Int? = refusals.withLock { state in
+            if state.second != second { state = (second, 0, state.suppressed) }
+            guard state.recorded < Self.refusalsPerSecond else {
+                state.suppressed += 1
+                return nil
+            }
+            state.recorded += 1
+            defer { state.suppressed = 0 }
+            return state.suppressed
+        }
+        guard let suppressed else { return }
+        let record = AuditRecord(
+            id: RandomUUID.make(), phase: .refused, at: Date(), actor: token?.name ?? "anonymous", scope: token?.scope.rawValue ?? "none",
+            method: method, path: path, status: status, suppressed: suppressed)
+        do {
+            _ = try await producer.send(KafkaRecord(topic: topic, key: record.kafkaKey, value: record.encoded()), whenQueueFull: .fail)
+        } catch {
+            logger.warning("audit: a refused \(method) \(path) (\(status)) could not be recorded on \(topic): \(error)")
         }
     }
 

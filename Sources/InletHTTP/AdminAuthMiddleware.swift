@@ -4,7 +4,7 @@ import InletPipeline
 
 /// Requires an admin token (`Authorization: Bearer <secret>`, compared in constant time with
 /// every token in force), lets a `read` token only read, and records every write in the audit
-/// trail (`AdminAudit`) before and after it runs.
+/// trail (`AdminAudit`) before and after it runs, and every request it refuses (rate-limited).
 struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let tokens: AdminTokens
     let audit: AdminAudit?
@@ -13,6 +13,7 @@ struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
             let token = tokens.token(presented: header.dropFirst("Bearer ".count))
         else {
+            await audit?.refused(token: nil, method: request.method.rawValue, path: request.uri.path, status: 401)
             throw ProblemDetails(
                 .unauthorized, detail: "send an admin token as `Authorization: Bearer <token>` (INLET_ADMIN_TOKEN, or a line of INLET_ADMIN_TOKENS_FILE)",
                 headers: [.wwwAuthenticate: "Bearer"]
@@ -20,6 +21,7 @@ struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         let method = request.method.rawValue
         guard token.scope.allows(method: method) else {
+            await audit?.refused(token: token, method: method, path: request.uri.path, status: 403)
             throw ProblemDetails(
                 .forbidden, title: "Read-only token",
                 detail: "the admin token '\(token.name)' has the read scope: it may only GET; \(method) needs a token with the admin scope"

@@ -75,6 +75,30 @@ struct AdminAccessTests {
         #expect(throws: AdminTokensError.self, "a file that does not exist") { try AdminTokens(fixed: [], file: file.appendingPathExtension("missing")) }
     }
 
+    @Test("refused requests are recorded at most 10 a second; the next record counts the ones left out")
+    func refusalsAreRateLimited() async throws {
+        let harness = try IngressHarness()
+        let audit = AdminAudit(producer: harness.producer, topic: harness.topics.audit, logger: harness.logger)
+        for _ in 0..<25 { await audit.refused(token: nil, method: "GET", path: "/api/v1/connections", status: 401) }
+        try await Task.sleep(for: .milliseconds(1100))
+        await audit.refused(token: nil, method: "GET", path: "/api/v1/connections", status: 401)
+        let reader = try KafkaConsumer(
+            assigning: (0..<Int32(harness.topics.partitions)).map { TopicPartition(topic: harness.topics.audit, partition: $0, offset: 0) },
+            configuration: KafkaConsumerConfiguration(client: harness.client, groupId: "audit-reader"), logger: harness.logger)
+        var records: [AuditRecord] = []
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            for case .message(let message) in try await reader.poll(timeout: .milliseconds(200)) {
+                records.append(try AuditRecord.decoded(from: try #require(message.value)))
+            }
+        }
+        await reader.close()
+        // The burst may straddle a second: at most two seconds' worth, plus the last one.
+        #expect(records.count <= 2 * AdminAudit.refusalsPerSecond + 1)
+        #expect(records.count < 26)
+        #expect(records.count + records.compactMap(\.suppressed).reduce(0, +) == 26, "every refusal is recorded or counted")
+    }
+
     @Test("a read token may GET but gets 403 for writes; tokens added, rotated and revoked in the file work without a restart; every write is audited before and after it runs, never with its body")
     func scopesRotationAndAudit() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("inlet-tokens-\(UUID())")
@@ -122,21 +146,31 @@ struct AdminAccessTests {
             }
             #expect(try await call(client, Self.rotatedReadSecret, .get, "/api/v1/subscriptions").0 == .ok)
 
-            // The audit trail: the two writes, each requested then completed; nothing for reads or
-            // refused requests; no body.
+            // The audit trail: the two writes, each requested then completed; the refused requests
+            // (who, if known, and the status); nothing for reads; no body, no presented token.
             let reader = try KafkaConsumer(
                 assigning: (0..<Int32(pipeline.harness.topics.partitions)).map { TopicPartition(topic: pipeline.harness.topics.audit, partition: $0, offset: 0) },
                 configuration: KafkaConsumerConfiguration(client: pipeline.harness.client, groupId: "audit-reader"), logger: pipeline.harness.logger)
-            var records: [(AuditRecord, Data)] = []
+            var all: [(AuditRecord, Data)] = []
+            var lastNew = ContinuousClock.now
             let deadline = ContinuousClock.now + .seconds(30)
-            while records.count < 4, ContinuousClock.now < deadline {
+            while ContinuousClock.now < deadline, all.filter({ $0.0.phase != .refused }).count < 4 || ContinuousClock.now - lastNew < .seconds(1) {
                 for case .message(let message) in try await reader.poll(timeout: .milliseconds(200)) {
-                    records.append((try AuditRecord.decoded(from: try #require(message.value)), try #require(message.value)))
+                    all.append((try AuditRecord.decoded(from: try #require(message.value)), try #require(message.value)))
+                    lastNew = .now
                 }
             }
             await reader.close()
+            let texts = all.map { String(decoding: $0.1, as: UTF8.self) }
+            for secret in ["audited-secret-credential", "not-a-token-at-all-0123", Self.readSecret, Self.rotatedReadSecret, Self.deployerSecret, newSecret] {
+                #expect(!texts.contains { $0.contains(secret) }, "\(secret) in the audit trail")
+            }
+            let refusals = all.map(\.0).filter { $0.phase == .refused }
+            #expect(refusals.contains { $0.status == 403 && $0.actor == "ops" && $0.scope == "read" && $0.method == "POST" && $0.path == "/api/v1/connections" })
+            #expect(refusals.contains { $0.status == 401 && $0.actor == "anonymous" && $0.scope == "none" && $0.method == "GET" && $0.path == "/api/v1/subscriptions" })
+            #expect(refusals.allSatisfy { $0.status == 401 || $0.status == 403 })
+            let records = all.filter { $0.0.phase != .refused }
             #expect(records.count == 4)
-            #expect(!records.contains { String(decoding: $0.1, as: UTF8.self).contains("audited-secret-credential") })
             let writes = Dictionary(grouping: records.map(\.0), by: \.id)
             #expect(writes.count == 2)
             let byActor = Dictionary(uniqueKeysWithValues: writes.values.map { ($0[0].actor, $0) })
