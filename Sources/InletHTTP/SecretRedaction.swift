@@ -7,9 +7,11 @@ import InletConnectors
 /// as a prefix-free regular expression) together, `additionalProperties` /
 /// `unevaluatedProperties` for the others, `items`, `prefixItems`, draft-7 tuple `items` and
 /// `additionalItems`, `unevaluatedItems`, `allOf`/`anyOf`/`oneOf`, `if`/`then`/`else` and
-/// `dependentSchemas` (every branch, whichever applies: hiding too much is safe), and local
-/// references (`$ref` and `$dynamicRef` by JSON pointer such as `#/$defs/...` or
-/// `#/definitions/...`, or by `$anchor` / `$dynamicAnchor` name). A secret element of an array
+/// `dependentSchemas` / draft-7 `dependencies` (every branch, whichever applies: hiding too
+/// much is safe), `contains` (for every element), and local references (`$ref` and
+/// `$dynamicRef` by JSON pointer such as `#/$defs/...` or `#/definitions/...`, or by `$anchor`
+/// / `$dynamicAnchor` / draft-7 `"$id": "#name"`). It fails closed: a value under a reference
+/// it cannot resolve, or deeper than it follows, counts as secret. A secret element of an array
 /// is replaced by `null`, so positions stay.
 ///
 /// Connector authors mark signing secrets and client secrets this way in `parametersSchema`
@@ -21,14 +23,24 @@ enum SecretRedaction {
         return redacting(value, schema: schema, root: schema, depth: 0)
     }
 
+    /// How deep into a value its schema is followed; a governed object or array below that is
+    /// left out whole (it might hold a secret the schema marks further down).
+    private static let maxValueDepth = 32
+
     private static func redacting(_ value: JSONValue, schema: JSONValue, root: JSONValue, depth: Int) -> JSONValue {
         // Every schema that applies here: the schema, what it refers to, and its combinators.
-        let schemas = applicable(schema, root: root, depth: depth)
+        let schemas = applicable(schema, root: root, depth: 0)
+        func hidden(_ governing: [JSONValue], _ member: JSONValue) -> Bool {
+            guard !governing.isEmpty else { return false }
+            if governing.contains(where: { isSecret($0, root: root) }) { return true }
+            let isContainer = member.objectValue != nil || member.arrayValue != nil
+            return isContainer && depth + 1 >= maxValueDepth
+        }
         switch value {
         case .object(var members):
             for (name, member) in members {
                 let governing = schemas.flatMap { schema in memberSchemas(of: schema, forMember: name) }
-                if governing.contains(where: { isSecret($0, root: root) }) {
+                if hidden(governing, member) {
                     members[name] = nil
                 } else {
                     members[name] = governing.reduce(member) { redacting($0, schema: $1, root: root, depth: depth + 1) }
@@ -38,7 +50,7 @@ enum SecretRedaction {
         case .array(let elements):
             return .array(elements.enumerated().map { index, element in
                 let governing = schemas.flatMap { schema in elementSchemas(of: schema, at: index) }
-                if governing.contains(where: { isSecret($0, root: root) }) { return .null }
+                if hidden(governing, element) { return .null }
                 return governing.reduce(element) { redacting($0, schema: $1, root: root, depth: depth + 1) }
             })
         default:
@@ -70,27 +82,49 @@ enum SecretRedaction {
         let tuple = schema["prefixItems"]?.arrayValue ?? schema["items"]?.arrayValue
         if let tuple, index < tuple.count { return [tuple[index]] }
         let rest = tuple == nil ? ["items", "unevaluatedItems"] : ["items", "additionalItems", "unevaluatedItems"]
-        return rest.compactMap { schema[$0].flatMap { $0.objectValue != nil ? $0 : nil } }
+        // `contains` governs some elements, which ones is not known here: all of them.
+        return (rest + ["contains"]).compactMap { schema[$0].flatMap { $0.objectValue != nil ? $0 : nil } }
     }
 
     /// `schema` with what its local references point to and every branch of its combinators,
-    /// flattened.
+    /// flattened. Fails closed: a reference that does not resolve here, a chain deeper than 32
+    /// and more than 256 schemas all count as a secret (``failClosed``), so nothing is shown
+    /// (or left unsealed) because the schema was too clever to follow.
     private static func applicable(_ schema: JSONValue, root: JSONValue, depth: Int) -> [JSONValue] {
-        guard depth < 32, schema.objectValue != nil else { return [] }
-        var all = [schema]
+        var found: [JSONValue] = []
+        collect(schema, root: root, depth: depth, into: &found)
+        return found
+    }
+
+    /// What a schema counts as when it cannot be followed: a secret.
+    private static let failClosed: JSONValue = ["writeOnly": true]
+    private static let maxApplicable = 256
+
+    private static func collect(_ schema: JSONValue, root: JSONValue, depth: Int, into found: inout [JSONValue]) {
+        guard schema.objectValue != nil else { return }
+        guard depth < 32, found.count < maxApplicable else {
+            found.append(failClosed)
+            return
+        }
+        found.append(schema)
         for keyword in ["$ref", "$dynamicRef"] {
-            if let reference = schema[keyword]?.stringValue, let target = resolve(reference, in: root) {
-                all += applicable(target, root: root, depth: depth + 1)
+            guard let reference = schema[keyword]?.stringValue else { continue }
+            if let target = resolve(reference, in: root) {
+                collect(target, root: root, depth: depth + 1, into: &found)
+            } else {
+                found.append(failClosed)
             }
         }
         for keyword in ["allOf", "anyOf", "oneOf"] {
-            for branch in schema[keyword]?.arrayValue ?? [] { all += applicable(branch, root: root, depth: depth + 1) }
+            for branch in schema[keyword]?.arrayValue ?? [] { collect(branch, root: root, depth: depth + 1, into: &found) }
         }
         for keyword in ["if", "then", "else"] {
-            if let branch = schema[keyword] { all += applicable(branch, root: root, depth: depth + 1) }
+            if let branch = schema[keyword] { collect(branch, root: root, depth: depth + 1, into: &found) }
         }
-        for branch in (schema["dependentSchemas"]?.objectValue ?? [:]).values { all += applicable(branch, root: root, depth: depth + 1) }
-        return all
+        // `dependentSchemas`, and draft-7 `dependencies` in their schema form.
+        for keyword in ["dependentSchemas", "dependencies"] {
+            for branch in (schema[keyword]?.objectValue ?? [:]).values { collect(branch, root: root, depth: depth + 1, into: &found) }
+        }
     }
 
     /// A local reference in `root`: a JSON pointer such as `#/$defs/secret` (percent-encoded
@@ -118,7 +152,10 @@ enum SecretRedaction {
         guard depth < 32 else { return nil }
         switch node {
         case .object(let members):
-            if members["$anchor"]?.stringValue == name || members["$dynamicAnchor"]?.stringValue == name { return node }
+            // `$anchor`, `$dynamicAnchor`, and draft-7's `"$id": "#name"`.
+            if members["$anchor"]?.stringValue == name || members["$dynamicAnchor"]?.stringValue == name || members["$id"]?.stringValue == "#" + name {
+                return node
+            }
             for key in members.keys.sorted() {
                 if let found = anchored(name, in: members[key] ?? .null, depth: depth + 1) { return found }
             }

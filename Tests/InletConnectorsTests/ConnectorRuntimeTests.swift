@@ -173,7 +173,8 @@ struct ConnectorRuntimeTests {
             "subscribe.js": RuntimeFixtures.noopSubscribe, "unsubscribe.js": RuntimeFixtures.noopUnsubscribe,
             "handle.js": """
                 export default async function handle({ data, body, rawBody }) {
-                  return { events: [{ record: { id: 'j', data, same: data === body, kind: typeof data, rawLength: rawBody.length } }] }
+                  const first = typeof data?.s === 'string' ? data.s.charCodeAt(0) : null
+                  return { events: [{ record: { id: 'j', data, same: data === body, kind: typeof data, rawLength: rawBody.length, first } }] }
                 }
                 """,
         ])
@@ -198,6 +199,12 @@ struct ConnectorRuntimeTests {
         let bom = try await handled(#"{"n":1}"#, bom: true)
         #expect(bom?["data"] == ["n": 1])
         #expect(bom?["rawLength"] == 8, "the byte-order mark stays in rawBody")
+        // An unpaired surrogate escape: Swift's parse makes it U+FFFD, and so does what
+        // JavaScript gets (JavaScriptCore would keep the lone code unit).
+        let lone = try await handled(#"{"s":"\ud800 lone"}"#)
+        #expect(lone?["first"] == 0xFFFD)
+        let paired = try await handled(#"{"s":"\uD83D\uDE00 pair"}"#)
+        #expect(paired?["first"] == 0xD83D)
     }
 
     @Test("a record without an id is a malformed result naming the file and the pointer")

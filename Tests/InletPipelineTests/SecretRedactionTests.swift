@@ -26,13 +26,46 @@ struct SecretRedactionTests {
             "then": ["properties": ["password": ["type": "string", "writeOnly": true]]],
             "else": ["properties": ["token": ["type": "string", "format": "password"]]],
             "dependentSchemas": ["clientId": ["properties": ["clientSecret": ["writeOnly": true]]]],
-            "unevaluatedProperties": ["type": "string", "writeOnly": true],
+            "dependencies": ["account": ["properties": ["pin": ["format": "password"]]]],
+            "additionalProperties": ["type": "string"],
         ]
         let value: JSONValue = [
             "mode": "basic", "x-listed": "both apply", "tuple": ["shown", "hidden", "extra"], "viaAnchor": "a", "viaDynamic": "d", "viaEncoded": "e",
-            "password": "p", "token": "t", "clientId": "id", "clientSecret": "cs", "leftover": "u",
+            "password": "p", "token": "t", "clientId": "id", "clientSecret": "cs", "account": "acc", "pin": "1234", "leftover": "u",
         ]
-        #expect(SecretRedaction.redacting(value, schema: schema) == ["mode": "basic", "tuple": ["shown", .null, .null], "clientId": "id"])
+        #expect(SecretRedaction.redacting(value, schema: schema) == ["mode": "basic", "tuple": ["shown", .null, .null], "clientId": "id", "account": "acc", "leftover": "u"])
+
+        // Members nothing else governs, under unevaluatedProperties / unevaluatedItems.
+        let unevaluated: JSONValue = [
+            "properties": ["shown": ["type": "string"], "list": ["prefixItems": [["type": "string"]], "unevaluatedItems": ["writeOnly": true]]],
+            "unevaluatedProperties": ["writeOnly": true],
+        ]
+        #expect(SecretRedaction.redacting(["shown": "s", "hidden": "h", "list": ["a", "b"]], schema: unevaluated) == ["shown": "s", "list": ["a", .null]])
+
+        // Draft-7 anchors and `contains`.
+        let draft7: JSONValue = [
+            "definitions": ["token": ["$id": "#tok", "type": "string", "writeOnly": true]],
+            "properties": ["token": ["$ref": "#tok"], "keys": ["type": "array", "contains": ["writeOnly": true]]],
+        ]
+        #expect(SecretRedaction.redacting(["token": "t", "keys": ["k1", "k2"], "other": 1], schema: draft7) == ["keys": [.null, .null], "other": 1])
+    }
+
+    @Test("fails closed: a reference that does not resolve, a chain too deep to follow, and a schema that multiplies itself count as secret")
+    func failsClosed() {
+        let unresolved: JSONValue = ["properties": ["remote": ["$ref": "https://example.com/schemas/token.json"], "missing": ["$ref": "#/$defs/nowhere"], "plain": ["type": "string"]]]
+        #expect(SecretRedaction.redacting(["remote": "r", "missing": "m", "plain": "p"], schema: unresolved) == ["plain": "p"])
+
+        // A linked list of schemas: past the depth it follows, values are left out, not shown.
+        let recursive: JSONValue = ["$defs": ["node": ["properties": ["next": ["$ref": "#/$defs/node"], "secret": ["writeOnly": true], "label": ["type": "string"]]]], "$ref": "#/$defs/node"]
+        var deep: JSONValue = ["label": "bottom", "secret": "s"]
+        for level in 0..<40 { deep = ["label": .string("level \(level)"), "next": deep, "secret": "s"] }
+        let redacted = SecretRedaction.redacting(deep, schema: recursive)
+        #expect(!redacted.jsonText.contains("\"secret\""), "no secret at any depth")
+        #expect(redacted["label"] == "level 39")
+
+        // A schema whose branches refer back to it three times over stays cheap.
+        let multiplying: JSONValue = ["$defs": ["a": ["anyOf": [["$ref": "#/$defs/a"], ["$ref": "#/$defs/a"], ["$ref": "#/$defs/a"]]]], "properties": ["x": ["$ref": "#/$defs/a"], "y": ["type": "string"]]]
+        #expect(SecretRedaction.redacting(["x": "1", "y": "2"], schema: multiplying) == ["y": "2"])
     }
 
     @Test("a property marked writeOnly or format: password is left out, at any depth and in arrays; the rest stays")

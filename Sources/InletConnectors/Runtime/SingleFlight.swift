@@ -26,6 +26,11 @@ public final class SingleFlight<Value: Sendable>: Sendable {
         return try await task.value
     }
 
+    /// Returns once the operation in flight, if any, has ended (whatever its outcome).
+    public func finished() async {
+        if let running = state.withLock({ $0.running }) { _ = await running.result }
+    }
+
     /// How many calls to `run` were made (for tests).
     public var calls: Int { state.withLock { $0.joined } }
 }

@@ -63,8 +63,22 @@ public struct WebhookRequest: Sendable, Hashable {
     var methodTexts: [String: String] { ["rawBody": rawBodyText] }
 
     /// For a JSON body, `data` is parsed in JavaScript from `rawBody`'s string: one conversion
-    /// of the body's text, no JSON written by Swift.
-    var methodParsedTexts: [String: String] { dataIsBodyJSON ? ["data": "rawBody"] : [:] }
+    /// of the body's text, no JSON written by Swift. Not for a body with `\uD800`–`\uDFFF`
+    /// escapes: Swift's parser makes an unpaired one U+FFFD, JavaScriptCore keeps it, and
+    /// `data` must be the same value everywhere.
+    var methodParsedTexts: [String: String] { dataIsBodyJSON && !Self.hasSurrogateEscape(rawBody) ? ["data": "rawBody"] : [:] }
+
+    /// Whether `body` holds a `\u` escape of a UTF-16 surrogate (`\uD8`–`\uDF`, any case).
+    static func hasSurrogateEscape(_ body: Data) -> Bool {
+        body.withUnsafeBytes { bytes in
+            guard bytes.count >= 6 else { return false }
+            for index in 0...(bytes.count - 6) where bytes[index] == UInt8(ascii: "\\") && bytes[index + 1] == UInt8(ascii: "u") {
+                let high = bytes[index + 2] | 0x20, next = bytes[index + 3] | 0x20
+                if high == UInt8(ascii: "d"), (UInt8(ascii: "8")...UInt8(ascii: "9")).contains(next) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(next) { return true }
+            }
+            return false
+        }
+    }
 
     /// `body` is the same value as `data`: in JavaScript the same object, so the parsed body
     /// crosses into the method once.

@@ -31,21 +31,28 @@ struct ConnectionResealing: Sendable {
             .filter { $0.archivedAt == nil && owns(KafkaPartitioner.partition(forKey: $0.id, partitions: partitions)) && needsSealingAnew($0) }
             .sorted { $0.id < $1.id }.prefix(limit)
         let parametersDue = (connectorParameters?.records() ?? [])
-            .filter { $0.parameters.keyId != vault.keyId && owns(KafkaPartitioner.partition(forKey: $0.connectorKey, partitions: partitions)) }
+            .filter { record in
+                record.parameters.keyId != vault.keyId && owns(KafkaPartitioner.partition(forKey: record.connectorKey, partitions: partitions))
+                    && (try? vault.open(record.parameters, boundTo: ConnectorParametersRecord.binding(connectorKey: record.connectorKey))) != nil
+            }
             .sorted { $0.connectorKey < $1.connectorKey }.prefix(max(0, limit - connectionsDue.count))
         guard !connectionsDue.isEmpty || !parametersDue.isEmpty else { return 0 }
-        try? await connections.sync(timeout: .seconds(5))
-        try? await connectorParameters?.sync(timeout: .seconds(5))
         var written = 0
-        for record in connectionsDue where connections[record.id] == record {
+        for record in connectionsDue {
             do {
-                try await write(KafkaRecord(topic: topics.connections, key: record.id, value: try sealedAnew(record).encoded()))
+                let fresh = try sealedAnew(record)
+                // Read up to date right before the write: a PATCH stored meanwhile wins.
+                try await connections.sync(timeout: .seconds(5))
+                guard connections[record.id] == record else { continue }
+                try await write(KafkaRecord(topic: topics.connections, key: record.id, value: fresh.encoded()))
                 written += 1
             } catch {
                 logger.warning("connection \(record.id) could not be sealed with the current key (\(error)); the next sweep tries again")
             }
         }
-        for record in parametersDue where connectorParameters?.record(for: record.connectorKey) == record {
+        for record in parametersDue {
+            try? await connectorParameters?.sync(timeout: .seconds(5))
+            guard connectorParameters?.record(for: record.connectorKey) == record else { continue }
             do {
                 let binding = ConnectorParametersRecord.binding(connectorKey: record.connectorKey)
                 var fresh = record
@@ -60,10 +67,13 @@ struct ConnectionResealing: Sendable {
         return written
     }
 
-    /// Whether a value of `record` was not sealed by the sealing key, bound to the connection.
+    /// Whether a value of `record` was not sealed by the sealing key, bound to the connection —
+    /// and every value opens here (one whose key left the ring, or copied from another record,
+    /// cannot be sealed anew: retrying it every sweep would hold up the others).
     func needsSealingAnew(_ record: ConnectionRecord) -> Bool {
-        vault.needsResealing(record.credentials) || record.connectorParameters != nil
+        let due = vault.needsResealing(record.credentials) || record.connectorParameters != nil
             || (record.sealedConnectorParameters.map(vault.needsResealing) ?? false)
+        return due && (try? record.openedCredentials(vault)) != nil && (try? record.openedConnectorParameters(vault)) != nil
     }
 
     /// `record` with its credentials and connector parameters sealed with the sealing key.

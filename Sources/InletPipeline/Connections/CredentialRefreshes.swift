@@ -41,6 +41,8 @@ final class CredentialRefreshes: Sendable {
         var askAgainAfter: Duration = .seconds(30)
         /// How often the table is read while waiting.
         var pollInterval: Duration = .milliseconds(50)
+        /// How long a refresh that failed for good is not tried again for the same credentials.
+        var failedRefreshMemory: Duration = .seconds(600)
     }
 
     private let configuration: Configuration
@@ -63,7 +65,7 @@ final class CredentialRefreshes: Sendable {
     private struct Memory {
         var asked: [String: (digest: String, at: ContinuousClock.Instant)] = [:]
         var unstored: [String: (previous: JSONValue, fresh: JSONValue)] = [:]
-        var failed: [String: String] = [:]
+        var failed: [String: (digest: String, at: ContinuousClock.Instant)] = [:]
     }
 
     init(
@@ -128,6 +130,11 @@ final class CredentialRefreshes: Sendable {
                     logger.info("credentials of connection \(connectionId) were refreshed or replaced meanwhile; using them")
                     return current
                 }
+                // Refreshed here before and not stored yet (the partition may have moved since):
+                // storing them spends no token, asking the new owner would spend a spent one.
+                if let kept = memory.withLock({ $0.unstored[connectionId] }), kept.previous == current {
+                    return try await store(kept.fresh, replacing: current, of: connectionId)
+                }
                 if owned.contains(partition(of: connectionId)) {
                     return try await refreshHere(record, previous: current, logMetadata: logMetadata)
                 }
@@ -144,17 +151,25 @@ final class CredentialRefreshes: Sendable {
     /// cancelled. Offsets are committed after each poll's commands ran; one served twice
     /// finds the credentials changed and does nothing.
     func run(consumer configuration: KafkaConsumerConfiguration) async throws {
-        let consumer = try KafkaConsumer(configuration: configuration, topics: [topics.commands], logger: logger)
+        // Revocations wait until refreshes in flight here are over, so the next owner never
+        // starts one while this handler may still spend the same refresh token.
+        let consumer = try KafkaConsumer(configuration: configuration, topics: [topics.commands], logger: logger, defersRevocation: true)
         defer { owned.remove(owned.all) }
         do {
             while !Task.isCancelled {
                 var served: [TopicPartition: Int64] = [:]
-                for event in try await consumer.poll(maxMessages: 100, timeout: .milliseconds(500)) {
+                // Few at a time: each may wait for a token endpoint, and the group must hear
+                // from this member within max.poll.interval.ms.
+                for event in try await consumer.poll(maxMessages: 10, timeout: .milliseconds(500)) {
                     switch event {
                     case .rebalance(.assigned(let partitions)):
                         owned.add(Set(partitions.map(\.partition)))
                     case .rebalance(.revoked(let partitions)):
                         owned.remove(Set(partitions.map(\.partition)))
+                        // Ownership is checked inside a flight, so every refresh that still
+                        // counted these partitions as owned is among the flights running now.
+                        for flight in flights.withLock({ Array($0.values) }) { await flight.finished() }
+                        await consumer.releaseRevokedPartitions()
                     case .message(let message):
                         if let value = message.value, let command = try? Command.decoded(from: value), command.type == .refreshCredentials {
                             await serve(command)
@@ -186,7 +201,13 @@ final class CredentialRefreshes: Sendable {
                 logger.info("credentials of connection \(connectionId) were refreshed or replaced since the refresh was asked for; nothing to do")
                 return
             }
-            if memory.withLock({ $0.failed[connectionId] }) == digest, memory.withLock({ $0.unstored[connectionId] }) == nil { return }
+            // A refresh that failed for good is not repeated for the same credentials for a while
+            // (a revoked grant stays revoked; a connector bug may be fixed by a redeploy).
+            if let failed = memory.withLock({ $0.failed[connectionId] }), failed.digest == digest, ContinuousClock.now - failed.at < configuration.failedRefreshMemory,
+                memory.withLock({ $0.unstored[connectionId] }) == nil
+            {
+                return
+            }
             _ = try await flight(connectionId).run { [self] in
                 // A lane of this handler may have refreshed them while the command waited.
                 let again = try await latest(connectionId)
@@ -195,7 +216,7 @@ final class CredentialRefreshes: Sendable {
                 return try await refreshHere(again, previous: previous, logMetadata: ["connection": connectionId])
             }
         } catch let error as ConnectorMethodError where !error.isTransient {
-            memory.withLock { $0.failed[connectionId] = digest }
+            memory.withLock { $0.failed[connectionId] = (digest, .now) }
             logger.error("refreshing the credentials of connection \(connectionId) failed: \(error); PATCH the connection with new credentials")
         } catch {
             logger.warning("refreshing the credentials of connection \(connectionId) failed for now, the handler that asked will ask again: \(error)")
@@ -227,8 +248,7 @@ final class CredentialRefreshes: Sendable {
     /// they came from is spent).
     private func refreshHere(_ record: ConnectionRecord, previous: JSONValue, logMetadata: [String: String]) async throws -> JSONValue {
         if let kept = memory.withLock({ $0.unstored[record.id] }), kept.previous == previous {
-            try await store(kept.fresh, replacing: previous, of: record.id)
-            return kept.fresh
+            return try await store(kept.fresh, replacing: previous, of: record.id)
         }
         var merged = try record.openedConnectorParameters(vault)
         if let connectorParameters {
@@ -238,38 +258,48 @@ final class CredentialRefreshes: Sendable {
         let fresh = try await runtime.refreshCredentials(
             connectorKey: record.connectorKey, credentials: previous, connectorParameters: merged, logMetadata: logMetadata)
         memory.withLock { $0.unstored[record.id] = (previous, fresh) }
-        try await store(fresh, replacing: previous, of: record.id)
-        return fresh
+        return try await store(fresh, replacing: previous, of: record.id)
     }
 
     /// Stores refreshed credentials on their connection, sealed — only while the connection
     /// still holds the credentials the refresh started from (read up to date just before the
     /// write): not over credentials a PATCH put there, not for a connection deleted since.
+    /// Returns the credentials to use: the refreshed ones once stored, or the ones a PATCH put
+    /// there.
     ///
     /// - Throws: ``APIError`` `CREDENTIALS_REFRESHING` when the write failed: the credentials
-    ///   stay kept for the next attempt.
-    private func store(_ fresh: JSONValue, replacing previous: JSONValue, of connectionId: String) async throws {
+    ///   stay kept for the next attempt; ``ConnectorMethodError`` when the connection is gone.
+    private func store(_ fresh: JSONValue, replacing previous: JSONValue, of connectionId: String) async throws -> JSONValue {
+        let record: ConnectionRecord?
         do {
             try await connections.sync(timeout: .seconds(5))
-            guard var record = connections[connectionId], record.archivedAt == nil else {
-                logger.info("refreshed credentials of connection \(connectionId) are not stored: the connection no longer exists")
-                memory.withLock { _ = $0.unstored.removeValue(forKey: connectionId) }
-                return
-            }
-            guard (try? record.openedCredentials(vault)) == previous else {
-                logger.warning("refreshed credentials of connection \(connectionId) are not stored: its credentials were replaced since the refresh began")
-                memory.withLock { _ = $0.unstored.removeValue(forKey: connectionId) }
-                return
-            }
-            record.credentials = try ConnectionRecord.sealedCredentials(fresh, connectionId: connectionId, vault: vault)
-            record.updatedAt = Date()
-            try await writeConnection(record)
-            memory.withLock { _ = $0.unstored.removeValue(forKey: connectionId) }
-            logger.info("stored the refreshed credentials of connection \(connectionId)")
+            record = connections[connectionId]
         } catch {
             logger.error("the refreshed credentials of connection \(connectionId) could not be stored (\(error)); they are kept and written again on the next attempt")
             throw APIError(code: APIError.credentialsRefreshing, message: "the refreshed credentials of connection \(connectionId) could not be stored yet (\(error)); the method runs again")
         }
+        guard var record, record.archivedAt == nil else {
+            logger.info("refreshed credentials of connection \(connectionId) are not stored: the connection no longer exists")
+            memory.withLock { _ = $0.unstored.removeValue(forKey: connectionId) }
+            throw ConnectorMethodError(code: "unknown-connection", message: "connection \(connectionId) was deleted while its credentials were refreshed", file: "")
+        }
+        let current = try record.openedCredentials(vault)
+        guard current == previous else {
+            logger.warning("refreshed credentials of connection \(connectionId) are not stored: its credentials were replaced since the refresh began; using those")
+            memory.withLock { _ = $0.unstored.removeValue(forKey: connectionId) }
+            return current
+        }
+        do {
+            record.credentials = try ConnectionRecord.sealedCredentials(fresh, connectionId: connectionId, vault: vault)
+            record.updatedAt = Date()
+            try await writeConnection(record)
+        } catch {
+            logger.error("the refreshed credentials of connection \(connectionId) could not be stored (\(error)); they are kept and written again on the next attempt")
+            throw APIError(code: APIError.credentialsRefreshing, message: "the refreshed credentials of connection \(connectionId) could not be stored yet (\(error)); the method runs again")
+        }
+        memory.withLock { _ = $0.unstored.removeValue(forKey: connectionId) }
+        logger.info("stored the refreshed credentials of connection \(connectionId)")
+        return fresh
     }
 
     /// Asks the owning handler to refresh (once per ``Configuration/askAgainAfter``), then

@@ -20,8 +20,16 @@ extension Handler {
             return state.owned.keys.filter { !state.resealRequested.contains($0) && state.pending[$0] == nil && !state.expiring.contains($0) }
         }
         guard let candidates else { return [] }
-        let due = Array(candidates.filter { id in subscriptions[id].map(needsSealingAnew) ?? false }.sorted().prefix(limit))
-        state.withLock { $0.resealRequested.formUnion(due) }
+        // From where the last look stopped, so a long tail is reached even while earlier ones
+        // wait to be written.
+        let cursor = state.withLock { $0.resealCursor } ?? ""
+        let ordered = candidates.sorted()
+        let rotated = ordered.drop { $0 <= cursor } + ordered.prefix { $0 <= cursor }
+        let due = Array(rotated.lazy.filter { id in self.subscriptions[id].map(self.needsSealingAnew) ?? false }.prefix(limit))
+        state.withLock { state in
+            state.resealRequested.formUnion(due)
+            state.resealCursor = due.last
+        }
         if !due.isEmpty { logger.info("handler: asking \(due.count) subscriptions to be sealed with key \(vault.keyId)") }
         return due
     }
@@ -31,11 +39,15 @@ extension Handler {
         state.withLock { _ = $0.resealRequested.remove(id) }
     }
 
-    /// Whether `stored` (as `subscriptions` holds it) has a value the sealing key did not seal.
+    /// Whether `stored` (as `subscriptions` holds it) has a value the sealing key did not seal,
+    /// which opens here (one whose key left the ring, or copied from another record, is written
+    /// as it is by ``SubscriptionRecord/forTopic(_:)``: asking again would never end).
     func needsSealingAnew(_ stored: SubscriptionRecord) -> Bool {
         if stored.state != nil { return true }
-        if let sealed = stored.sealedState, vault.needsResealing(sealed) { return true }
-        if let sealed = stored.config.sealedParameters, vault.needsResealing(sealed) { return true }
+        if let sealed = stored.sealedState, vault.needsResealing(sealed), (try? stored.openedState(vault)) != nil { return true }
+        if let sealed = stored.config.sealedParameters, vault.needsResealing(sealed), (try? stored.config.openedParameters(vault, subscriptionId: stored.id)) != nil {
+            return true
+        }
         return false
     }
 

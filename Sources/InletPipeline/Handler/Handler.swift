@@ -76,6 +76,8 @@ public final class Handler: StreamTransform {
         /// Reseal commands already sent, and when owned subscriptions were last looked at.
         var resealRequested: Set<String> = []
         var lastResealScan: ContinuousClock.Instant?
+        /// The last subscription asked for; the next look starts after it.
+        var resealCursor: String?
         /// Removed by the batch in progress (tentative until committed).
         var expiring: Set<String> = []
         /// Removed by this handler: the table of subscriptions may not have read the

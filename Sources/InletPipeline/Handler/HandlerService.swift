@@ -135,7 +135,7 @@ public struct HandlerService: Service {
                 group.addTask { try await customers.run() }
                 if let refreshes = handler.credentialRefreshes {
                     let consumer = KafkaConsumerConfiguration(client: settings.client, groupId: settings.groupId(role: "credential-refresher"))
-                    group.addTask { try await refreshes.run(consumer: consumer) }
+                    group.addTask { try await cancelWhenGracefulShutdown { try await refreshes.run(consumer: consumer) } }
                 }
                 if let backlog { group.addTask { try await backlog.run() } }
                 if let globalBacklog { group.addTask { try await globalBacklog.run() } }
