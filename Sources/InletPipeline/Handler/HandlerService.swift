@@ -134,8 +134,10 @@ public struct HandlerService: Service {
                 group.addTask { try await appEventSubscriptions.run() }
                 group.addTask { try await customers.run() }
                 if let refreshes = handler.credentialRefreshes {
-                    let consumer = KafkaConsumerConfiguration(client: settings.client, groupId: settings.groupId(role: "credential-refresher"))
-                    group.addTask { try await cancelWhenGracefulShutdown { try await refreshes.run(consumer: consumer) } }
+                    var consumer = KafkaConsumerConfiguration(client: settings.client, groupId: settings.groupId(role: "credential-refresher"))
+                    // Requests are rare and wait seconds anyway: poll like a table, not like a loop.
+                    consumer.fetchWaitMilliseconds = settings.client.tableFetchWaitMilliseconds
+                    group.addTask { [consumer] in try await cancelWhenGracefulShutdown { try await refreshes.run(consumer: consumer) } }
                 }
                 if let backlog { group.addTask { try await backlog.run() } }
                 if let globalBacklog { group.addTask { try await globalBacklog.run() } }
