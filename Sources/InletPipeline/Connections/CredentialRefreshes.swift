@@ -119,8 +119,9 @@ final class CredentialRefreshes: Sendable {
     /// handler's methods): see the type.
     ///
     /// - Throws: ``APIError`` `CREDENTIALS_REFRESHING` (transient) while another handler
-    ///   refreshes; ``ConnectorMethodError`` when the connection is gone or the connector's
-    ///   refresh failed; `KafkaError` when the command could not be sent.
+    ///   refreshes, or when Kafka failed on the way (reading the table, sending the command,
+    ///   storing); ``ConnectorMethodError`` when the connection is gone or the connector's
+    ///   refresh failed.
     func refreshed(connectionId: String, previous: JSONValue, logMetadata: [String: String]) async throws -> JSONValue {
         do {
             return try await flight(connectionId).run { [self] in
