@@ -31,6 +31,8 @@ final class AdminAudit: Sendable {
     /// record: a flood of bad tokens must not flood the audit topic.
     private let refusals = Mutex<(second: Int64, recorded: Int, suppressed: Int)>((0, 0, 0))
     static let refusalsPerSecond = 10
+    /// A refused request's path is recorded up to this many bytes (anyone may send one).
+    static let maxRecordedPath = 256
 
     init(producer: KafkaProducer, topic: String, logger: Logger) {
         self.producer = producer
@@ -73,6 +75,12 @@ final class AdminAudit: Sendable {
     /// Records a request refused for its token (401 without a valid one, 403 for a read token
     /// writing), at most ``refusalsPerSecond`` a second; a failure to store it is logged.
     func refused(token: AdminToken?, method: String, path: String, status: Int) async {
+        // Only onto a topic seen to exist: producing to a missing one could make a broker that
+        // auto-creates topics create it with its defaults (and a short retention).
+        guard topicSeen.load(ordering: .relaxed) else {
+            if (try? await producer.topicExists(topic)) == true { topicSeen.store(true, ordering: .relaxed) } else { return }
+            return await refused(token: token, method: method, path: path, status: status)
+        }
         let second = Int64(Date().timeIntervalSince1970)
         let suppressed: Int? = refusals.withLock { state in
             if state.second != second { state = (second, 0, state.suppressed) }
@@ -87,7 +95,7 @@ final class AdminAudit: Sendable {
         guard let suppressed else { return }
         let record = AuditRecord(
             id: RandomUUID.make(), phase: .refused, at: Date(), actor: token?.name ?? "anonymous", scope: token?.scope.rawValue ?? "none",
-            method: method, path: path, status: status, suppressed: suppressed)
+            method: method, path: String(path.utf8.prefix(Self.maxRecordedPath)) ?? String(path.prefix(256)), status: status, suppressed: suppressed)
         do {
             _ = try await producer.send(KafkaRecord(topic: topic, key: record.kafkaKey, value: record.encoded()), whenQueueFull: .fail)
         } catch {

@@ -30,7 +30,10 @@ enum SecretRedaction {
     private static func redacting(_ value: JSONValue, schema: JSONValue, root: JSONValue, depth: Int) -> JSONValue {
         // Every schema that applies here: the schema, what it refers to, and its combinators.
         let schemas = applicable(schema, root: root, depth: 0)
+        // Part of what applies here could not be followed: any member might be its secret.
+        let unknown = schemas.contains(failClosed)
         func hidden(_ governing: [JSONValue], _ member: JSONValue) -> Bool {
+            if unknown { return true }
             guard !governing.isEmpty else { return false }
             if governing.contains(where: { isSecret($0, root: root) }) { return true }
             let isContainer = member.objectValue != nil || member.arrayValue != nil

@@ -63,6 +63,10 @@ struct SecretRedactionTests {
         #expect(!redacted.jsonText.contains("\"secret\""), "no secret at any depth")
         #expect(redacted["label"] == "level 39")
 
+        // At the root too: a reference there that does not resolve hides every member.
+        let rootReference: JSONValue = ["$ref": "https://acme.example/p#/$defs/P", "$defs": ["P": ["properties": ["secret": ["writeOnly": true]]]]]
+        #expect(SecretRedaction.redacting(["secret": "s", "name": "n"], schema: rootReference) == [:])
+
         // A schema whose branches refer back to it three times over stays cheap.
         let multiplying: JSONValue = ["$defs": ["a": ["anyOf": [["$ref": "#/$defs/a"], ["$ref": "#/$defs/a"], ["$ref": "#/$defs/a"]]]], "properties": ["x": ["$ref": "#/$defs/a"], "y": ["type": "string"]]]
         #expect(SecretRedaction.redacting(["x": "1", "y": "2"], schema: multiplying) == ["y": "2"])

@@ -26,6 +26,9 @@ public final class SingleFlight<Value: Sendable>: Sendable {
         return try await task.value
     }
 
+    /// Whether an operation is in flight now.
+    public var isRunning: Bool { state.withLock { $0.running != nil } }
+
     /// Returns once the operation in flight, if any, has ended (whatever its outcome).
     public func finished() async {
         if let running = state.withLock({ $0.running }) { _ = await running.result }

@@ -21,6 +21,8 @@ struct ConnectionResealing: Sendable {
     let write: @Sendable (KafkaRecord) async throws -> Void
     /// Whether this handler owns a partition of `commands` (the refresher's assignment).
     let owns: @Sendable (Int32) -> Bool
+    /// Whether a refresh of a connection is under way here (its write must not be crossed).
+    let refreshing: @Sendable (String) -> Bool
     let logger: Logger
 
     /// Rewrites up to `limit` records that need sealing anew; returns how many it wrote.
@@ -43,7 +45,7 @@ struct ConnectionResealing: Sendable {
                 let fresh = try sealedAnew(record)
                 // Read up to date right before the write: a PATCH stored meanwhile wins.
                 try await connections.sync(timeout: .seconds(5))
-                guard connections[record.id] == record else { continue }
+                guard connections[record.id] == record, !refreshing(record.id) else { continue }
                 try await write(KafkaRecord(topic: topics.connections, key: record.id, value: fresh.encoded()))
                 written += 1
             } catch {

@@ -107,6 +107,12 @@ final class CredentialRefreshes: Sendable {
         return Data(hmac.finalize()).prefix(16).map { String(format: "%02x", $0) }.joined()
     }
 
+    /// Whether a refresh of the connection runs here now, or its result waits to be stored:
+    /// whoever else would write the connection must wait (``ConnectionResealing``).
+    func isBusy(_ connectionId: String) -> Bool {
+        flights.withLock { $0[connectionId]?.isRunning ?? false } || memory.withLock { $0.unstored[connectionId] != nil }
+    }
+
     /// The partitions of `commands` this handler's credential refresher owns now.
     var ownedPartitions: Set<Int32> { owned.all }
 
@@ -155,7 +161,6 @@ final class CredentialRefreshes: Sendable {
         // Revocations wait until refreshes in flight here are over, so the next owner never
         // starts one while this handler may still spend the same refresh token.
         let consumer = try KafkaConsumer(configuration: configuration, topics: [topics.commands], logger: logger, defersRevocation: true)
-        defer { owned.remove(owned.all) }
         do {
             while !Task.isCancelled {
                 var served: [TopicPartition: Int64] = [:]
@@ -166,10 +171,8 @@ final class CredentialRefreshes: Sendable {
                     case .rebalance(.assigned(let partitions)):
                         owned.add(Set(partitions.map(\.partition)))
                     case .rebalance(.revoked(let partitions)):
-                        owned.remove(Set(partitions.map(\.partition)))
-                        // Ownership is checked inside a flight, so every refresh that still
-                        // counted these partitions as owned is among the flights running now.
-                        for flight in flights.withLock({ Array($0.values) }) { await flight.finished() }
+                        let revoked = Set(partitions.map(\.partition))
+                        await handOver(revoked, served: &served, consumer: consumer)
                         await consumer.releaseRevokedPartitions()
                     case .message(let message):
                         if let value = message.value, let command = try? Command.decoded(from: value), command.type == .refreshCredentials {
@@ -185,10 +188,37 @@ final class CredentialRefreshes: Sendable {
                 }
             }
         } catch {
+            var nothing: [TopicPartition: Int64] = [:]
+            await handOver(owned.all, served: &nothing, consumer: consumer)
             await consumer.close()
             throw error
         }
+        var nothing: [TopicPartition: Int64] = [:]
+        await handOver(owned.all, served: &nothing, consumer: consumer)
         await consumer.close()
+    }
+
+    /// Before partitions go to another handler (a rebalance, or this one stopping): no new
+    /// refresh may start for them, the ones in flight end, what was served is committed, and
+    /// credentials refreshed but not stored are written — so the next owner never spends a
+    /// refresh token this handler may still spend, or has spent.
+    private func handOver(_ partitions: Set<Int32>, served: inout [TopicPartition: Int64], consumer: KafkaConsumer) async {
+        owned.remove(partitions)
+        // Ownership is checked inside a flight, so every refresh that still counted these
+        // partitions as owned is among the flights running now.
+        for flight in flights.withLock({ Array($0.values) }) { await flight.finished() }
+        if !served.isEmpty {
+            try? await consumer.commit(served.map { TopicPartition(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) })
+            served.removeAll()
+        }
+        let kept = memory.withLock { $0.unstored }.filter { partitions.contains(partition(of: $0.key)) }
+        for (connectionId, credentials) in kept {
+            do {
+                _ = try await store(credentials.fresh, replacing: credentials.previous, of: connectionId)
+            } catch {
+                logger.error("handing over: the refreshed credentials of connection \(connectionId) could not be stored (\(error)); its next refresh may fail: PATCH the connection with new credentials if it does")
+            }
+        }
     }
 
     /// Runs one `refresh-credentials` command: refreshes while the connection still has the

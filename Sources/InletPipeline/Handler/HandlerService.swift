@@ -73,7 +73,8 @@ public struct HandlerService: Service {
         connectionResealing = handler.credentialRefreshes.map { refreshes in
             ConnectionResealing(
                 topics: settings.topics, connections: connections, connectorParameters: connectorParameters, vault: vault,
-                write: { record in try await output.send(record) }, owns: { refreshes.ownedPartitions.contains($0) }, logger: logger)
+                write: { record in try await output.send(record) }, owns: { refreshes.ownedPartitions.contains($0) },
+                refreshing: { refreshes.isBusy($0) }, logger: logger)
         }
         // On the embedded broker: wait while the dispatcher lags so far behind on `records`
         // that more output could be trimmed before it is read.
