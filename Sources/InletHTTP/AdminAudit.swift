@@ -40,17 +40,22 @@ final class AdminAudit: Sendable {
         self.logger = logger
     }
 
+    /// Whether the audit topic exists: asked of the brokers until it was seen once.
+    private func topicExists() async throws -> Bool {
+        if topicSeen.load(ordering: .relaxed) { return true }
+        guard try await producer.topicExists(topic) else { return false }
+        topicSeen.store(true, ordering: .relaxed)
+        return true
+    }
+
     func requested(_ write: Write) async throws {
-        if !topicSeen.load(ordering: .relaxed) {
-            if try await !producer.topicExists(topic) {
-                logger.error("audit: topic \(topic) does not exist; admin writes are refused until it does: run `inlet topics create`")
-                throw ProblemDetails(
-                    .serviceUnavailable, title: "Audit trail unavailable",
-                    detail: "the audit topic \(topic) does not exist, so this write cannot be recorded; nothing was done. Run `inlet topics create` (it adds the missing topics and leaves the others as they are), then retry",
-                    headers: [.retryAfter: "5"]
-                )
-            }
-            topicSeen.store(true, ordering: .relaxed)
+        if try await !topicExists() {
+            logger.error("audit: topic \(topic) does not exist; admin writes are refused until it does: run `inlet topics create`")
+            throw ProblemDetails(
+                .serviceUnavailable, title: "Audit trail unavailable",
+                detail: "the audit topic \(topic) does not exist, so this write cannot be recorded; nothing was done. Run `inlet topics create` (it adds the missing topics and leaves the others as they are), then retry",
+                headers: [.retryAfter: "5"]
+            )
         }
         do {
             // A full local queue is answered at once, as for webhooks.
@@ -77,10 +82,7 @@ final class AdminAudit: Sendable {
     func refused(token: AdminToken?, method: String, path: String, status: Int) async {
         // Only onto a topic seen to exist: producing to a missing one could make a broker that
         // auto-creates topics create it with its defaults (and a short retention).
-        guard topicSeen.load(ordering: .relaxed) else {
-            if (try? await producer.topicExists(topic)) == true { topicSeen.store(true, ordering: .relaxed) } else { return }
-            return await refused(token: token, method: method, path: path, status: status)
-        }
+        guard (try? await topicExists()) == true else { return }
         let second = Int64(Date().timeIntervalSince1970)
         let suppressed: Int? = refusals.withLock { state in
             if state.second != second { state = (second, 0, state.suppressed) }
@@ -95,7 +97,7 @@ final class AdminAudit: Sendable {
         guard let suppressed else { return }
         let record = AuditRecord(
             id: RandomUUID.make(), phase: .refused, at: Date(), actor: token?.name ?? "anonymous", scope: token?.scope.rawValue ?? "none",
-            method: method, path: String(path.utf8.prefix(Self.maxRecordedPath)) ?? String(path.prefix(256)), status: status, suppressed: suppressed)
+            method: method, path: String(path.utf8.prefix(Self.maxRecordedPath)) ?? String(path.prefix(Self.maxRecordedPath)), status: status, suppressed: suppressed)
         do {
             _ = try await producer.send(KafkaRecord(topic: topic, key: record.kafkaKey, value: record.encoded()), whenQueueFull: .fail)
         } catch {

@@ -82,17 +82,10 @@ struct AdminAccessTests {
         for _ in 0..<25 { await audit.refused(token: nil, method: "GET", path: "/api/v1/connections", status: 401) }
         try await Task.sleep(for: .milliseconds(1100))
         await audit.refused(token: nil, method: "GET", path: "/api/v1/connections", status: 401)
-        let reader = try KafkaConsumer(
-            assigning: (0..<Int32(harness.topics.partitions)).map { TopicPartition(topic: harness.topics.audit, partition: $0, offset: 0) },
-            configuration: KafkaConsumerConfiguration(client: harness.client, groupId: "audit-reader"), logger: harness.logger)
-        var records: [AuditRecord] = []
-        let deadline = ContinuousClock.now + .seconds(5)
-        while ContinuousClock.now < deadline {
-            for case .message(let message) in try await reader.poll(timeout: .milliseconds(200)) {
-                records.append(try AuditRecord.decoded(from: try #require(message.value)))
-            }
-        }
-        await reader.close()
+        // Every record written was acknowledged before `refused` returned.
+        let written = Int(try await harness.messageCount(harness.topics.audit))
+        let records = try await harness.read(harness.topics.audit, count: written).map { try AuditRecord.decoded(from: try #require($0.value)) }
+        #expect(records.count == written)
         // The burst may straddle a second: at most two seconds' worth, plus the last one.
         #expect(records.count <= 2 * AdminAudit.refusalsPerSecond + 1)
         #expect(records.count < 26)
@@ -148,19 +141,13 @@ struct AdminAccessTests {
 
             // The audit trail: the two writes, each requested then completed; the refused requests
             // (who, if known, and the status); nothing for reads; no body, no presented token.
-            let reader = try KafkaConsumer(
-                assigning: (0..<Int32(pipeline.harness.topics.partitions)).map { TopicPartition(topic: pipeline.harness.topics.audit, partition: $0, offset: 0) },
-                configuration: KafkaConsumerConfiguration(client: pipeline.harness.client, groupId: "audit-reader"), logger: pipeline.harness.logger)
-            var all: [(AuditRecord, Data)] = []
-            var lastNew = ContinuousClock.now
-            let deadline = ContinuousClock.now + .seconds(30)
-            while ContinuousClock.now < deadline, all.filter({ $0.0.phase != .refused }).count < 4 || ContinuousClock.now - lastNew < .seconds(1) {
-                for case .message(let message) in try await reader.poll(timeout: .milliseconds(200)) {
-                    all.append((try AuditRecord.decoded(from: try #require(message.value)), try #require(message.value)))
-                    lastNew = .now
-                }
+            // Every record was acknowledged before its request was answered.
+            let written = Int(try await pipeline.harness.messageCount(pipeline.harness.topics.audit))
+            let all = try await pipeline.harness.read(pipeline.harness.topics.audit, count: written).map { message in
+                let value = try #require(message.value)
+                return (try AuditRecord.decoded(from: value), value)
             }
-            await reader.close()
+            #expect(all.count == written)
             let texts = all.map { String(decoding: $0.1, as: UTF8.self) }
             for secret in ["audited-secret-credential", "not-a-token-at-all-0123", Self.readSecret, Self.rotatedReadSecret, Self.deployerSecret, newSecret] {
                 #expect(!texts.contains { $0.contains(secret) }, "\(secret) in the audit trail")

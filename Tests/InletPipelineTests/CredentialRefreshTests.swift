@@ -20,10 +20,7 @@ struct CredentialRefreshTests {
         let connections = pipeline.connections
         let vault = pipeline.vault
         try await pipeline.run { client in
-            let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", [
-                "connectorKey": "rotating", "customerId": "acme", "credentials": ["access_token": "at-expired", "refresh_token": "rt-1"],
-            ])
-            let connectionId = try #require(connection["id"]?.stringValue)
+            let connectionId = try await helpers.rotatingConnection(client, accessToken: "at-expired")
             // subscribe calls GET /me: 401, refresh (rt-1 → at-1 + rt-2), retried.
             let subscription = try await helpers.subscribed(client, ["connectionId": .string(connectionId), "eventKey": "profile"])
             #expect(subscription["status"] == "active")
@@ -67,10 +64,7 @@ extension CredentialRefreshTests {
             }
             let assigned = pipeline.handlerPartitions
             let refreshers = pipeline.refresherPartitions
-            let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", [
-                "connectorKey": "rotating", "customerId": "acme", "credentials": ["access_token": "at-0", "refresh_token": "rt-1"],
-            ])
-            let connectionId = try #require(connection["id"]?.stringValue)
+            let connectionId = try await helpers.rotatingConnection(client, accessToken: "at-0")
             let connectionPartition = KafkaPartitioner.partition(forKey: connectionId, partitions: partitions)
             let owner = refreshers[0].contains(connectionPartition) ? 0 : 1
 
@@ -112,10 +106,7 @@ extension CredentialRefreshTests {
         let pipeline = try TestPipeline(workspace: try TestPipeline.fixtureWorkspace("rotating-tokens"))
         let harness = pipeline.harness
         try await pipeline.run { client in
-            let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", [
-                "connectorKey": "rotating", "customerId": "acme", "credentials": ["access_token": "at-expired", "refresh_token": "rt-1"],
-            ])
-            let connectionId = try #require(connection["id"]?.stringValue)
+            let connectionId = try await helpers.rotatingConnection(client, accessToken: "at-expired")
             let failWrites = Mutex(1)
             let refreshes = CredentialRefreshes(
                 topics: harness.topics, runtime: pipeline.runtime, connections: pipeline.connections, vault: pipeline.vault, connectorParameters: nil,
@@ -148,10 +139,7 @@ extension CredentialRefreshTests {
     func handshakeDoesNotRefresh() async throws {
         let pipeline = try TestPipeline(workspace: try TestPipeline.fixtureWorkspace("rotating-tokens"))
         try await pipeline.run { client in
-            let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", [
-                "connectorKey": "rotating", "customerId": "acme", "credentials": ["access_token": "at-expired", "refresh_token": "rt-1"],
-            ])
-            let connectionId = try #require(connection["id"]?.stringValue)
+            let connectionId = try await helpers.rotatingConnection(client, accessToken: "at-expired")
             try await pipeline.connections.sync()
             let handshakes = PendingHandshakes(runtime: pipeline.runtime, connections: pipeline.connections, vault: pipeline.vault, logger: pipeline.harness.logger)
             let pending = SubscriptionRecord(
@@ -198,24 +186,27 @@ extension CredentialRefreshTests {
 
     /// The `refresh-credentials` commands on `commands` so far.
     private static func refreshCommands(_ pipeline: TestPipeline) async throws -> [Command] {
-        let topics = pipeline.harness.topics
-        let consumer = try KafkaConsumer(
-            assigning: (0..<topics.partitions).map { TopicPartition(topic: topics.commands, partition: Int32($0)) },
-            configuration: KafkaConsumerConfiguration(client: pipeline.harness.client, groupId: "refresh-commands-reader"), logger: pipeline.harness.logger)
-        var commands: [Command] = []
-        let deadline = ContinuousClock.now + .seconds(2)
-        while ContinuousClock.now < deadline {
-            for case .message(let message) in try await consumer.poll(timeout: .milliseconds(200)) {
-                if let value = message.value, let command = try? Command.decoded(from: value), command.type == .refreshCredentials { commands.append(command) }
-            }
+        let harness = pipeline.harness
+        let written = Int(try await harness.messageCount(harness.topics.commands))
+        return try await harness.read(harness.topics.commands, count: written).compactMap { message in
+            message.value.flatMap { try? Command.decoded(from: $0) }.flatMap { $0.type == .refreshCredentials ? $0 : nil }
         }
-        await consumer.close()
-        return commands
     }
 
     private static func stored(_ connectionId: String, _ connections: ConnectionDirectory, _ vault: CredentialVault) async throws -> JSONValue? {
         try await connections.sync()
         return try connections[connectionId]?.openedCredentials(vault)
+    }
+}
+
+extension WebhookEndToEndTests {
+    /// A connection of the rotating-token app (Tests/Fixtures/workspaces/rotating-tokens) with
+    /// `accessToken` and the refresh token `rt-1`: its id.
+    func rotatingConnection(_ client: any TestClientProtocol, accessToken: String) async throws -> String {
+        let (_, connection) = try await admin(client, .post, "/api/v1/connections", [
+            "connectorKey": "rotating", "customerId": "acme", "credentials": ["access_token": .string(accessToken), "refresh_token": "rt-1"],
+        ])
+        return try #require(connection["id"]?.stringValue)
     }
 }
 
@@ -227,11 +218,9 @@ struct SecretProblemTests {
     func problemDoesNotEchoSecrets() async throws {
         let pipeline = try TestPipeline(workspace: try TestPipeline.fixtureWorkspace("rotating-tokens"))
         try await pipeline.run { client in
-            let (_, connection) = try await helpers.admin(client, .post, "/api/v1/connections", [
-                "connectorKey": "rotating", "customerId": "acme", "credentials": ["access_token": "at-0", "refresh_token": "rt-1"],
-            ])
+            let connectionId = try await helpers.rotatingConnection(client, accessToken: "at-0")
             let (status, problem) = try await helpers.admin(client, .post, "/api/v1/subscriptions", [
-                "connectionId": .string(try #require(connection["id"]?.stringValue)), "eventKey": "profile",
+                "connectionId": .string(connectionId), "eventKey": "profile",
                 "parameters": ["apiKey": "sekrit-value-not-to-echo", "plan": "platinum"],
             ])
             #expect(status == .unprocessableContent)

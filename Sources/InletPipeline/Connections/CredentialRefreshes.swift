@@ -139,9 +139,7 @@ final class CredentialRefreshes: Sendable {
                 }
                 // Refreshed here before and not stored yet (the partition may have moved since):
                 // storing them spends no token, asking the new owner would spend a spent one.
-                if let kept = memory.withLock({ $0.unstored[connectionId] }), kept.previous == current {
-                    return try await store(kept.fresh, replacing: current, of: connectionId)
-                }
+                if let stored = try await storeKept(connectionId, previous: current) { return stored }
                 if owned.contains(partition(of: connectionId)) {
                     return try await refreshHere(record, previous: current, logMetadata: logMetadata)
                 }
@@ -183,19 +181,26 @@ final class CredentialRefreshes: Sendable {
                         break
                     }
                 }
-                if !served.isEmpty {
-                    try? await consumer.commit(served.map { TopicPartition(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) })
-                }
+                await commit(served, consumer)
             }
         } catch {
-            var nothing: [TopicPartition: Int64] = [:]
-            await handOver(owned.all, served: &nothing, consumer: consumer)
-            await consumer.close()
+            await stop(consumer)
             throw error
         }
+        await stop(consumer)
+    }
+
+    /// Hands every partition over, then leaves the group.
+    private func stop(_ consumer: KafkaConsumer) async {
         var nothing: [TopicPartition: Int64] = [:]
         await handOver(owned.all, served: &nothing, consumer: consumer)
         await consumer.close()
+    }
+
+    /// Commits the next offsets of what was served.
+    private func commit(_ served: [TopicPartition: Int64], _ consumer: KafkaConsumer) async {
+        guard !served.isEmpty else { return }
+        try? await consumer.commit(served.map { TopicPartition(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) })
     }
 
     /// Before partitions go to another handler (a rebalance, or this one stopping): no new
@@ -207,10 +212,8 @@ final class CredentialRefreshes: Sendable {
         // Ownership is checked inside a flight, so every refresh that still counted these
         // partitions as owned is among the flights running now.
         for flight in flights.withLock({ Array($0.values) }) { await flight.finished() }
-        if !served.isEmpty {
-            try? await consumer.commit(served.map { TopicPartition(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) })
-            served.removeAll()
-        }
+        await commit(served, consumer)
+        served.removeAll()
         let kept = memory.withLock { $0.unstored }.filter { partitions.contains(partition(of: $0.key)) }
         for (connectionId, credentials) in kept {
             do {
@@ -278,9 +281,7 @@ final class CredentialRefreshes: Sendable {
     /// credentials refreshed before but not stored are stored now instead (the refresh token
     /// they came from is spent).
     private func refreshHere(_ record: ConnectionRecord, previous: JSONValue, logMetadata: [String: String]) async throws -> JSONValue {
-        if let kept = memory.withLock({ $0.unstored[record.id] }), kept.previous == previous {
-            return try await store(kept.fresh, replacing: previous, of: record.id)
-        }
+        if let stored = try await storeKept(record.id, previous: previous) { return stored }
         var merged = try record.openedConnectorParameters(vault)
         if let connectorParameters {
             // The connection's own connector parameters win over the workspace's.
@@ -306,8 +307,7 @@ final class CredentialRefreshes: Sendable {
             try await connections.sync(timeout: .seconds(5))
             record = connections[connectionId]
         } catch {
-            logger.error("the refreshed credentials of connection \(connectionId) could not be stored (\(error)); they are kept and written again on the next attempt")
-            throw APIError(code: APIError.credentialsRefreshing, message: "the refreshed credentials of connection \(connectionId) could not be stored yet (\(error)); the method runs again")
+            throw notStoredYet(connectionId, error)
         }
         guard var record, record.archivedAt == nil else {
             logger.info("refreshed credentials of connection \(connectionId) are not stored: the connection no longer exists")
@@ -325,12 +325,25 @@ final class CredentialRefreshes: Sendable {
             record.updatedAt = Date()
             try await writeConnection(record)
         } catch {
-            logger.error("the refreshed credentials of connection \(connectionId) could not be stored (\(error)); they are kept and written again on the next attempt")
-            throw APIError(code: APIError.credentialsRefreshing, message: "the refreshed credentials of connection \(connectionId) could not be stored yet (\(error)); the method runs again")
+            throw notStoredYet(connectionId, error)
         }
         memory.withLock { _ = $0.unstored.removeValue(forKey: connectionId) }
         logger.info("stored the refreshed credentials of connection \(connectionId)")
         return fresh
+    }
+
+    /// Logs that refreshed credentials could not be stored (they stay kept); the transient
+    /// error that makes the method run again.
+    private func notStoredYet(_ connectionId: String, _ error: any Error) -> APIError {
+        logger.error("the refreshed credentials of connection \(connectionId) could not be stored (\(error)); they are kept and written again on the next attempt")
+        return APIError(code: APIError.credentialsRefreshing, message: "the refreshed credentials of connection \(connectionId) could not be stored yet (\(error)); the method runs again")
+    }
+
+    /// Credentials refreshed here from `previous` and not stored yet, stored now (that spends
+    /// no token); `nil` when none are kept for them.
+    private func storeKept(_ connectionId: String, previous: JSONValue) async throws -> JSONValue? {
+        guard let kept = memory.withLock({ $0.unstored[connectionId] }), kept.previous == previous else { return nil }
+        return try await store(kept.fresh, replacing: previous, of: connectionId)
     }
 
     /// Asks the owning handler to refresh (once per ``Configuration/askAgainAfter``), then
@@ -372,4 +385,15 @@ final class CredentialRefreshes: Sendable {
         guard let stored = connections[connectionId], stored.archivedAt == nil, let current = try? stored.openedCredentials(vault), current != previous else { return nil }
         return current
     }
+}
+
+/// The partition numbers of `commands` a credential refresher is assigned, read by the lanes
+/// that need to know whether a connection is theirs to refresh.
+private final class OwnedPartitions: Sendable {
+    private let partitions = Mutex<Set<Int32>>([])
+
+    func add(_ assigned: Set<Int32>) { partitions.withLock { $0.formUnion(assigned) } }
+    func remove(_ revoked: Set<Int32>) { partitions.withLock { $0.subtract(revoked) } }
+    func contains(_ partition: Int32) -> Bool { partitions.withLock { $0.contains(partition) } }
+    var all: Set<Int32> { partitions.withLock { $0 } }
 }

@@ -63,6 +63,7 @@ public final class Handler: StreamTransform {
     struct State {
         /// Durable view of the subscriptions this handler owns.
         var owned: [String: SubscriptionRecord] = [:]
+        var ownedPartitions: Set<Int32> = []
         /// Written by the batch in progress (tentative until committed).
         var pending: [String: SubscriptionRecord] = [:]
         /// Refresh commands already sent, by subscription: the timestamp they were for.
@@ -98,10 +99,8 @@ public final class Handler: StreamTransform {
     private let connectorParameters: ConnectorParametersDirectory?
     let logger: Logger
     let state = Mutex(State())
-    /// The partition numbers of `ingress` and `commands` assigned to this handler.
-    private let ownedPartitions = OwnedPartitions()
     /// The partition numbers of `ingress` and `commands` assigned to this handler now.
-    var assignedPartitions: Set<Int32> { ownedPartitions.all }
+    var assignedPartitions: Set<Int32> { state.withLock { $0.ownedPartitions } }
     /// Writes a `pending` subscription (with its webhook token) before `subscribe` runs, so
     /// ingress already knows the URL when the external app calls it during `subscribe`.
     private let announcePending: (@Sendable (SubscriptionRecord) async throws -> Void)?
@@ -248,8 +247,8 @@ public final class Handler: StreamTransform {
         let assigned = Set(partitions.filter { $0.topic == topics.ingress || $0.topic == topics.commands }.map(\.partition))
         let partitionCount = topics.partitions
         let adopted = subscriptions.all().filter { assigned.contains(KafkaPartitioner.partition(forKey: $0.id, partitions: partitionCount)) }
-        ownedPartitions.add(assigned)
         state.withLock { state in
+            state.ownedPartitions.formUnion(assigned)
             for record in adopted { state.owned[record.id] = record }
         }
         logger.info("handler: owns \(adopted.count) subscriptions after assignment of partitions \(assigned.sorted())")
@@ -258,8 +257,8 @@ public final class Handler: StreamTransform {
     public func partitionsRevoked(_ partitions: [TopicPartition]) async {
         let revoked = Set(partitions.map(\.partition))
         let partitionCount = topics.partitions
-        ownedPartitions.remove(revoked)
         state.withLock { state in
+            state.ownedPartitions.subtract(revoked)
             state.owned = state.owned.filter { !revoked.contains(KafkaPartitioner.partition(forKey: $0.key, partitions: partitionCount)) }
             state.refreshRequested = state.refreshRequested.filter { state.owned[$0.key] != nil }
             state.pullRequested = state.pullRequested.filter { state.owned[$0.key] != nil }
@@ -801,15 +800,4 @@ extension SubscriptionRecord {
     mutating func markApplied(_ message: KafkaMessage) {
         appliedOffsets[Self.appliedOffsetKey(topic: message.topic, partition: Int(message.partition))] = message.offset
     }
-}
-
-/// The partition numbers a handler is assigned, shared with what needs to know whether a key
-/// is its own (``CredentialRefreshes``).
-final class OwnedPartitions: Sendable {
-    private let partitions = Mutex<Set<Int32>>([])
-
-    func add(_ assigned: Set<Int32>) { partitions.withLock { $0.formUnion(assigned) } }
-    func remove(_ revoked: Set<Int32>) { partitions.withLock { $0.subtract(revoked) } }
-    func contains(_ partition: Int32) -> Bool { partitions.withLock { $0.contains(partition) } }
-    var all: Set<Int32> { partitions.withLock { $0 } }
 }
