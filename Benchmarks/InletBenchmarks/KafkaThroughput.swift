@@ -29,7 +29,7 @@ func runKafkaThroughput(count: Int = 50_000, valueBytes: Int = 200) async throws
 
     // MARK: - Inlet
 
-    let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, lingerMilliseconds: 5), logger: logger)
+    let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(5)), logger: logger)
     try await producer.send(KafkaRecord(topic: "bench-inlet", key: "warm-up", value: value))
     // Like a busy ingress: several batches in flight at once (the raw loop keeps everything
     // in flight until its final flush).

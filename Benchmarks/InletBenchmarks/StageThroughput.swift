@@ -38,7 +38,7 @@ func runStageThroughput(messages: Int = 20_000, subscriptionCount: Int = 16) asy
     let connections = ConnectionDirectory(topics: topics, client: client, logger: logger)
     let vault = CredentialVault(secret: "bench-vault-key")
     let scripts = ScriptEngine(configuration: .init(timeLimit: .seconds(5)), logger: logger)
-    let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, lingerMilliseconds: 1), logger: logger)
+    let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .microseconds(500)), logger: logger)
     let counter = try KafkaConsumer(
         assigning: [], configuration: KafkaConsumerConfiguration(client: client, groupId: "bench-counter"), logger: logger
     )

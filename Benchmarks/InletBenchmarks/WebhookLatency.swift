@@ -56,7 +56,7 @@ func runWebhookLatency(webhooks: Int, perSecond: Int, warmUp: Int, fetchWaitMill
     client.tableFetchWaitMilliseconds = fetchWaitMilliseconds.map { _ in ProcessInfo.processInfo.environment["BENCH_TABLE_FETCH_WAIT"].flatMap { Int($0) } ?? 50 }
     // As `inlet ingress` configures its producer (Sources/inlet/Commands/RoleServices.swift).
     let producer = try KafkaProducer(
-        configuration: KafkaProducerConfiguration(client: client, lingerMilliseconds: 1, deliveryTimeoutMilliseconds: 10_000), logger: logger
+        configuration: KafkaProducerConfiguration(client: client, linger: .microseconds(500), deliveryTimeoutMilliseconds: 10_000), logger: logger
     )
     let workspace = try repositoryWorkspace()
     let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger)

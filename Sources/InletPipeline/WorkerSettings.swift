@@ -81,6 +81,6 @@ public struct WorkerSettings: Sendable {
     }
 
     public var producer: KafkaProducerConfiguration {
-        KafkaProducerConfiguration(client: client, lingerMilliseconds: 1)
+        KafkaProducerConfiguration(client: client, linger: .microseconds(500))
     }
 }

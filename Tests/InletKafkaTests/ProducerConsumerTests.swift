@@ -1,5 +1,6 @@
 import Foundation
 @testable import InletKafka
+import Logging
 import Testing
 
 @Suite("Producer and consumer over the embedded broker")
@@ -102,6 +103,22 @@ struct ProducerConsumerTests {
         #expect(consumer.librdkafkaProperties.filter { $0.0 == "fetch.wait.max.ms" }.map(\.1) == ["5"])
         consumer.fetchWaitMilliseconds = client.tableFetchWaitMilliseconds
         #expect(consumer.librdkafkaProperties.filter { $0.0 == "fetch.wait.max.ms" }.map(\.1) == ["50"])
+    }
+
+    @Test("A producer's linger reaches librdkafka in milliseconds, fractions included, and a real producer accepts it")
+    func lingerFractions() async throws {
+        let client = KafkaClientConfiguration(bootstrapServers: ["127.0.0.1:9"])
+        let linger = { (duration: Duration) in
+            KafkaProducerConfiguration(client: client, linger: duration).librdkafkaProperties.filter { $0.0 == "linger.ms" }.map(\.1)
+        }
+        #expect(linger(.milliseconds(5)) == ["5"])
+        #expect(linger(.microseconds(500)) == ["0.5"])
+        #expect(linger(.microseconds(1250)) == ["1.25"])
+        #expect(linger(.microseconds(7)) == ["0.007"])
+        #expect(linger(.zero) == ["0"])
+        // librdkafka refuses a property it cannot read: a producer made with a fraction works.
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .microseconds(500)), logger: Logger(label: "test"))
+        await producer.shutdown()
     }
 }
 

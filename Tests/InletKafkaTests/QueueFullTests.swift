@@ -15,7 +15,7 @@ struct QueueFullTests {
         // as .wait waits for room: on a loaded machine the wait could run out first).
         client.additionalProperties["reconnect.backoff.ms"] = "50"
         client.additionalProperties["reconnect.backoff.max.ms"] = "500"
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, lingerMilliseconds: 1, deliveryTimeoutMilliseconds: 60_000), logger: test.logger)
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1), deliveryTimeoutMilliseconds: 60_000), logger: test.logger)
         // Connected first, then the broker goes away: what is produced now stays queued.
         try await producer.send(KafkaRecord(topic: topic, key: "k", value: Data("first".utf8)))
         try test.cluster.setBroker(1, up: false)

@@ -29,7 +29,7 @@ struct IngressHarness {
         client.consumerFetchWaitMilliseconds = 10
         self.client = client
         producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(client: client, lingerMilliseconds: 1, deliveryTimeoutMilliseconds: 3000), logger: logger
+            configuration: KafkaProducerConfiguration(client: client, linger: .milliseconds(1), deliveryTimeoutMilliseconds: 3000), logger: logger
         )
         subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger)
     }

@@ -22,7 +22,7 @@ public struct TableRepublisher<Value: Sendable>: Service {
         interval: Duration = .seconds(1), logger: Logger
     ) {
         self.table = table
-        self.producer = KafkaProducerConfiguration(client: client, lingerMilliseconds: 5)
+        self.producer = KafkaProducerConfiguration(client: client, linger: .milliseconds(5))
         self.retention = retention
         self.republishAfter = republishAfter
         self.interval = interval

@@ -15,8 +15,9 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
     public var client: KafkaClientConfiguration
     /// Default `.all`: an acknowledged message survives the loss of the leader.
     public var acks: Acks
-    /// How long to wait to fill a batch (librdkafka `linger.ms`). Default 5 ms.
-    public var lingerMilliseconds: Int
+    /// How long to wait to fill a batch (librdkafka `linger.ms`, which takes fractions of a
+    /// millisecond). Default 5 ms.
+    public var linger: Duration
     public var compression: Compression
     /// Idempotent producer: no duplicates or reordering from internal retries. Default on.
     public var idempotent: Bool
@@ -26,14 +27,14 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
     public init(
         client: KafkaClientConfiguration,
         acks: Acks = .all,
-        lingerMilliseconds: Int = 5,
+        linger: Duration = .milliseconds(5),
         compression: Compression = .none,
         idempotent: Bool = true,
         deliveryTimeoutMilliseconds: Int = 30_000
     ) {
         self.client = client
         self.acks = acks
-        self.lingerMilliseconds = lingerMilliseconds
+        self.linger = linger
         self.compression = compression
         self.idempotent = idempotent
         self.deliveryTimeoutMilliseconds = deliveryTimeoutMilliseconds
@@ -42,10 +43,22 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
     var librdkafkaProperties: [(String, String)] {
         client.baseProperties + [
             ("acks", acks.rawValue),
-            ("linger.ms", String(lingerMilliseconds)),
+            ("linger.ms", Self.milliseconds(linger)),
             ("compression.codec", compression.rawValue),
             ("enable.idempotence", idempotent ? "true" : "false"),
             ("delivery.timeout.ms", String(deliveryTimeoutMilliseconds)),
         ] + client.additionalProperties.sorted { $0.key < $1.key }
+    }
+
+    /// `linger` as librdkafka reads it: milliseconds, with up to three decimals (`0.5`).
+    static func milliseconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let microseconds = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+        let whole = microseconds / 1000, fraction = microseconds % 1000
+        guard fraction != 0 else { return String(whole) }
+        var decimals = String(fraction)
+        decimals = String(repeating: "0", count: 3 - decimals.count) + decimals
+        while decimals.hasSuffix("0") { decimals.removeLast() }
+        return "\(whole).\(decimals)"
     }
 }

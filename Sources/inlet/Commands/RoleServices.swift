@@ -68,7 +68,7 @@ struct RoleServices {
     /// webhooks after a start do not wait for it.
     func ingressProducer() async throws -> KafkaProducer {
         let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(client: client, lingerMilliseconds: 1, deliveryTimeoutMilliseconds: 10_000), logger: logger
+            configuration: KafkaProducerConfiguration(client: client, linger: .microseconds(500), deliveryTimeoutMilliseconds: 10_000), logger: logger
         )
         let prepared = await producer.prepare(topics: [topics.ingress, topics.ingressGlobal, topics.ingressAppEvents, topics.audit])
         if !prepared.isEmpty, !prepared.contains(topics.audit) {

@@ -22,7 +22,7 @@ struct TestCluster {
     }
 
     var producerConfiguration: KafkaProducerConfiguration {
-        KafkaProducerConfiguration(client: client, lingerMilliseconds: 1)
+        KafkaProducerConfiguration(client: client, linger: .milliseconds(1))
     }
 
     func consumerConfiguration(group: String) -> KafkaConsumerConfiguration {
