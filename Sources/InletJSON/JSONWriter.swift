@@ -128,7 +128,7 @@ public struct JSONWriter {
 
     /// Whether `a` sorts before `b` by their UTF-8 bytes: `memcmp` over the strings' own
     /// storage where they have it (native strings do), else byte by byte.
-    static func precedes(_ a: String, _ b: String) -> Bool {
+    public static func precedes(_ a: String, _ b: String) -> Bool {
         let compared = a.utf8.withContiguousStorageIfAvailable { left in
             b.utf8.withContiguousStorageIfAvailable { right -> Bool in
                 let common = min(left.count, right.count)
@@ -209,6 +209,12 @@ public struct JSONWriter {
     /// Empties the writer, keeping its storage for the next document.
     public mutating func removeAll() {
         bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends `text` as it is: punctuation (`{`, `,`, `:`) or a literal (`true`) of a
+    /// document written member by member with ``writeString(_:)`` and ``write(_:)``.
+    public mutating func append(raw text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
     private mutating func append(_ text: String) {

@@ -1,8 +1,9 @@
 import Foundation
 import HummingbirdTesting
 import InletConnectors
+import InletJSON
 import InletKafka
-import InletPipeline
+@testable import InletPipeline
 import Testing
 
 /// What is on `ingress` is a public format. Raw records (the body as the value, the metadata
@@ -66,6 +67,25 @@ struct RollingUpgradeTests {
         #expect(try RawRequest.decoded(value: nil, headers: empty.kafkaRecord(topic: "t", format: .raw).headers) == empty)
         #expect(throws: MessageCodecError.self) {
             try RawRequest.decoded(value: Data(), headers: [KafkaHeader(name: RawRequestRecordFormat.metadataHeader, string: #"{"method":"POST"}"#)])
+        }
+    }
+
+    @Test("a raw record's metadata header holds the same bytes as the request's metadata written as a JSON tree")
+    func metadataBytes() throws {
+        let full = RawRequest(
+            requestId: "r-\"1\"", receivedAt: Date(timeIntervalSince1970: 1_790_000_000.5), method: "POST", path: "/webhooks/a\\b",
+            rawQuery: "x=1&x=2&y=&é=%22", query: ["x": .multiple(["1", "2"]), "y": .single(""), "é": .single("\"")],
+            headers: ["content-type": "application/json", "x-b": "line\u{1}", "X-Upper": "ü", "a": "", "zz": "9"], contentType: "application/json",
+            body: Data("{}".utf8), replyExpected: true, subscriptionId: "sub-1", connectorKey: "github", globalWebhookKey: "events", remoteAddress: "::1"
+        )
+        let bare = RawRequest(requestId: "r-2", receivedAt: Date(timeIntervalSince1970: 0), method: "GET", path: "/", body: Data())
+        for request in [full, bare] {
+            var tree = JSONWriter()
+            tree.write(request.metadata)
+            let record = request.kafkaRecord(topic: "inlet.ingress", format: .raw)
+            let header = try #require(record.headers.first { $0.name == RawRequestRecordFormat.metadataHeader }?.value)
+            #expect(String(decoding: header, as: UTF8.self) == String(decoding: tree.bytes, as: UTF8.self))
+            #expect(try RawRequest.decoded(value: record.value, headers: record.headers) == request)
         }
     }
 }

@@ -99,6 +99,9 @@ public final class Handler: StreamTransform {
     private let connectorParameters: ConnectorParametersDirectory?
     let logger: Logger
     let state = Mutex(State())
+    /// Whether `state.retries` holds any entry, read without the lock: a succeeding input
+    /// (nearly every one) has no retries to forget. Only an input's own lane adds its key.
+    private let hasRetries = Atomic<Bool>(false)
     /// The partition numbers of `ingress` and `commands` assigned to this handler now.
     var assignedPartitions: Set<Int32> { state.withLock { $0.ownedPartitions } }
     /// Writes a `pending` subscription (with its webhook token) before `subscribe` runs, so
@@ -146,7 +149,7 @@ public final class Handler: StreamTransform {
     public func process(_ message: KafkaMessage) async throws -> [KafkaRecord] {
         let id = message.keyString ?? ""
         let before = current(id)
-        let outputs = try await outputs(of: message)
+        let outputs = try await outputs(of: message, current: before)
         // An output Kafka would refuse (message.max.bytes) — an event, or the subscription
         // with a state grown too large — would fail the batch for ever: the input goes to the
         // DLQ instead, and the subscription keeps its previous state (only marked applied).
@@ -177,7 +180,8 @@ public final class Handler: StreamTransform {
         )]
     }
 
-    private func outputs(of message: KafkaMessage) async throws -> [KafkaRecord] {
+    /// `known` is `current(message.keyString)`, read by the caller already.
+    private func outputs(of message: KafkaMessage, current known: SubscriptionRecord?) async throws -> [KafkaRecord] {
         // A raw request with an empty body (a GET handshake) may arrive without a value.
         guard let value = message.value ?? (RawRequestRecordFormat.of(message.headers) == .raw ? Data() : nil) else { return [] }
         if message.topic == topics.commands {
@@ -200,7 +204,7 @@ public final class Handler: StreamTransform {
         } catch {
             return [deadLetter(message, code: "decode-error", "not a raw request: \(error)")]
         }
-        return Reply.ensured(in: try await webhook(request, message: message), for: request, topic: topics.replies)
+        return Reply.ensured(in: try await webhook(request, message: message, current: known), for: request, topic: topics.replies)
     }
 
     /// Commands (subscribe, unsubscribe, refresh) call the external API: each is committed
@@ -263,6 +267,7 @@ public final class Handler: StreamTransform {
             state.refreshRequested = state.refreshRequested.filter { state.owned[$0.key] != nil }
             state.pullRequested = state.pullRequested.filter { state.owned[$0.key] != nil }
             state.retries = state.retries.filter { state.owned[$0.key] != nil }
+            hasRetries.store(!state.retries.isEmpty, ordering: .releasing)
             state.expireRequested = state.expireRequested.filter { state.owned[$0] != nil }
             state.resealRequested = state.resealRequested.filter { state.owned[$0] != nil }
             state.expired = state.expired.filter { !revoked.contains(KafkaPartitioner.partition(forKey: $0, partitions: partitionCount)) }
@@ -293,8 +298,9 @@ public final class Handler: StreamTransform {
 
     // MARK: - Webhooks
 
-    private func webhook(_ request: RawRequest, message: KafkaMessage) async throws -> [KafkaRecord] {
-        guard let subscriptionId = request.subscriptionId ?? message.keyString, var subscription = current(subscriptionId) else {
+    private func webhook(_ request: RawRequest, message: KafkaMessage, current known: SubscriptionRecord?) async throws -> [KafkaRecord] {
+        let subscriptionId = request.subscriptionId ?? message.keyString
+        guard let subscriptionId, var subscription = known?.id == subscriptionId ? known : current(subscriptionId) else {
             return [deadLetter(message, code: "unknown-subscription", "no subscription '\(request.subscriptionId ?? "?")' for this webhook")]
         }
         if subscription.hasApplied(topic: message.topic, partition: Int(message.partition), offset: message.offset) { return [] }
@@ -642,6 +648,7 @@ public final class Handler: StreamTransform {
             let entry = state.retries[key] ?? (now, 0)
             guard now - entry.since < configuration.maxRetryDuration else { return nil }
             state.retries[key] = (entry.since, entry.attempts + 1)
+            hasRetries.store(true, ordering: .releasing)
             return entry.attempts + 1
         }
         guard let attempts else {
@@ -670,7 +677,11 @@ public final class Handler: StreamTransform {
     }
 
     private func clearRetries(_ message: KafkaMessage) {
-        state.withLock { _ = $0.retries.removeValue(forKey: message.keyString ?? Self.retryKey(message)) }
+        guard hasRetries.load(ordering: .acquiring) else { return }
+        state.withLock { state in
+            _ = state.retries.removeValue(forKey: message.keyString ?? Self.retryKey(message))
+            hasRetries.store(!state.retries.isEmpty, ordering: .releasing)
+        }
     }
 
     private static func retryKey(_ message: KafkaMessage) -> String { "\(message.topic)/\(message.partition)/\(message.offset)" }

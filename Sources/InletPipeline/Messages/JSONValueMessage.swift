@@ -16,6 +16,15 @@ protocol JSONValueMessage {
     var messageValue: JSONValue { get }
     /// Reads the message from a parsed document.
     init(message fields: MessageFields) throws(MessageCodecError)
+    /// Writes ``messageValue``'s bytes; messages written once per webhook write their
+    /// members straight into the writer instead of building the tree first.
+    func write(to writer: inout JSONWriter)
+}
+
+extension JSONValueMessage {
+    func write(to writer: inout JSONWriter) {
+        writer.write(messageValue)
+    }
 }
 
 /// The members of one JSON object in a message being read, and where it sits in the message

@@ -27,7 +27,7 @@ public enum MessageCodec {
     public static func encode<Message: Encodable>(_ message: Message) -> Data {
         if let message = message as? any JSONValueMessage {
             var writer = JSONWriter(capacity: 1024, nonFiniteAsStrings: true)
-            writer.write(message.messageValue)
+            message.write(to: &writer)
             return Data(writer.bytes)
         }
         do {

@@ -1,5 +1,6 @@
 import Foundation
 import InletConnectors
+import InletJSON
 
 /// A normalized `created` / `updated` / `deleted` event for your services (topics `events`
 /// for connector events and `app-events` for your app's events; key: subscription id, so
@@ -205,6 +206,20 @@ extension NormalizedEvent: JSONValueMessage {
         ])
     }
 
+    func write(to writer: inout JSONWriter) {
+        // In the order of the keys' UTF-8 bytes, as `messageValue` is written.
+        writer.writeObject { members in
+            members.object("data") { data.writeMembers(&$0) }
+            members.string("datacontenttype", datacontenttype)
+            members.string("id", id)
+            members.string("source", source)
+            members.string("specversion", specversion)
+            members.string("subject", subject)
+            members.string("time", RFC3339.string(from: time))
+            members.string("type", type)
+        }
+    }
+
     init(message fields: MessageFields) throws(MessageCodecError) {
         specversion = try fields.string("specversion")
         guard specversion == Self.specVersion else { throw fields.error("specversion", "expected \"1.0\", found \"\(specversion)\"") }
@@ -228,6 +243,18 @@ extension NormalizedEvent.Payload: JSONValueMessage {
             "customerId": .string(customerId), "connectorKey": .string(connectorKey), "eventKey": eventKey.map(JSONValue.string),
             "collectionKey": collectionKey.map(JSONValue.string), "appEventKey": appEventKey.map(JSONValue.string),
         ])
+    }
+
+    func writeMembers(_ members: inout JSONObjectMembers) {
+        members.string("appEventKey", appEventKey)
+        members.string("collectionKey", collectionKey)
+        members.string("connectorKey", connectorKey)
+        members.string("customerId", customerId)
+        members.string("eventKey", eventKey)
+        members.value("record", record)
+        members.string("recordId", recordId)
+        members.string("subscriptionId", subscriptionId)
+        members.string("type", type.rawValue)
     }
 
     init(message fields: MessageFields) throws(MessageCodecError) {

@@ -46,7 +46,7 @@ extension RawRequest {
             return KafkaRecord(topic: topic, key: kafkaKey, value: encoded())
         case .raw:
             var writer = JSONWriter(capacity: 512)
-            writer.write(metadata)
+            writeMetadata(to: &writer)
             return KafkaRecord(topic: topic, key: kafkaKey, value: body, headers: [KafkaHeader(name: RawRequestRecordFormat.metadataHeader, value: Data(writer.bytes))])
         }
     }
@@ -82,6 +82,27 @@ extension RawRequest {
         members["globalWebhookKey"] = globalWebhookKey.map(JSONValue.string)
         members["remoteAddress"] = remoteAddress.map(JSONValue.string)
         return .object(members)
+    }
+
+    /// Writes ``metadata`` as `JSONWriter` writes it (the same bytes, keys sorted), without
+    /// building its tree first: ingress does this for every request.
+    func writeMetadata(to writer: inout JSONWriter) {
+        // In the order of the keys' UTF-8 bytes, as the tree is written.
+        writer.writeObject { members in
+            members.string("connectorKey", connectorKey)
+            members.string("contentType", contentType)
+            members.string("globalWebhookKey", globalWebhookKey)
+            members.strings("headers", headers)
+            members.string("method", method)
+            members.string("path", path)
+            members.values("query", query.mapValues(\.jsonValue))
+            members.string("rawQuery", rawQuery)
+            members.string("receivedAt", MessageCodec.timestamp(receivedAt))
+            members.string("remoteAddress", remoteAddress)
+            members.bool("replyExpected", replyExpected)
+            members.string("requestId", requestId)
+            members.string("subscriptionId", subscriptionId)
+        }
     }
 
     /// A request from the metadata header of a `.raw` record and its value.

@@ -1,5 +1,6 @@
 import Foundation
 import InletConnectors
+import InletJSON
 
 /// One event a connector method produced for a subscription, before normalization (topic
 /// `records`, key: subscription id; read by the dispatcher).
@@ -155,6 +156,22 @@ extension RecordEvent: JSONValueMessage {
         ])
     }
 
+    func write(to writer: inout JSONWriter) {
+        // In the order of the keys' UTF-8 bytes, as `messageValue` is written.
+        writer.writeObject { members in
+            members.string("connectorKey", connectorKey)
+            members.string("customerId", customerId)
+            members.string("id", id)
+            members.string("occurredAt", RFC3339.string(from: occurredAt))
+            members.value("record", record)
+            members.string("requestId", requestId)
+            members.object("source") { source.writeMembers(&$0) }
+            members.string("subscriptionId", subscriptionId)
+            members.object("target") { target.writeMembers(&$0) }
+            members.string("type", type?.rawValue)
+        }
+    }
+
     init(message fields: MessageFields) throws(MessageCodecError) {
         id = try fields.string("id")
         subscriptionId = try fields.string("subscriptionId")
@@ -175,6 +192,13 @@ extension RecordEvent: JSONValueMessage {
 extension RecordEvent.Source: JSONValueMessage {
     var messageValue: JSONValue {
         .object(["topic": .string(topic), "partition": .integer(Int64(partition)), "offset": .integer(offset), "index": .integer(Int64(index))])
+    }
+
+    func writeMembers(_ members: inout JSONObjectMembers) {
+        members.integer("index", Int64(index))
+        members.integer("offset", offset)
+        members.integer("partition", Int64(partition))
+        members.string("topic", topic)
     }
 
     init(message fields: MessageFields) throws(MessageCodecError) {

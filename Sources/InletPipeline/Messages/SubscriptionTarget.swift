@@ -112,6 +112,22 @@ extension SubscriptionTarget: JSONValueMessage {
         }
     }
 
+    /// ``messageValue``'s members, keys in the order they are written.
+    func writeMembers(_ members: inout JSONObjectMembers) {
+        switch self {
+        case .event(let eventKey):
+            members.string("eventKey", eventKey)
+            members.string("kind", Kind.event.rawValue)
+        case .collection(let collectionKey, let collectionEvent):
+            members.string("collectionEvent", collectionEvent.rawValue)
+            members.string("collectionKey", collectionKey)
+            members.string("kind", Kind.collection.rawValue)
+        case .appEvent(let appEventKey):
+            members.string("appEventKey", appEventKey)
+            members.string("kind", Kind.appEvent.rawValue)
+        }
+    }
+
     init(message fields: MessageFields) throws(MessageCodecError) {
         let kindText = try fields.string("kind")
         guard let kind = Kind(rawValue: kindText) else {
