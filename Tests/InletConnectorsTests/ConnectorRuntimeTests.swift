@@ -381,6 +381,13 @@ struct WebhookRequestTests {
         #expect(request.headers == ["content-type": "text/plain", "x-a": "1"])
         #expect(request.contentType == "text/plain")
         #expect(request.data == "hi")
+        // Names already lower-case are kept, others lower-cased (non-ASCII too), repeats joined.
+        var mixed = WebhookRequest(method: "POST", path: "/", headers: ["x-b": "2", "X-B": "3", "Ü-Name": "4", "ok": "5"])
+        #expect(mixed.headers["ü-name"] == "4" && mixed.headers["ok"] == "5")
+        #expect(mixed.headers["x-b"] == "2, 3" || mixed.headers["x-b"] == "3, 2")
+        #expect(mixed.headersValue == .object(mixed.headers.mapValues(JSONValue.string)))
+        mixed.headers["x-new"] = "6"
+        #expect(mixed.headersValue["x-new"] == "6", "what methods see follows a changed header")
     }
 
     @Test("a response's data becomes JSON or text unless its headers name a content type")

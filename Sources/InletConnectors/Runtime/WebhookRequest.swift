@@ -24,7 +24,11 @@ public struct WebhookRequest: Sendable, Hashable {
     /// Query parameters; a repeated parameter is an array of strings.
     public var query: [String: JSONValue]
     /// Header names lower-cased; a repeated header joined with `, `.
-    public var headers: [String: String]
+    public var headers: [String: String] {
+        didSet { headersValue = Self.jsonValue(of: headers) }
+    }
+    /// `headers` as methods and `deliveryId` formulas see them, made once per request.
+    private(set) var headersValue: JSONValue
     /// The body bytes exactly as received.
     public var rawBody: Data
     /// The `Content-Type` header, if any (the `content-type` header when `nil` is given).
@@ -40,14 +44,21 @@ public struct WebhookRequest: Sendable, Hashable {
         self.path = path
         self.query = query
         var lowered: [String: String] = [:]
+        lowered.reserveCapacity(headers.count)
         for (name, value) in headers {
-            let key = name.lowercased()
+            // Ingress stores names lower-cased already: no new string for those.
+            let key = name.utf8.contains(where: { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || $0 >= 0x80 }) ? name.lowercased() : name
             lowered[key] = lowered[key].map { "\($0), \(value)" } ?? value
         }
         self.headers = lowered
+        self.headersValue = Self.jsonValue(of: lowered)
         self.rawBody = rawBody
         self.contentType = contentType ?? lowered["content-type"]
         (self.data, self.dataIsBodyJSON) = Self.parsedBody(rawBody, contentType: self.contentType)
+    }
+
+    private static func jsonValue(of headers: [String: String]) -> JSONValue {
+        .object(headers.mapValues(JSONValue.string))
     }
 
     /// The body as methods see it in `rawBody`.
@@ -56,7 +67,7 @@ public struct WebhookRequest: Sendable, Hashable {
     /// `query`, `data` and `headers`: the request part of `handle`'s arguments, with
     /// `rawBody` (``methodTexts``); `body` is `data` under another name (``bodyAlias``).
     var methodArguments: [String: JSONValue] {
-        ["query": .object(query), "data": data, "headers": .object(headers.mapValues(JSONValue.string))]
+        ["query": .object(query), "data": data, "headers": headersValue]
     }
 
     /// `rawBody`, passed to JavaScript as a string of its own.
@@ -144,7 +155,7 @@ extension WebhookRequest {
     public func deliveryId(_ formula: CompiledMapping) throws -> String? {
         var body = data
         if case .string = body, let parsed = try? JSONValue(parsing: rawBody) { body = parsed }
-        let variables: JSONValue = ["headers": .object(headers.mapValues(JSONValue.string)), "data": body, "query": .object(query)]
+        let variables: JSONValue = ["headers": headersValue, "data": body, "query": .object(query)]
         switch try formula.evaluate(variables: variables) {
         case .string(let id) where !id.isEmpty: return id
         case .integer(let id): return String(id)
