@@ -116,6 +116,9 @@ struct ProducerConsumerTests {
         #expect(linger(.microseconds(1250)) == ["1.25"])
         #expect(linger(.microseconds(7)) == ["0.007"])
         #expect(linger(.zero) == ["0"])
+        #expect(linger(.nanoseconds(999)) == ["0.001"], "rounded to the microsecond, not cut to no wait")
+        #expect(linger(.nanoseconds(400)) == ["0"])
+        #expect(linger(.microseconds(-500)) == ["0"], "a negative linger is no wait")
         // librdkafka refuses a property it cannot read: a producer made with a fraction works.
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client, linger: .microseconds(500)), logger: Logger(label: "test"))
         await producer.shutdown()

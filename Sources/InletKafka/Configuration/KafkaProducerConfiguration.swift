@@ -50,10 +50,11 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
         ] + client.additionalProperties.sorted { $0.key < $1.key }
     }
 
-    /// `linger` as librdkafka reads it: milliseconds, with up to three decimals (`0.5`).
+    /// `linger` as librdkafka reads it: milliseconds, with up to three decimals (`0.5`),
+    /// rounded to the nearest microsecond; a negative duration is no wait.
     static func milliseconds(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        let microseconds = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+        let (seconds, attoseconds) = max(duration, .zero).components
+        let microseconds = seconds * 1_000_000 + (attoseconds + 500_000_000_000) / 1_000_000_000_000
         let whole = microseconds / 1000, fraction = microseconds % 1000
         guard fraction != 0 else { return String(whole) }
         var decimals = String(fraction)
