@@ -9,6 +9,7 @@
 //   bare-http [port]                a bare Hummingbird server, the baseline of ingress (BareHTTP.swift)
 //   stages [messages]               handler and dispatcher draining a backlog vs a pass-through loop (StageThroughput.swift)
 //   fullscan [records...]           full-scan snapshot and diff vs reading the pages (FullScanDiff.swift)
+//   json [parses]                   InletJSON's parser vs Foundation's JSONSerialization (JSONParsing.swift)
 //
 // Loopback only; every loop is bounded and every wait has a deadline.
 import Foundation
@@ -29,6 +30,8 @@ do {
         try await runFullScanDiff(sizes: numbers.isEmpty ? [25_000, 100_000, 1_000_000] : numbers)
     case "stages":
         try await runStageThroughput(messages: numbers.first ?? 20_000)
+    case "json":
+        try runJSONParsing(iterations: numbers.first ?? 20_000)
     case "bare-http":
         try await runBareHTTP(port: numbers.first ?? 18081)
     case "all":

@@ -63,7 +63,10 @@ struct ConsumerGroupTests {
             // A consumer joins its group as soon as it exists, so the third is created only now.
             let c = try Member(name: "c", test: test, group: group, topic: topic)
             tasks.addTask { await c.run() }
-            try await eventually("c joins and gets two partitions") { c.assignment.withLock { $0.count } == 2 }
+            // A join makes a and b give up and rejoin. On a loaded machine (the whole suite runs
+            // at once) a member can miss its 6 s session meanwhile and the group goes round
+            // again: CI once needed more than 30 s to settle.
+            try await eventually("c joins and gets two partitions", timeout: .seconds(90)) { c.assignment.withLock { $0.count } == 2 }
             try await producer.sendAll((300..<600).map { KafkaRecord(topic: topic, key: "k\($0)", value: Data("\($0)".utf8)) })
 
             let members = [a, b, c]
@@ -72,7 +75,7 @@ struct ConsumerGroupTests {
             }
             // On a loaded machine a member may still be between revocation and its new
             // assignment when the last message arrives: the split settles shortly after.
-            try await eventually("every member owns two partitions") { members.allSatisfy { $0.assignment.withLock { $0.count } == 2 } }
+            try await eventually("every member owns two partitions", timeout: .seconds(90)) { members.allSatisfy { $0.assignment.withLock { $0.count } == 2 } }
             #expect(a.rebalances.withLock { $0 }.contains { if case .revoked = $0 { true } else { false } })
             tasks.cancelAll()
             try await tasks.waitForAll()
