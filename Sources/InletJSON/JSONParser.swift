@@ -29,9 +29,22 @@ enum JSONParser {
         return value
     }
 
+    /// An object member read, before its object is complete (a struct rather than a tuple:
+    /// the array's code is then specialized instead of going through the runtime's generic
+    /// tuple handling).
+    private struct Member {
+        let key: String
+        let value: JSONValue
+    }
+
     private struct Cursor {
         let bytes: UnsafeRawBufferPointer
         var index = 0
+        /// The members of the objects being read, innermost last: an object's dictionary is
+        /// made once with its final size, instead of growing (and rehashing) member by member.
+        var pendingMembers: [Member] = []
+        /// The same for the elements of the arrays being read.
+        var pendingElements: [JSONValue] = []
 
         init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -79,12 +92,12 @@ enum JSONParser {
         mutating func object(depth: Int) throws(JSONParseError) -> JSONValue {
             guard depth <= JSONParser.maxDepth else { throw error("nested deeper than \(JSONParser.maxDepth) levels") }
             index += 1
-            var members: [String: JSONValue] = [:]
             skipWhitespace()
             if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                return .object(members)
+                return .object([:])
             }
+            let first = pendingMembers.count
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
@@ -95,13 +108,18 @@ enum JSONParser {
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after a member name, found \(describeCurrent())") }
                 index += 1
                 skipWhitespace()
-                members[key] = try value(depth: depth)
+                let member = try value(depth: depth)
+                pendingMembers.append(Member(key: key, value: member))
                 skipWhitespace()
                 guard index < bytes.count else { throw error("unterminated object") }
                 switch bytes[index] {
                 case UInt8(ascii: ","): index += 1
                 case UInt8(ascii: "}"):
                     index += 1
+                    var members = [String: JSONValue](minimumCapacity: pendingMembers.count - first)
+                    // In order: a repeated key keeps its last value.
+                    for position in first..<pendingMembers.count { members[pendingMembers[position].key] = pendingMembers[position].value }
+                    pendingMembers.removeSubrange(first...)
                     return .object(members)
                 default: throw error("expected ',' or '}' in an object, found \(describeCurrent())")
                 }
@@ -111,21 +129,24 @@ enum JSONParser {
         mutating func array(depth: Int) throws(JSONParseError) -> JSONValue {
             guard depth <= JSONParser.maxDepth else { throw error("nested deeper than \(JSONParser.maxDepth) levels") }
             index += 1
-            var elements: [JSONValue] = []
             skipWhitespace()
             if index < bytes.count && bytes[index] == UInt8(ascii: "]") {
                 index += 1
-                return .array(elements)
+                return .array([])
             }
+            let first = pendingElements.count
             while true {
                 skipWhitespace()
-                elements.append(try value(depth: depth))
+                let element = try value(depth: depth)
+                pendingElements.append(element)
                 skipWhitespace()
                 guard index < bytes.count else { throw error("unterminated array") }
                 switch bytes[index] {
                 case UInt8(ascii: ","): index += 1
                 case UInt8(ascii: "]"):
                     index += 1
+                    let elements = Array(pendingElements[first...])
+                    pendingElements.removeSubrange(first...)
                     return .array(elements)
                 default: throw error("expected ',' or ']' in an array, found \(describeCurrent())")
                 }
@@ -265,8 +286,8 @@ enum JSONParser {
                 guard index < bytes.count, isDigit(bytes[index]) else { throw error("an exponent must have digits") }
                 while index < bytes.count && isDigit(bytes[index]) { index += 1 }
             }
+            if isInteger, let integer = integer(start..<index) { return .integer(integer) }
             let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-            if isInteger, let integer = Int64(text) { return .integer(integer) }
             guard let double = Double(text), double.isFinite else { throw JSONParseError(offset: start, reason: "the number \(text) is out of range") }
             // `1.0` and `1e2` are integers, as they were when JSONDecoder read them as Int64.
             if !isInteger, let integer = Int64(exactly: double) { return .integer(integer) }
@@ -274,5 +295,23 @@ enum JSONParser {
         }
 
         func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+        /// An integer's digits (with an optional `-`, checked by `number()`) as `Int64`, `nil`
+        /// when it does not fit; counted negative so `Int64.min` fits too.
+        func integer(_ range: Range<Int>) -> Int64? {
+            var position = range.lowerBound
+            let negative = bytes[position] == UInt8(ascii: "-")
+            if negative { position += 1 }
+            var value: Int64 = 0
+            while position < range.upperBound {
+                let (shifted, overflowShift) = value.multipliedReportingOverflow(by: 10)
+                let (next, overflowAdd) = shifted.subtractingReportingOverflow(Int64(bytes[position] - UInt8(ascii: "0")))
+                if overflowShift || overflowAdd { return nil }
+                value = next
+                position += 1
+            }
+            if negative { return value }
+            return value == .min ? nil : -value
+        }
     }
 }

@@ -20,6 +20,27 @@ struct JSONParserTests {
         #expect(try JSONValue(parsing: #"{"k":1,"k":2}"#) == ["k": 2])
     }
 
+    @Test("integers at and past Int64's ends, and nested objects and arrays with repeated keys, read back exactly")
+    func integersAndNesting() throws {
+        #expect(try JSONValue(parsing: "[-9223372036854775808, -9223372036854775809, 9223372036854775807, -0, 0, 10, -10]")
+            == [.integer(Int64.min), .number(-9223372036854775809.0), .integer(Int64.max), 0, 0, 10, -10])
+        #expect(try JSONValue(parsing: #"{"a":{"k":1,"k":2,"b":[{"k":3},{"k":4,"k":5}],"c":[[],[1,[2,{}]]]},"k":6,"z":{"k":7}}"#)
+            == ["a": ["k": 2, "b": [["k": 3], ["k": 5]], "c": [[], [1, [2, [:]]]]], "k": 6, "z": ["k": 7]])
+        // A tree with objects inside arrays inside objects, many members at every level.
+        func tree(_ depth: Int, _ seed: Int) -> JSONValue {
+            guard depth > 0 else { return .integer(Int64(seed)) }
+            var members: [String: JSONValue] = [:]
+            for index in 0..<(3 + seed % 20) {
+                members["m\(index)"] = index % 3 == 0 ? .array((0..<(index % 5)).map { tree(depth - 1, seed + $0) }) : tree(depth - 1, seed * 7 + index)
+            }
+            return .object(members)
+        }
+        let value = tree(4, 5)
+        var writer = JSONWriter()
+        writer.write(value)
+        #expect(try JSONValue(parsing: Data(writer.bytes)) == value)
+    }
+
     @Test("rejects what is not JSON, saying where", arguments: [
         "", " ", "{", "[1,]", "{\"a\" 1}", "{\"a\":1,}", "01", "-", "1.", "1e", "tru", "nul", "\"abc", "\"a\u{1}b\"",
         "\"\\x\"", "\"\\u12\"", "[1] 2", "{'a':1}", "NaN", "1e999",
