@@ -145,7 +145,11 @@ enum JSONParser {
                 case UInt8(ascii: ","): index += 1
                 case UInt8(ascii: "]"):
                     index += 1
-                    let elements = Array(pendingElements[first...])
+                    // Copied at its own size: `Array(slice)` of the whole stack would take the
+                    // stack's buffer, at its largest capacity, for every such array.
+                    var elements: [JSONValue] = []
+                    elements.reserveCapacity(pendingElements.count - first)
+                    elements.append(contentsOf: pendingElements[first...])
                     pendingElements.removeSubrange(first...)
                     return .array(elements)
                 default: throw error("expected ',' or ']' in an array, found \(describeCurrent())")

@@ -39,6 +39,9 @@ struct JSONParserTests {
         var writer = JSONWriter()
         writer.write(value)
         #expect(try JSONValue(parsing: Data(writer.bytes)) == value)
+        // Each array holds storage for its own elements, not for the largest array read before it.
+        let wide = try JSONValue(parsing: #"{"big":["# + Array(repeating: "0", count: 10_000).joined(separator: ",") + #"],"small":[1]}"#)
+        #expect((wide["small"]?.arrayValue?.capacity ?? .max) < 100)
     }
 
     @Test("rejects what is not JSON, saying where", arguments: [

@@ -70,7 +70,7 @@ struct ConsumerGroupTests {
             try await producer.sendAll((300..<600).map { KafkaRecord(topic: topic, key: "k\($0)", value: Data("\($0)".utf8)) })
 
             let members = [a, b, c]
-            try await eventually("all 600 messages consumed") {
+            try await eventually("all 600 messages consumed", timeout: .seconds(90)) {
                 Set(members.flatMap { $0.received.withLock { $0 } }.compactMap(\.value)).count == 600
             }
             // On a loaded machine a member may still be between revocation and its new
