@@ -18,7 +18,7 @@ func runJSONParsing(iterations: Int = 20_000) throws {
     ]
     let event = RecordEvent(
         subscriptionId: "sub_0123456789abcdef", customerId: "acme", connectorKey: "github", target: .event(eventKey: "issues"), type: .created,
-        record: record, source: .init(topic: "inlet.ingress", partition: 3, offset: 1_234_567, index: 0), occurredAt: Date(), requestId: "req-1"
+        record: record, source: .init(topic: "inlet.ingress", partition: 3, offset: 1_234_567, index: 0), occurredAt: Date(timeIntervalSince1970: 1_764_063_331.125), requestId: "req-1"
     )
     let recordEvent = MessageCodec.encode(event)
     let page = Data(("[" + (1...100).map { issueDelivery(action: "edited", number: $0, title: "Issue number \($0)") }.joined(separator: ",") + "]").utf8)
@@ -41,6 +41,17 @@ func runJSONParsing(iterations: Int = 20_000) throws {
         let foundation = try measureSecondsSync { for _ in 0..<count { _ = try JSONSerialization.jsonObject(with: bytes) } }
         print(String(format: "| %@ | %.2f | %.2f | %.2f |", name as NSString, inlet / Double(count) * 1e6, foundation / Double(count) * 1e6, inlet / foundation))
     }
+    // The whole read of a record event as the dispatcher does it, next to JSONDecoder's.
+    guard try MessageCodec.decode(RecordEvent.self, from: recordEvent) == event else { throw BenchmarkFailure("the record event did not read back") }
+    let decoder = MessageCodec.makeDecoder()
+    for _ in 0..<max(1, iterations / 10) {
+        _ = try MessageCodec.decode(RecordEvent.self, from: recordEvent)
+        _ = try decoder.decode(RecordEvent.self, from: recordEvent)
+    }
+    let codec = try measureSecondsSync { for _ in 0..<iterations { _ = try MessageCodec.decode(RecordEvent.self, from: recordEvent) } }
+    let codable = try measureSecondsSync { for _ in 0..<iterations { _ = try decoder.decode(RecordEvent.self, from: recordEvent) } }
+    print(String(format: "| record event read as a RecordEvent (MessageCodec; baseline: JSONDecoder) | %.2f | %.2f | %.2f |",
+                 codec / Double(iterations) * 1e6, codable / Double(iterations) * 1e6, codec / codable))
 }
 
 private func measureSecondsSync(_ body: () throws -> Void) rethrows -> Double {

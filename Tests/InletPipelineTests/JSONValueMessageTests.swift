@@ -65,6 +65,22 @@ struct JSONValueMessageTests {
         #expect(error?.fieldPath == "entries.a")
     }
 
+    @Test("a message that is not JSON is refused naming its type as before")
+    func errorsNameTheType() {
+        func name<Message: Decodable>(_ type: Message.Type) -> String? {
+            do {
+                _ = try MessageCodec.decode(type, from: Data("not json".utf8))
+                return nil
+            } catch {
+                return error.messageType
+            }
+        }
+        #expect(name(RecordEvent.self) == String(describing: RecordEvent.self))
+        #expect(name(NormalizedEvent.self) == String(describing: NormalizedEvent.self))
+        #expect(name(ScanSnapshotChunk.self) == String(describing: ScanSnapshotChunk.self))
+        #expect(name(RecordEvent.self) == "RecordEvent")
+    }
+
     @Test("a bad field is refused with the path JSONDecoder names")
     func errorsNameTheSameField() throws {
         let good = try #require(JSONValue(parsing: MessageCodec.encode(MessageSamples.recordEvent)).objectValue)

@@ -57,7 +57,9 @@ public enum MessageCodec {
     ///   that failed (e.g. `SubscriptionRecord.target.collectionEvent`).
     public static func decode<Message: Decodable>(_ type: Message.Type, from data: Data) throws(MessageCodecError) -> Message {
         if let fast = type as? any JSONValueMessage.Type {
-            let name = String(describing: Message.self)
+            // The runtime's cached name, not `String(describing:)`, which reflects on the type
+            // every time: about a tenth of reading a record event (docs/benchmarks.md).
+            let name = _typeName(Message.self, qualified: false)
             let document: JSONValue
             do {
                 document = try JSONValue(parsing: data)
