@@ -53,17 +53,14 @@ public struct JSONObjectMembers {
 
     /// A member whose value is an object of strings, written with its keys sorted.
     public mutating func strings(_ key: String, _ members: [String: String]) {
-        self.key(key)
-        writer.writeObject { object in
-            for name in members.keys.sorted(by: JSONWriter.precedes) { object.string(name, members[name]) }
-        }
+        object(key, sorting: members) { $0.string($1, $2) }
     }
 
-    /// A member whose value is an object of trees, written with its keys sorted.
-    public mutating func values(_ key: String, _ members: [String: JSONValue]) {
-        self.key(key)
-        writer.writeObject { object in
-            for name in members.keys.sorted(by: JSONWriter.precedes) { object.value(name, members[name]) }
+    /// A member whose value is an object with the members of a dictionary, keys sorted, each
+    /// written by `write` (given the members, the key and the value).
+    public mutating func object<Value>(_ key: String, sorting members: [String: Value], _ write: (inout JSONObjectMembers, String, Value) -> Void) {
+        object(key) { object in
+            for name in members.keys.sorted(by: JSONWriter.precedes) { write(&object, name, members[name]!) }
         }
     }
 

@@ -16,7 +16,7 @@ struct JSONObjectWriterTests {
                 nested.strings("headers", ["x-b": "2", "X-A": "1", "é": "3"])
                 nested.value("tree", ["z": [1, .number(.nan)], "y": .null])
             }
-            members.values("query", ["b": ["1", "2"], "a": ""])
+            members.object("query", sorting: ["b": ["1", "2"], "a": ""] as [String: JSONValue]) { $0.value($1, $2) }
             members.value("z", nil)
         }
         var tree = JSONWriter(nonFiniteAsStrings: true)

@@ -43,23 +43,10 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
     var librdkafkaProperties: [(String, String)] {
         client.baseProperties + [
             ("acks", acks.rawValue),
-            ("linger.ms", Self.milliseconds(linger)),
+            ("linger.ms", linger.fractionalMilliseconds),
             ("compression.codec", compression.rawValue),
             ("enable.idempotence", idempotent ? "true" : "false"),
             ("delivery.timeout.ms", String(deliveryTimeoutMilliseconds)),
         ] + client.additionalProperties.sorted { $0.key < $1.key }
-    }
-
-    /// `linger` as librdkafka reads it: milliseconds, with up to three decimals (`0.5`),
-    /// rounded to the nearest microsecond; a negative duration is no wait.
-    static func milliseconds(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = max(duration, .zero).components
-        let microseconds = seconds * 1_000_000 + (attoseconds + 500_000_000_000) / 1_000_000_000_000
-        let whole = microseconds / 1000, fraction = microseconds % 1000
-        guard fraction != 0 else { return String(whole) }
-        var decimals = String(fraction)
-        decimals = String(repeating: "0", count: 3 - decimals.count) + decimals
-        while decimals.hasSuffix("0") { decimals.removeLast() }
-        return "\(whole).\(decimals)"
     }
 }

@@ -95,7 +95,7 @@ extension RawRequest {
             members.strings("headers", headers)
             members.string("method", method)
             members.string("path", path)
-            members.values("query", query.mapValues(\.jsonValue))
+            members.object("query", sorting: query) { $0.value($1, $2.jsonValue) }
             members.string("rawQuery", rawQuery)
             members.string("receivedAt", MessageCodec.timestamp(receivedAt))
             members.string("remoteAddress", remoteAddress)
