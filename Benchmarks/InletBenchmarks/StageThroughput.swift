@@ -4,6 +4,9 @@
 //
 //   handler:    `ingress` (signed GitHub `issues` deliveries, as ingress writes them, for 16
 //               subscriptions) → connectors/github handle.js → `records` + subscriptions;
+//   handler with a mapping `handle`: the same, in a run of its own, with handle.js replaced by
+//               a declarative mapping that makes the same record event (without checking the
+//               signature, which a mapping cannot do), so the two rows show what JavaScript costs;
 //   dispatcher: `records` → schema check, de-duplication → normalized events on `events`.
 //
 //   swift run -c release InletBenchmarks stages [messages]
@@ -23,6 +26,114 @@ import Logging
 import ServiceLifecycle
 
 func runStageThroughput(messages: Int = 20_000, subscriptionCount: Int = 16) async throws {
+    let javascript = try await stageRows(handle: .javascript, messages: messages, subscriptionCount: subscriptionCount)
+    try await checkMappingHandle()
+    let mapping = try await stageRows(handle: .mapping, messages: messages, subscriptionCount: subscriptionCount)
+    print("stages: \(messages) messages drained per stage, \(subscriptionCount) subscriptions, 16 partitions, 1 embedded broker, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+    print("| stage | messages/s | CPU µs per message | pass-through on the same input: messages/s | its CPU µs per message | ratio |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for (stage, baseline) in [(javascript.handler, javascript.ingressCopy), (mapping.handler, mapping.ingressCopy), (javascript.dispatcher, javascript.recordsCopy)] {
+        guard let stage, let baseline else { continue }
+        print(String(format: "| %@ | %.0f | %.0f | %.0f | %.0f | %.2f |", stage.name as NSString, stage.perSecond, stage.cpuMicroseconds,
+                     baseline.perSecond, baseline.cpuMicroseconds, stage.perSecond / baseline.perSecond))
+    }
+    fflush(nil)
+}
+
+/// How the GitHub connector's `handle` is implemented in one run of the stages.
+private enum HandleImplementation {
+    /// connectors/github as it is: handle.js checks the signature and maps the delivery.
+    case javascript
+    /// handle.js replaced by `mappingHandle` (same record event, no signature check).
+    case mapping
+}
+
+/// The rows of one run: each on its own embedded cluster, so the runs share nothing.
+private struct StageRows {
+    var ingressCopy: StageRow?
+    var handler: StageRow?
+    var recordsCopy: StageRow?
+    var dispatcher: StageRow?
+}
+
+/// The record event handle.js makes for an `issues` delivery, as a declarative mapping.
+private let mappingHandle = """
+    events:
+      - type:
+          $map:
+            value: {$var: data.action}
+            mapping:
+              - {from: opened, to: created}
+              - {from: deleted, to: deleted}
+              - {from: transferred, to: deleted}
+            default: updated
+        record:
+          id: {$string: {$var: data.issue.number}}
+          name: {$var: data.issue.title}
+          createdTime: {$var: data.issue.created_at}
+          updatedTime: {$var: data.issue.updated_at}
+          deletedTime:
+            $cond:
+              - {$eval: {$var: data.action}, oneOf: [deleted, transferred]}
+              - {$var: data.issue.updated_at}
+          fields:
+            number: {$var: data.issue.number}
+            title: {$var: data.issue.title}
+            body: {$cond: [{$eval: {$var: data.issue.body}, is: null}, null, {$var: data.issue.body}]}
+            state: {$var: data.issue.state}
+            url: {$var: data.issue.html_url}
+            author: {$cond: [{$eval: {$var: data.issue.user.login}, is: null}, null, {$var: data.issue.user.login}]}
+            labels: {$iterate: {source: {$var: data.issue.labels}, item: {$var: item.name}}}
+            assignees: {$iterate: {source: {$var: data.issue.assignees}, item: {$var: item.login}}}
+            action: {$var: data.action}
+    """
+
+/// A copy of the repository's workspace whose GitHub `issues` handle is `mappingHandle`.
+private func mappingWorkspace() throws -> (workspace: Workspace, folder: URL) {
+    let files = FileManager.default
+    let folder = files.temporaryDirectory.appendingPathComponent("inlet-bench-stages-\(UUID().uuidString)")
+    try files.createDirectory(at: folder, withIntermediateDirectories: true)
+    try files.copyItem(at: repositoryRoot.appendingPathComponent("connectors"), to: folder.appendingPathComponent("connectors"))
+    let event = folder.appendingPathComponent("connectors/github/events/issues")
+    try files.removeItem(at: event.appendingPathComponent("handle.js"))
+    try Data(mappingHandle.utf8).write(to: event.appendingPathComponent("handle.map.yml"))
+    let specURL = event.appendingPathComponent("spec.yml")
+    let spec = try String(contentsOf: specURL, encoding: .utf8)
+    let javascriptHandle = "  handle:\n    implementationType: javascript\n"
+    guard spec.contains(javascriptHandle) else { throw BenchmarkFailure("connectors/github/events/issues/spec.yml no longer declares a JavaScript handle") }
+    try Data(spec.replacingOccurrences(of: javascriptHandle, with: "  handle:\n    implementationType: mapping\n").utf8).write(to: specURL)
+    let loaded = WorkspaceLoader().load(from: folder)
+    guard let workspace = loaded.workspace else { throw BenchmarkFailure("the workspace with a mapping handle does not load: \(loaded.problems)") }
+    return (workspace, folder)
+}
+
+/// Fails unless `mappingHandle` gives the events handle.js gives, for each kind of action.
+private func checkMappingHandle() async throws {
+    let logger = quietLogger("inlet.bench.stages")
+    let scripts = ScriptEngine(configuration: .init(timeLimit: .seconds(5)), logger: logger)
+    defer { scripts.shutdown() }
+    let (workspace, folder) = try mappingWorkspace()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let javascript = ConnectorRuntime(workspace: try repositoryWorkspace(), scripts: scripts, logger: logger)
+    let mapping = ConnectorRuntime(workspace: workspace, scripts: scripts, logger: logger)
+    let secret = "bench-secret-0123456789"
+    let context = MethodContext(connectorKey: "github", owner: .event("issues"), parameters: ["owner": "octo", "repo": "hello", "secret": .string(secret)])
+    for (action, body) in [("opened", nil), ("edited", "Steps to reproduce"), ("deleted", nil), ("transferred", "moved")] {
+        let delivery = Data(issueDelivery(action: action, number: 7, title: "Found a bug", body: body).utf8)
+        let request = WebhookRequest(
+            method: "POST", path: "/webhooks/bench",
+            headers: ["content-type": "application/json", "x-github-event": "issues", "x-hub-signature-256": githubSignature(delivery, secret: secret)],
+            rawBody: delivery
+        )
+        let expected = try await javascript.handle(context, request: request)
+        let mapped = try await mapping.handle(context, request: request)
+        guard mapped == expected else {
+            throw BenchmarkFailure("the mapping handle made \(mapped.events) for action \(action), handle.js \(expected.events)")
+        }
+    }
+}
+
+private func stageRows(handle: HandleImplementation, messages: Int, subscriptionCount: Int) async throws -> StageRows {
     let logger = quietLogger("inlet.bench.stages")
     let adminToken = "bench-admin-token"
     let publicURL = "https://hooks.example.com"
@@ -33,7 +144,13 @@ func runStageThroughput(messages: Int = 20_000, subscriptionCount: Int = 16) asy
     try cluster.createTopics(topics.all + copies.map { KafkaTopicSpec(name: $0, partitions: topics.partitions) })
     let client = KafkaClientConfiguration(bootstrapServers: [cluster.bootstrapServers], additionalProperties: ["fetch.wait.max.ms": "10"])
     let settings = WorkerSettings(topics: topics, client: client)
-    let workspace = try repositoryWorkspace()
+    let workspace: Workspace
+    var copiedWorkspace: URL?
+    defer { copiedWorkspace.map { try? FileManager.default.removeItem(at: $0) } }
+    switch handle {
+    case .javascript: workspace = try repositoryWorkspace()
+    case .mapping: (workspace, copiedWorkspace) = try mappingWorkspace()
+    }
     let subscriptions = SubscriptionDirectory(topics: topics, client: client, logger: logger)
     let connections = ConnectionDirectory(topics: topics, client: client, logger: logger)
     let vault = CredentialVault(secret: "bench-vault-key")
@@ -44,7 +161,7 @@ func runStageThroughput(messages: Int = 20_000, subscriptionCount: Int = 16) asy
     )
     let stub = StubGitHub()
     let ingressPort = Box<Int>()
-    var rows: [StageRow] = []
+    var rows = StageRows()
 
     try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await stub.run() }
@@ -106,33 +223,28 @@ func runStageThroughput(messages: Int = 20_000, subscriptionCount: Int = 16) asy
         }
 
         let partitions = Int32(topics.partitions)
-        rows.append(try await drain("pass-through over `ingress`", into: copies[0], expecting: messages, partitions: partitions, counter: counter) {
+        rows.ingressCopy = try await drain("pass-through over `ingress`", into: copies[0], expecting: messages, partitions: partitions, counter: counter) {
             StreamProcessor(configuration: settings.processor(role: "copy-ingress", inputs: [topics.ingress], outputs: [copies[0]]), transform: CopyTransform(to: copies[0]), logger: logger)
-        })
-        rows.append(try await drain("handler (GitHub handle.js)", into: topics.records, expecting: messages, partitions: partitions, counter: counter) {
-            makeHandler()
-        })
-        rows.append(try await drain("pass-through over `records`", into: copies[1], expecting: messages, partitions: partitions, counter: counter) {
-            StreamProcessor(configuration: settings.processor(role: "copy-records", inputs: [topics.records], outputs: [copies[1]]), transform: CopyTransform(to: copies[1]), logger: logger)
-        })
-        rows.append(try await drain("dispatcher", into: topics.events, expecting: messages, partitions: partitions, counter: counter) {
-            DispatcherService(settings: settings, routing: EventRouting(topics: topics), workspace: workspace, logger: logger)
-        })
-        // Printed (and flushed) before the shutdown, which is not measured.
-        print("stages: \(messages) messages drained per stage, \(subscriptionCount) subscriptions, \(topics.partitions) partitions, 1 embedded broker, \(ProcessInfo.processInfo.activeProcessorCount) cores")
-        print("| stage | messages/s | CPU µs per message | pass-through on the same input: messages/s | its CPU µs per message | ratio |")
-        print("| --- | --- | --- | --- | --- | --- |")
-        for (stage, baseline) in [(rows[1], rows[0]), (rows[3], rows[2])] {
-            print(String(format: "| %@ | %.0f | %.0f | %.0f | %.0f | %.2f |", stage.name as NSString, stage.perSecond, stage.cpuMicroseconds,
-                         baseline.perSecond, baseline.cpuMicroseconds, stage.perSecond / baseline.perSecond))
         }
-        fflush(nil)
+        let handlerName = handle == .javascript ? "handler (GitHub handle.js)" : "handler (the same record from a mapping `handle`, no signature check)"
+        rows.handler = try await drain(handlerName, into: topics.records, expecting: messages, partitions: partitions, counter: counter) {
+            makeHandler()
+        }
+        if handle == .javascript {
+            rows.recordsCopy = try await drain("pass-through over `records`", into: copies[1], expecting: messages, partitions: partitions, counter: counter) {
+                StreamProcessor(configuration: settings.processor(role: "copy-records", inputs: [topics.records], outputs: [copies[1]]), transform: CopyTransform(to: copies[1]), logger: logger)
+            }
+            rows.dispatcher = try await drain("dispatcher", into: topics.events, expecting: messages, partitions: partitions, counter: counter) {
+                DispatcherService(settings: settings, routing: EventRouting(topics: topics), workspace: workspace, logger: logger)
+            }
+        }
         tasks.cancelAll()
     }
     await counter.close()
     scripts.shutdown()
     await producer.shutdown()
     cluster.stop()
+    return rows
 }
 
 /// One stage's drain: messages per second and the process's CPU per message.
