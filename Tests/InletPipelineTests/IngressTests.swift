@@ -98,15 +98,17 @@ struct IngressTests {
             try await eventually { harness.subscriptions.subscription(forToken: "tok-secret") != nil }
 
             let body = #"{"action":"opened","issue":{"id":1}}"#
-            try await harness.server().application().test(.live) { client in
+            let answered = try await harness.server().application().test(.live) { client in
                 try await client.execute(
                     uri: "/webhooks/tok-secret?x=1&x=2&y=", method: .post,
                     headers: [.contentType: "application/json", .init("X-Hub-Signature-256")!: "sha256=abc"],
                     body: ByteBuffer(string: body)
                 ) { response in
                     #expect(response.status == .ok)
+                    #expect(response.headers[.contentType] == "application/json")
                     let answer = try JSONValue(parsing: Data(buffer: response.body))
                     #expect(answer["status"] == "accepted")
+                    return String(buffer: response.body)
                 }
             }
             let messages = try await harness.read(harness.topics.ingress, count: 1)
@@ -115,6 +117,7 @@ struct IngressTests {
             #expect(messages[0].value == Data(body.utf8), "the value is the body itself")
             #expect(messages[0].headers.map(\.name) == [RawRequestRecordFormat.metadataHeader], "the rest is in one header")
             let raw = try RawRequest.decoded(from: messages[0])
+            #expect(answered == #"{"requestId":"\#(raw.requestId)","status":"accepted"}"#, "the answer names the stored request")
             #expect(raw.subscriptionId == "sub-1")
             #expect(raw.method == "POST")
             #expect(raw.body == Data(body.utf8), "the body is kept byte for byte")
