@@ -374,6 +374,39 @@ struct WebhookRequestTests {
         #expect(WebhookRequest.mediaTypeOf("") == "")
     }
 
+    @Test("a surrogate escape is found wherever it starts, in any case, and nothing else is taken for one")
+    func surrogateEscapes() {
+        // What the scan must answer: a backslash, `u`, then `d8`–`df` in any case, starting
+        // where six bytes still fit.
+        func reference(_ bytes: [UInt8]) -> Bool {
+            guard bytes.count >= 6 else { return false }
+            return (0...(bytes.count - 6)).contains { index in
+                bytes[index] == UInt8(ascii: "\\") && bytes[index + 1] == UInt8(ascii: "u")
+                    && bytes[index + 2] | 0x20 == UInt8(ascii: "d") && Array("89abcdef".utf8).contains(bytes[index + 3] | 0x20)
+            }
+        }
+        let cases = [
+            #"\ud800"#, #"x\uD83D"#, #"\uDFFF"#, #"\uDbff!"#, #"{"s":"\u00e9 \uD83D\uDE00"}"#,
+            #"\ud7ff"#, #"\ue000"#, #"\\\\uzzzz"#, #"\u"#, #"ab\ud8"#, #"abcde\ud800"#, #"\\\\\\\\\\"#, "", "\\",
+            String(repeating: "\\n", count: 3000) + #"\uD800"#, String(repeating: "\\n", count: 3000),
+        ]
+        for text in cases {
+            let bytes = Array(text.utf8)
+            #expect(WebhookRequest.hasSurrogateEscape(Data(bytes)) == reference(bytes), "\(text.prefix(40))")
+        }
+        // Every position and length near the end, with an escape at every start.
+        for length in 0..<12 {
+            for start in 0..<length {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                for (offset, byte) in "\\uDA".utf8.enumerated() where start + offset < length { bytes[start + offset] = byte }
+                #expect(WebhookRequest.hasSurrogateEscape(Data(bytes)) == reference(bytes), "\(length) \(start)")
+                #expect(WebhookRequest.hasSurrogateEscape(Data(bytes)[1...]) == reference(Array(bytes.dropFirst())), "a slice, \(length) \(start)")
+            }
+        }
+        #expect(WebhookRequest.hasSurrogateEscape(Data(#"\ud800"#.utf8)))
+        #expect(!WebhookRequest.hasSurrogateEscape(Data(#"\u00e9"#.utf8)))
+    }
+
     @Test("headers are lower-cased and the content type comes from them when not given")
     func headers() {
         let request = WebhookRequest(method: "post", path: "/", headers: ["Content-Type": "text/plain", "X-A": "1"], rawBody: Data("hi".utf8))
