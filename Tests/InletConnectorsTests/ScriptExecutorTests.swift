@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 
 @testable import InletConnectors
@@ -47,7 +48,9 @@ struct ScriptExecutorTests {
 
     @Test("one connector runs in place on at most half of the threads; the next call goes to its context threads, and a place frees when a call ends")
     func inPlaceCallsAreCapped() async throws {
-        let engine = makeScriptEngine(contexts: 1)
+        var configuration = ScriptEngineConfiguration(contexts: 1)
+        configuration.methodThreads = 16
+        let engine = ScriptEngine(configuration: configuration, logger: Logger(label: "test.script"))
         defer { engine.shutdown() }
         let executor = engine.executor
         #expect(executor.inPlacePerConnector == 8, "16 threads, half of them for one connector")
@@ -61,6 +64,16 @@ struct ScriptExecutorTests {
             try await engine.call(source: Self.counter, fileName: "count.js", arguments: [:], host: ScriptHost(connector: "slow"))
         }.value
         #expect(result == 1)
+    }
+
+    @Test("by default the executor has twice the cores in threads, at least 4 and at most 16")
+    func defaultThreads() {
+        #expect([1, 2, 3, 4, 6, 8, 64].map { ScriptEngineConfiguration.defaultMethodThreads(cores: $0) } == [4, 4, 6, 8, 12, 16, 16])
+        let engine = makeScriptEngine(contexts: 1)
+        defer { engine.shutdown() }
+        if ProcessInfo.processInfo.environment["INLET_SCRIPT_THREADS"] == nil {
+            #expect(engine.executor.inPlacePerConnector == ScriptEngineConfiguration.defaultMethodThreads() / 2)
+        }
     }
 
     @Test("after shutdown a task preferring the executor still runs to its end, and its calls fail as after any shutdown")
