@@ -32,3 +32,8 @@ if names:
     for name in names:
         r = rows[name]
         print(f"| {name} | {r['accepted_per_s']:,.0f} | {int(r['busy']):,} | {int(r['events']):,} of {int(r['ok']):,} | {r['drained_s']} s | {r['events_per_s']:,.0f} | {r['p50_ms']} / {r['p99_ms']} | {ratio(r['events_per_s'], relay)} |")
+    bare = rows.get("bare Hummingbird (pipeline load)")
+    if bare and relay:
+        answered = bare["ok"] / bare["seconds"]
+        print(f"\nBare Hummingbird answering the same requests with 200 (nothing stored or checked): {answered:,.0f} req/s"
+              f" (p50 / p99 {bare['p50_ms']} / {bare['p99_ms']} ms), {answered / relay:.2f}x the relay's events/s: no server takes more here.")

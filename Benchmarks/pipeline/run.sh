@@ -11,7 +11,9 @@
 #   pipeline  16 subscriptions, ~480 B deliveries, wrk -t1 -c64 -d3s, events counted live on
 #             the output topic until none came for 5 s: `inlet dev` (one process) and the roles
 #             as separate processes vs the Python relay peer (Benchmarks/peer) on the same
-#             broker. CORES=1 runs everything under `taskset -c 0`.
+#             broker; and bare Hummingbird answering the same requests with 200 (nothing stored
+#             or checked): the most any server takes here. CORES=1 runs everything under
+#             `taskset -c 0`.
 #
 # Needs wrk, kcat, python3 (the peer's packages are installed from PyPI into a venv by
 # Benchmarks/peer/setup.sh) and release builds: `swift build -c release --product inlet
@@ -178,6 +180,15 @@ scenario_pipeline() {
     --subscriptions "$work/peer-subs.json" --workers 2 > "$work/relay.log" 2>&1 &
   wait_for http://127.0.0.1:18082/health
   load_and_count 18082 "$work/inlet.lua" $connections $seconds inlet.app-events "$bootstrap" "Python relay" body=$bytes subscriptions=$subs
+  kill -TERM $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true
+  # The ceiling of any server on this machine under this load: bare Hummingbird answering 200
+  # to the same requests, storing and checking nothing.
+  "${pin[@]}" "$bench" bare-http 18083 &
+  wait_for http://127.0.0.1:18083/health
+  wrk -t1 -c$connections -d${seconds}s -s "$work/inlet.lua" http://127.0.0.1:18083 > "$work/wrk.txt"
+  record "bare Hummingbird (pipeline load)" ok=$(wrk_field status_ok "$work/wrk.txt") busy=$(wrk_field status_503 "$work/wrk.txt") \
+    other=$(wrk_field status_other "$work/wrk.txt") seconds=$(wrk_field duration_s "$work/wrk.txt") \
+    p50_ms=$(wrk_field latency_p50_ms "$work/wrk.txt") p99_ms=$(wrk_field latency_p99_ms "$work/wrk.txt") body=$bytes
   kill -TERM $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true
   # The roles as separate processes.
   start_stub
