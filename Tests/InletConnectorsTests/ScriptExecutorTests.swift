@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 @testable import InletConnectors
@@ -66,14 +67,49 @@ struct ScriptExecutorTests {
         #expect(result == 1)
     }
 
-    @Test("by default the executor has twice the cores in threads, at least 4 and at most 16")
+    @Test("by default the executor has 16 threads, of which twice the cores run at once")
     func defaultThreads() {
-        #expect([1, 2, 3, 4, 6, 8, 64].map { ScriptEngineConfiguration.defaultMethodThreads(cores: $0) } == [4, 4, 6, 8, 12, 16, 16])
+        #expect([1, 2, 4, 8].map { ScriptEngineConfiguration.defaultRunningMethods(cores: $0) } == [2, 4, 8, 16])
         let engine = makeScriptEngine(contexts: 1)
         defer { engine.shutdown() }
+        #expect(engine.executor.running == ScriptEngineConfiguration.defaultRunningMethods())
         if ProcessInfo.processInfo.environment["INLET_SCRIPT_THREADS"] == nil {
-            #expect(engine.executor.inPlacePerConnector == ScriptEngineConfiguration.defaultMethodThreads() / 2)
+            #expect(engine.executor.inPlacePerConnector == 8)
         }
+    }
+
+    @Test("a call waiting for its API gives up its turn: with both turns taken by waiting calls, another connector's call still runs")
+    func waitingCallsGiveUpTheirTurns() async throws {
+        var configuration = ScriptEngineConfiguration(contexts: 1)
+        configuration.methodThreads = 4
+        configuration.runningMethods = 2
+        let engine = ScriptEngine(configuration: configuration, logger: Logger(label: "test.script"))
+        defer { engine.shutdown() }
+        let progress = CallProgress()
+        let client = FakeAPIClient { _ in
+            // Answers once the quick call has run, or after 5 s at most.
+            for _ in 0..<500 where !progress.quickCallDone.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(10)) }
+            return ["ok": true]
+        }
+        let slow = "export default async function () { await apiClient.get('/slow'); return 'slow' }"
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for connector in ["a", "b"] {
+                group.addTask(executorPreference: engine.executor) {
+                    _ = try await engine.call(source: slow, fileName: "slow.js", arguments: [:], host: ScriptHost(connector: connector, apiClient: client))
+                    progress.finished.withLock { $0.append(connector) }
+                }
+            }
+            // Both slow calls wait for their API (each in place, each on a turn) before the quick one comes.
+            for _ in 0..<500 where client.received.count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(client.received.count == 2)
+            group.addTask(executorPreference: engine.executor) {
+                _ = try await engine.call(source: Self.counter, fileName: "count.js", arguments: [:], host: ScriptHost(connector: "c"))
+                progress.finished.withLock { $0.append("c") }
+                progress.quickCallDone.store(true, ordering: .releasing)
+            }
+            try await group.waitForAll()
+        }
+        #expect(progress.finished.withLock { $0.first } == "c", "the quick call ran while the slow ones waited")
     }
 
     @Test("after shutdown a task preferring the executor still runs to its end, and its calls fail as after any shutdown")
@@ -92,6 +128,12 @@ struct ScriptExecutorTests {
         }.value
         #expect(outcome == "refused")
     }
+}
+
+/// Which calls finished, in order, and whether the quick one did.
+private final class CallProgress: Sendable {
+    let quickCallDone = Atomic<Bool>(false)
+    let finished = Mutex<[String]>([])
 }
 
 /// Whether this runs on one of `engine`'s method threads.

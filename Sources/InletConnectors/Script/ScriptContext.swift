@@ -58,9 +58,14 @@ final class ScriptContext {
     private var generation = 0
     var nextRequestID = 0
 
-    init(configuration: ScriptEngineConfiguration, logger: Logger) {
+    /// Told when a call waits for its `apiClient` responses (the executor whose thread this
+    /// context lives on); `nil` on a context thread of its own.
+    let waitObserver: (any ScriptWaitObserver)?
+
+    init(configuration: ScriptEngineConfiguration, logger: Logger, waitObserver: (any ScriptWaitObserver)? = nil) {
         self.configuration = configuration
         self.logger = logger
+        self.waitObserver = waitObserver
         watchdog = ScriptWatchdog(configuration: configuration)
         setUp()
     }
@@ -180,7 +185,12 @@ final class ScriptContext {
                     message: "the method's promise did not settle within \(configuration.totalTimeLimit) (awaiting apiClient?)",
                     fileName: request.fileName))
             }
-            for message in inbox.take(until: call.deadline) {
+            // The thread only waits here (for `apiClient` responses): its executor may run
+            // another job meanwhile (``ScriptWaitObserver``).
+            waitObserver?.willWait()
+            let messages = inbox.take(until: call.deadline)
+            waitObserver?.didWait()
+            for message in messages {
                 watchdog.enter()
                 handle(message)
             }

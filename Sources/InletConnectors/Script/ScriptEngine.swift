@@ -34,17 +34,18 @@ public struct ScriptEngineConfiguration: Sendable {
     /// How many compiled method files each context keeps (least recently used are dropped).
     public var compiledFunctionsPerContext: Int = 256
     /// How many threads the engine's executor has for methods run in place (a handler's
-    /// lanes); one connector uses at most half of them at once. `nil`: ``defaultMethodThreads``
-    /// (env `INLET_SCRIPT_THREADS`).
+    /// lanes); one connector uses at most half of them at once. `nil`: 16, a lane each for a
+    /// handler and its global handler on 8 partitions (env `INLET_SCRIPT_THREADS`).
     public var methodThreads: Int?
+    /// How many of those threads run at once, not counting threads whose call waits for its
+    /// API. `nil`: ``defaultRunningMethods(cores:)``.
+    public var runningMethods: Int?
 
-    /// Twice the cores, at least 4 and at most 16 (a lane each for a handler and its global
-    /// handler on 8 partitions). Calls run in place use the CPU, so threads beyond that only
-    /// take turns on the cores: with 16 on 2 cores, `inlet dev` delivered 4,597–5,087 events/s
-    /// where 4 threads delivered 5,522–5,965, in three loads after each other in one process
-    /// (docs/benchmarks.md).
-    public static func defaultMethodThreads(cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
-        min(16, max(4, 2 * cores))
+    /// Twice the cores, at least 2. Calls run in place use the CPU, so more threads at work
+    /// only take turns on the cores: on 2 cores `inlet dev` delivered 3,847–5,010 events/s with
+    /// all 16 threads at work and 4,487–5,233 with 4 (builds alternated, docs/benchmarks.md).
+    public static func defaultRunningMethods(cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
+        max(2, 2 * cores)
     }
 
     public init(
@@ -95,17 +96,20 @@ public final class ScriptEngine: Sendable {
     /// Threads on which calls run in place, without a hand-off to a context thread: run tasks
     /// that call many methods (a stream processor's lanes) with this executor as their
     /// preference. `configuration.methodThreads` threads, each with its own context per
-    /// connector it ran; each connector runs calls in place on at most half of them at once,
-    /// the others go to its context threads.
+    /// connector it ran, `configuration.runningMethods` of them at work at once; each
+    /// connector runs calls in place on at most half of them at once, the others go to its
+    /// context threads.
     public let executor: ScriptExecutor
 
     public init(configuration: ScriptEngineConfiguration = .init(), logger: Logger) {
         pool = ScriptContextPool(configuration: configuration, logger: logger)
-        // A lane waiting for a slow API holds only its own thread (the others take the rest of
-        // the lanes); one connector runs in place on at most half of them, so one whose API
-        // hangs leaves the other half to the rest.
-        let threads = max(2, configuration.methodThreads ?? ProcessInfo.processInfo.environment["INLET_SCRIPT_THREADS"].flatMap { Int($0) } ?? ScriptEngineConfiguration.defaultMethodThreads())
-        executor = ScriptExecutor(threads: threads, inPlacePerConnector: threads / 2, configuration: configuration, logger: logger)
+        // A thread per lane a handler and its global handler run at once (8 partitions each by
+        // default), so a lane waiting for a slow API holds only its own thread (and gives up
+        // its turn meanwhile); one connector runs in place on at most half of them, so one
+        // whose API hangs leaves the other half to the rest.
+        let threads = max(2, configuration.methodThreads ?? ProcessInfo.processInfo.environment["INLET_SCRIPT_THREADS"].flatMap { Int($0) } ?? 16)
+        let running = configuration.runningMethods ?? ScriptEngineConfiguration.defaultRunningMethods()
+        executor = ScriptExecutor(threads: threads, running: running, inPlacePerConnector: threads / 2, configuration: configuration, logger: logger)
     }
 
     deinit {

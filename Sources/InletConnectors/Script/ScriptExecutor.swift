@@ -19,11 +19,18 @@ import Synchronization
 /// global executor (an actor first used from a lane could otherwise run its jobs here). The
 /// threads end with `shutdown()`; jobs
 /// enqueued later run on the global executor, where calls take the context threads' path.
-public final class ScriptExecutor: TaskExecutor, Sendable {
+///
+/// At most `running` jobs run at once (twice the cores by default): calls run in place use the
+/// CPU, and more threads at work only take turns on the cores (measured in docs/benchmarks.md).
+/// A thread whose call waits for its `apiClient` responses gives up its turn meanwhile, so a
+/// slow API holds threads, never the turns of the lanes that have work.
+public final class ScriptExecutor: TaskExecutor, ScriptWaitObserver, Sendable {
     private struct State {
         var queue: [UnownedJob] = []
         var head = 0
         var isShutDown = false
+        /// Jobs running now, not counting those waiting for an API's responses.
+        var running = 0
     }
 
     private let state = Mutex(State())
@@ -33,12 +40,15 @@ public final class ScriptExecutor: TaskExecutor, Sendable {
     private let threadCount: Int
     /// How many calls of one connector may run in place at once.
     let inPlacePerConnector: Int
+    /// How many jobs run at once.
+    let running: Int
     private let finished = DispatchSemaphore(value: 0)
 
     /// Starts `threads` threads named `inlet-methods-<n>`, each making its contexts with
-    /// `configuration`.
-    init(threads: Int, inPlacePerConnector: Int, configuration: ScriptEngineConfiguration, logger: Logger) {
+    /// `configuration`, of which `running` run jobs at once.
+    init(threads: Int, running: Int, inPlacePerConnector: Int, configuration: ScriptEngineConfiguration, logger: Logger) {
         threadCount = max(1, threads)
+        self.running = max(1, running)
         self.inPlacePerConnector = max(1, inPlacePerConnector)
         for index in 1...threadCount {
             let thread = Thread { [self] in
@@ -46,12 +56,20 @@ public final class ScriptExecutor: TaskExecutor, Sendable {
                 ScriptThreadContexts.setCurrent(contexts)
                 serving: while true {
                     available.wait()
-                    switch next() {
-                    case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
-                    case .idle: continue
-                    case .finished: break serving
+                    // A thread that ran a job takes the next one itself: the contexts and
+                    // caches of the threads at work stay warm, and no other thread is woken.
+                    working: while true {
+                        switch next() {
+                        case .job(let job):
+                            job.runSynchronously(on: asUnownedTaskExecutor())
+                            state.withLock { $0.running -= 1 }
+                        case .idle: break working
+                        case .finished: break serving
+                        }
                     }
                 }
+                // Passed on, so every thread wakes to find the executor shut down.
+                available.signal()
                 ScriptThreadContexts.setCurrent(nil)
                 contexts.tearDown()
                 finished.signal()
@@ -84,10 +102,14 @@ public final class ScriptExecutor: TaskExecutor, Sendable {
         case finished
     }
 
-    /// The oldest waiting job; `finished` once shut down and drained.
+    /// The oldest waiting job, if a turn is free (a thread that frees one takes the next job
+    /// itself, or wakes another when its call waits for an API); `finished` once shut down
+    /// and drained. After shutdown turns are not counted.
     private func next() -> Next {
         state.withLock { state in
             guard state.head < state.queue.count else { return state.isShutDown ? .finished : .idle }
+            guard state.running < running || state.isShutDown else { return .idle }
+            state.running += 1
             let job = state.queue[state.head]
             state.head += 1
             if state.head == state.queue.count || state.head > 1024 {
@@ -96,6 +118,21 @@ public final class ScriptExecutor: TaskExecutor, Sendable {
             }
             return .job(job)
         }
+    }
+
+    /// The call on this thread waits for its API: its turn goes to a waiting job, on another
+    /// thread.
+    func willWait() {
+        let waiting = state.withLock { state in
+            state.running -= 1
+            return state.head < state.queue.count
+        }
+        if waiting { available.signal() }
+    }
+
+    func didWait() {
+        // Back at once, even over the limit: the call holds its context and must go on.
+        state.withLock { $0.running += 1 }
     }
 
     /// Takes a place for an in-place call of `connector`; `false` when `inPlacePerConnector`
@@ -170,7 +207,7 @@ final class ScriptThreadContexts {
             guard !existing.isRunning else { return nil }
             context = existing
         } else {
-            context = ScriptContext(configuration: configuration, logger: logger)
+            context = ScriptContext(configuration: configuration, logger: logger, waitObserver: executor)
             contexts[connector] = context
         }
         guard executor.enter(connector) else { return nil }
@@ -188,4 +225,11 @@ final class ScriptThreadContexts {
         pthread_key_create(&key, nil)
         return key
     }()
+}
+
+/// Told by a context when its call waits for `apiClient` responses, and when it goes on: the
+/// thread is blocked meanwhile but uses no CPU.
+protocol ScriptWaitObserver: Sendable {
+    func willWait()
+    func didWait()
 }
