@@ -82,13 +82,15 @@ public final class ScriptExecutor: TaskExecutor, ScriptWaitObserver, Sendable {
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let unowned = UnownedJob(job)
-        let accepted = state.withLock { state in
-            guard !state.isShutDown else { return false }
+        // Woken only with a turn free: with every turn taken, a thread at work takes the job
+        // when its own ends, or wakes a thread when its call waits for an API.
+        let (accepted, wake) = state.withLock { state in
+            guard !state.isShutDown else { return (false, false) }
             state.queue.append(unowned)
-            return true
+            return (true, state.running < running)
         }
         if accepted {
-            available.signal()
+            if wake { available.signal() }
         } else {
             // After shutdown nothing here runs jobs any more: the task goes on on the global
             // executor (its JavaScript calls then take the context threads' path).
@@ -125,7 +127,7 @@ public final class ScriptExecutor: TaskExecutor, ScriptWaitObserver, Sendable {
     func willWait() {
         let waiting = state.withLock { state in
             state.running -= 1
-            return state.head < state.queue.count
+            return state.head < state.queue.count && state.running < running
         }
         if waiting { available.signal() }
     }
