@@ -536,3 +536,24 @@ struct ScriptHardeningTests {
         #expect(counts.filter { $0 == 1 }.count >= 2)
     }
 }
+
+@Suite("Hashing the text a method was given")
+struct GivenTextHashTests {
+    @Test("a hash of the given rawBody reads the text's UTF-8: the same digest as the string converted back, for the string itself or an equal copy, and not for another string")
+    func hashOfGivenText() async throws {
+        let engine = makeScriptEngine()
+        defer { engine.shutdown() }
+        let body = "{\"t\":\"é ✓ \u{1F600} \u{0} end\"}"
+        let source = """
+            export default function ({ rawBody }) {
+              const hex = (data) => createHmac('sha256', 'k').update(data).digest('hex')
+              return { same: hex(rawBody), copy: hex(Array.from(rawBody).join('')), longer: hex(rawBody + 'x'), bytes: hex(Buffer.from(rawBody)) }
+            }
+            """
+        let result = try await engine.call(source: source, fileName: "hash.js", arguments: [:], texts: ["rawBody": body], host: ScriptHost(connector: "hash"))
+        func hex(_ text: String) -> JSONValue {
+            .string(ScriptHostFunctions.encode(ScriptHostFunctions.digest(algorithm: "sha256", key: Array("k".utf8), chunks: [Array(text.utf8)])!, .hex))
+        }
+        #expect(result == ["same": hex(body), "copy": hex(body), "longer": hex(body + "x"), "bytes": hex(body)])
+    }
+}

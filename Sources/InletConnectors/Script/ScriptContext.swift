@@ -53,6 +53,10 @@ final class ScriptContext {
 
     /// The call being run, or `nil` between calls.
     private(set) var current: ScriptCall?
+    /// The call's texts (`rawBody`) as the JavaScript strings it was given, protected from the
+    /// collector until the call ends: a hash of one of them reads the Swift text's UTF-8
+    /// instead of converting the string back (``text(equalTo:)``).
+    private var givenTexts: [(value: JSValueRef, text: String)] = []
     /// Whether a call is running.
     var isRunning: Bool { current != nil }
     private var generation = 0
@@ -159,7 +163,10 @@ final class ScriptContext {
                 // One JavaScript string per text, also what its parsed members are parsed from.
                 let jsText = ScriptValueBridge.makeString(text)
                 defer { JSStringRelease(jsText) }
-                ScriptValueBridge.setProperty(ctx, object, name, JSValueMakeString(ctx, jsText))
+                let value = JSValueMakeString(ctx, jsText)!
+                JSValueProtect(ctx, value)
+                givenTexts.append((value, text))
+                ScriptValueBridge.setProperty(ctx, object, name, value)
                 for (member, source) in given.parsedTexts where source == name {
                     let parsed = JSValueMakeFromJSONString(ctx, jsText) ?? ScriptValueBridge.makeValue(ctx, json: given.values.objectValue?[member] ?? .null)
                     ScriptValueBridge.setProperty(ctx, object, member, parsed)
@@ -199,7 +206,17 @@ final class ScriptContext {
 
     private func finish(_ call: ScriptCall) {
         cancelPendingRequests(of: call)
+        for given in givenTexts { JSValueUnprotect(ctx, given.value) }
+        givenTexts = []
         current = nil
+    }
+
+    /// The Swift text of the call's given string `value` is (the same string, or one with the
+    /// same characters), if any. Its UTF-8 is what converting `value` would give: the
+    /// JavaScript string was made from it, and a Swift string holds no lone surrogates.
+    func text(equalTo value: JSValueRef?) -> String? {
+        guard let value, !givenTexts.isEmpty, JSValueIsString(ctx, value) else { return nil }
+        return givenTexts.first { JSValueIsStrictEqual(ctx, value, $0.value) }?.text
     }
 
     /// Called by the prelude's `run` (through `native.settle`) when the method returned or

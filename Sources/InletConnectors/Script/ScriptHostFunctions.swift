@@ -335,7 +335,7 @@ extension ScriptContext {
             return ScriptValueBridge.makeValue(ctx, ScriptHostFunctions.encode(bytes, encoding))
         }
 
-        define("digest") { ctx, arguments throws(ScriptHostFunctionError) in
+        define("digest") { [unowned self] ctx, arguments throws(ScriptHostFunctionError) in
             let algorithm = ScriptValueBridge.toString(ctx, arguments[argument: 0]) ?? ""
             let keyValue = arguments[argument: 1]
             let key = ScriptValueBridge.isUndefinedOrNull(ctx, keyValue) ? nil : ScriptValueBridge.bytes(ctx, keyValue)
@@ -344,7 +344,14 @@ extension ScriptContext {
                 let length = JSValueToNumber(ctx, ScriptValueBridge.property(ctx, array, "length"), nil)
                 guard length.isFinite, length >= 0, length <= 1_000_000 else { throw .error("digest: the list of chunks has no sensible length") }
                 for index in 0..<Int(length) {
-                    chunks.append(ScriptValueBridge.bytes(ctx, JSObjectGetPropertyAtIndex(ctx, array, UInt32(index), nil)))
+                    let chunk = JSObjectGetPropertyAtIndex(ctx, array, UInt32(index), nil)
+                    // `update(rawBody)`: the body's UTF-8 as Swift has it, not converted back
+                    // from JavaScript's UTF-16 (5–10 µs for a 13 KB body).
+                    if let text = self.text(equalTo: chunk) {
+                        chunks.append(Array(text.utf8))
+                    } else {
+                        chunks.append(ScriptValueBridge.bytes(ctx, chunk))
+                    }
                 }
             }
             guard let digest = ScriptHostFunctions.digest(algorithm: algorithm, key: key, chunks: chunks) else {
