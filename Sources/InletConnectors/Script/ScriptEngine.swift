@@ -42,8 +42,8 @@ public struct ScriptEngineConfiguration: Sendable {
     public var runningMethods: Int?
 
     /// Twice the cores, at least 2. Calls run in place use the CPU, so more threads at work
-    /// only take turns on the cores: on 2 cores `inlet dev` delivered 3,847–5,010 events/s with
-    /// all 16 threads at work and 4,487–5,233 with 4 (builds alternated, docs/benchmarks.md).
+    /// only take turns on the cores: on 2 cores `inlet dev` delivered 3,847–5,078 events/s with
+    /// all 16 threads at work and 4,487–5,507 with 4 (builds alternated, docs/benchmarks.md).
     public static func defaultRunningMethods(cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
         max(2, 2 * cores)
     }
