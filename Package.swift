@@ -99,7 +99,6 @@ let package = Package(
                 "InletPipeline",
                 "InletKafka",
                 "InletConnectors",
-                "InletJSON",
                 "InletObservability",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -65,6 +65,14 @@ PY
 
 wrk_field() { awk -v k="$1" '$1==k {print $2}' "$2"; }
 
+# Records row $1 from $work/wrk.txt (answers by status, duration, latency) with extra fields $2...
+record_wrk() {
+  local name=$1; shift
+  record "$name" ok=$(wrk_field status_ok "$work/wrk.txt") busy=$(wrk_field status_503 "$work/wrk.txt") \
+    other=$(wrk_field status_other "$work/wrk.txt") seconds=$(wrk_field duration_s "$work/wrk.txt") \
+    p50_ms=$(wrk_field latency_p50_ms "$work/wrk.txt") p99_ms=$(wrk_field latency_p99_ms "$work/wrk.txt") "$@"
+}
+
 wait_for() { # url
   for _ in $(seq 150); do curl -sf "$1" > /dev/null && return 0; sleep 0.2; done
   echo "not ready: $1" >&2; return 1
@@ -146,16 +154,12 @@ scenario_ingress() {
   bytes=$(python3 Benchmarks/overload/delivery.py "$secret" "$path" "$work/post.lua")
   sleep 5
   wrk -t1 -c32 -d8s -s "$work/post.lua" http://127.0.0.1:18080 > "$work/wrk.txt"
-  record "inlet ingress" ok=$(wrk_field status_ok "$work/wrk.txt") busy=$(wrk_field status_503 "$work/wrk.txt") \
-    other=$(wrk_field status_other "$work/wrk.txt") seconds=$(wrk_field duration_s "$work/wrk.txt") \
-    p50_ms=$(wrk_field latency_p50_ms "$work/wrk.txt") p99_ms=$(wrk_field latency_p99_ms "$work/wrk.txt") body=$bytes
+  record_wrk "inlet ingress" body=$bytes
   kill -TERM $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true
   "${pin[@]}" "$bench" bare-http 18081 &
   wait_for http://127.0.0.1:18081/health
   wrk -t1 -c32 -d8s -s "$work/post.lua" http://127.0.0.1:18081 > "$work/wrk.txt"
-  record "bare Hummingbird" ok=$(wrk_field status_ok "$work/wrk.txt") busy=$(wrk_field status_503 "$work/wrk.txt") \
-    other=$(wrk_field status_other "$work/wrk.txt") seconds=$(wrk_field duration_s "$work/wrk.txt") \
-    p50_ms=$(wrk_field latency_p50_ms "$work/wrk.txt") p99_ms=$(wrk_field latency_p99_ms "$work/wrk.txt") body=$bytes
+  record_wrk "bare Hummingbird" body=$bytes
   kill -TERM $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true
 }
 
@@ -186,9 +190,7 @@ scenario_pipeline() {
   "${pin[@]}" "$bench" bare-http 18083 &
   wait_for http://127.0.0.1:18083/health
   wrk -t1 -c$connections -d${seconds}s -s "$work/inlet.lua" http://127.0.0.1:18083 > "$work/wrk.txt"
-  record "bare Hummingbird (pipeline load)" ok=$(wrk_field status_ok "$work/wrk.txt") busy=$(wrk_field status_503 "$work/wrk.txt") \
-    other=$(wrk_field status_other "$work/wrk.txt") seconds=$(wrk_field duration_s "$work/wrk.txt") \
-    p50_ms=$(wrk_field latency_p50_ms "$work/wrk.txt") p99_ms=$(wrk_field latency_p99_ms "$work/wrk.txt") body=$bytes
+  record_wrk "bare Hummingbird (pipeline load)" body=$bytes
   kill -TERM $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true
   # The roles as separate processes.
   start_stub

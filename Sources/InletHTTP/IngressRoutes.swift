@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import InletConnectors
-import InletJSON
 import InletKafka
 import InletPipeline
 import Logging
@@ -140,12 +139,10 @@ struct IngressRoutes: Sendable {
     /// The answer for a stored request: `{"status": "accepted", "requestId": ...}`.
     static func accepted(_ raw: RawRequest) -> Response {
         // Written member by member: no dictionary and tree for every stored request.
-        var writer = JSONWriter(capacity: 72)
-        writer.writeObject { members in
+        .jsonObject { members in
             members.string("requestId", raw.requestId)
             members.string("status", "accepted")
         }
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
     }
 
     // MARK: - Global webhooks

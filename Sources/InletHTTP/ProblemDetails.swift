@@ -61,7 +61,18 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
 extension Response {
     /// A JSON response.
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: value.serialized())))
+        json(ByteBuffer(data: value.serialized()), status: status)
+    }
+
+    /// A JSON object response written member by member, without a tree (members in key order).
+    static func jsonObject(status: HTTPResponse.Status = .ok, _ members: (inout JSONObjectMembers) -> Void) -> Response {
+        var writer = JSONWriter()
+        writer.writeObject(members)
+        return json(ByteBuffer(bytes: writer.bytes), status: status)
+    }
+
+    private static func json(_ body: ByteBuffer, status: HTTPResponse.Status) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
     }
 }
 

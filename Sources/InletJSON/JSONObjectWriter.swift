@@ -60,7 +60,7 @@ public struct JSONObjectMembers {
     /// written by `write` (given the members, the key and the value).
     public mutating func object<Value>(_ key: String, sorting members: [String: Value], _ write: (inout JSONObjectMembers, String, Value) -> Void) {
         object(key) { object in
-            for name in members.keys.sorted(by: JSONWriter.precedes) { write(&object, name, members[name]!) }
+            for (name, value) in members.sorted(by: { JSONWriter.precedes($0.key, $1.key) }) { write(&object, name, value) }
         }
     }
 
